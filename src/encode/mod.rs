@@ -1,0 +1,1 @@
+//! Encoding text into L2-normalised vectors.

@@ -1,0 +1,16 @@
+//! MedBridge: private, multilingual clinical search.
+//!
+//! The data flows tokenize → encode → index → rerank → evaluate; modules follow it.
+//! The CLI (`src/main.rs`) and the wasm API are thin shells over this library.
+
+pub mod error;
+pub mod model;
+pub mod tokenize;
+pub mod encode;
+pub mod corpus;
+pub mod index;
+pub mod catalog;
+pub mod bm25;
+pub mod eval;
+
+pub use error::{Error, Result};
