@@ -1,1 +1,284 @@
-//! (being written)
+//! HNSW index over normalised embeddings (instant-distance), saved as one self-checking file.
+//!
+//! File layout: magic `MBIX`, u32 format version, u32 header length, JSON header ([`IndexMeta`]),
+//! u64 payload length, bincode payload (ids, texts, graph), then sha256 over everything before it.
+//! Loading verifies magic, version, checksum and (when asked) the model identity.
+use std::io::Write;
+use std::path::Path;
+
+use instant_distance::{Builder, HnswMap, Search};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::{format_err, Error, Result};
+
+const MAGIC: &[u8; 4] = b"MBIX";
+pub const FORMAT_VERSION: u32 = 1;
+
+/// An L2-normalised vector; distance is 1 − cosine.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Vector(pub Vec<f32>);
+
+impl instant_distance::Point for Vector {
+    fn distance(&self, other: &Self) -> f32 {
+        1.0 - self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum::<f32>()
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct IndexMeta {
+    pub format_version: u32,
+    /// `ModelInfo::model_id` of the encoder that produced the vectors.
+    pub model_id: String,
+    pub dim: usize,
+    pub documents: usize,
+    /// Where the documents came from (a corpus path, or `icd10:<lang>`).
+    pub source: String,
+    /// e5 prefix kind used for documents.
+    pub doc_kind: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Payload {
+    ids: Vec<String>,
+    texts: Vec<String>,
+    graph: HnswMap<Vector, u32>,
+}
+
+pub struct Index {
+    pub meta: IndexMeta,
+    pub ids: Vec<String>,
+    pub texts: Vec<String>,
+    graph: HnswMap<Vector, u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hit {
+    pub id: String,
+    pub score: f32,
+    pub text: String,
+}
+
+/// Builder → map, as in instant-distance.
+pub struct IndexBuilder {
+    pub ef_construction: usize,
+    pub ef_search: usize,
+    pub seed: u64,
+}
+
+impl Default for IndexBuilder {
+    fn default() -> Self {
+        // ef_search ≥ the deepest top-k we serve (100 for run files) keeps recall high.
+        Self { ef_construction: 100, ef_search: 128, seed: 42 }
+    }
+}
+
+impl IndexBuilder {
+    pub fn build(&self, model_id: &str, source: &str, doc_kind: &str, ids: Vec<String>, texts: Vec<String>, vectors: Vec<Vec<f32>>) -> Result<Index> {
+        if ids.len() != vectors.len() || texts.len() != vectors.len() {
+            return Err(format_err!("index: {} ids, {} texts and {} vectors differ in number", ids.len(), texts.len(), vectors.len()));
+        }
+        if vectors.is_empty() {
+            return Err(format_err!("index: nothing to index ({source} has no documents)"));
+        }
+        let dim = vectors[0].len();
+        if let Some(i) = vectors.iter().position(|v| v.len() != dim) {
+            return Err(format_err!("index: vector of document {:?} has {} dimensions, expected {dim}", ids[i], vectors[i].len()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        if let Some(dup) = ids.iter().find(|id| !seen.insert(id.as_str())) {
+            return Err(format_err!("index: document id {dup:?} occurs twice in {source}"));
+        }
+        let values: Vec<u32> = (0..vectors.len() as u32).collect();
+        let points = vectors.into_iter().map(Vector).collect();
+        let graph = Builder::default()
+            .ef_construction(self.ef_construction)
+            .ef_search(self.ef_search)
+            .seed(self.seed)
+            .build(points, values);
+        let meta = IndexMeta {
+            format_version: FORMAT_VERSION,
+            model_id: model_id.into(),
+            dim,
+            documents: ids.len(),
+            source: source.into(),
+            doc_kind: doc_kind.into(),
+        };
+        Ok(Index { meta, ids, texts, graph })
+    }
+}
+
+impl Index {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The `k` nearest documents to a normalised query vector, best first; score is cosine.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
+        if query.len() != self.meta.dim {
+            return Err(format_err!("query vector has {} dimensions, the index has {}", query.len(), self.meta.dim));
+        }
+        let mut search = Search::default();
+        let q = Vector(query.to_vec());
+        Ok(self
+            .graph
+            .search(&q, &mut search)
+            .take(k)
+            .map(|item| {
+                let i = *item.value as usize;
+                Hit { id: self.ids[i].clone(), score: 1.0 - item.distance, text: self.texts[i].clone() }
+            })
+            .collect())
+    }
+
+    /// The stored vector of every document, in id order (for exporting and re-indexing).
+    pub fn vectors(&self) -> Vec<Vec<f32>> {
+        let mut out = vec![Vec::new(); self.ids.len()];
+        for (pid, p) in self.graph.iter() {
+            out[self.graph.values[pid.into_inner() as usize] as usize] = p.0.clone();
+        }
+        out
+    }
+
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        let header = serde_json::to_vec(&self.meta).map_err(|e| format_err!("index header: {e}"))?;
+        let payload = bincode::serialize(&PayloadRef { ids: &self.ids, texts: &self.texts, graph: &self.graph })
+            .map_err(|e| format_err!("index payload: {e}"))?;
+        let mut out = Vec::with_capacity(header.len() + payload.len() + 64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+        out.extend_from_slice(&header);
+        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        out.extend_from_slice(&payload);
+        let sum = Sha256::digest(&out);
+        out.extend_from_slice(&sum);
+        Ok(out)
+    }
+
+    /// Write atomically: a damaged or interrupted save never replaces a good file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let bytes = self.to_bytes()?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let tmp = path.with_extension("partial");
+        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    }
+
+    /// Load and verify; `expected_model` refuses an index built with other weights.
+    pub fn load(path: &Path, expected_model: Option<&str>) -> Result<Index> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        Self::from_bytes(&bytes, expected_model).map_err(|e| format_err!("{}: {e}", path.display()))
+    }
+
+    pub fn from_bytes(bytes: &[u8], expected_model: Option<&str>) -> Result<Index> {
+        if bytes.len() < 4 + 4 + 4 + 8 + 32 || &bytes[..4] != MAGIC {
+            return Err(format_err!("not a MedBridge index file (bad magic or too short)"));
+        }
+        let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
+        if version != FORMAT_VERSION {
+            return Err(format_err!("index format version {version} is not supported (this build reads version {FORMAT_VERSION}); rebuild it with `medbridge index`"));
+        }
+        let (body, sum) = bytes.split_at(bytes.len() - 32);
+        if Sha256::digest(body).as_slice() != sum {
+            return Err(format_err!("index file is damaged (checksum mismatch); rebuild it with `medbridge index`"));
+        }
+        let hlen = u32::from_le_bytes(body[8..12].try_into().unwrap()) as usize;
+        let header = body.get(12..12 + hlen).ok_or_else(|| format_err!("index header truncated"))?;
+        let meta: IndexMeta = serde_json::from_slice(header).map_err(|e| format_err!("index header: {e}"))?;
+        if let Some(m) = expected_model {
+            if m != meta.model_id {
+                return Err(format_err!(
+                    "index was built with model {:?}, but the loaded model is {m:?}; rebuild the index with this model",
+                    meta.model_id
+                ));
+            }
+        }
+        let p = 12 + hlen;
+        let plen = u64::from_le_bytes(body.get(p..p + 8).ok_or_else(|| format_err!("index truncated"))?.try_into().unwrap()) as usize;
+        let payload = body.get(p + 8..p + 8 + plen).ok_or_else(|| format_err!("index payload truncated"))?;
+        let Payload { ids, texts, graph } = bincode::deserialize(payload).map_err(|e| format_err!("index payload: {e}"))?;
+        if ids.len() != meta.documents || texts.len() != ids.len() {
+            return Err(format_err!("index holds {} ids for {} documents", ids.len(), meta.documents));
+        }
+        Ok(Index { meta, ids, texts, graph })
+    }
+}
+
+#[derive(Serialize)]
+struct PayloadRef<'a> {
+    ids: &'a [String],
+    texts: &'a [String],
+    graph: &'a HnswMap<Vector, u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn random_unit(rng: &mut rand::rngs::StdRng, dim: usize) -> Vec<f32> {
+        let v: Vec<f32> = (0..dim).map(|_| rng.gen_range(-1.0..1.0)).collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.into_iter().map(|x| x / n).collect()
+    }
+
+    fn sample(n: usize) -> (Index, Vec<Vec<f32>>) {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let vecs: Vec<Vec<f32>> = (0..n).map(|_| random_unit(&mut rng, 16)).collect();
+        let ids = (0..n).map(|i| format!("d{i}")).collect();
+        let texts = (0..n).map(|i| format!("text {i}")).collect();
+        (IndexBuilder::default().build("model-a", "test", "passage", ids, texts, vecs.clone()).unwrap(), vecs)
+    }
+
+    #[test]
+    fn finds_each_document_as_its_own_nearest_neighbour() {
+        let (idx, vecs) = sample(300);
+        let found = vecs.iter().enumerate().filter(|(i, v)| idx.search(v, 1).unwrap()[0].id == format!("d{i}")).count();
+        assert!(found >= 297, "only {found}/300 found themselves");
+        let hits = idx.search(&vecs[5], 10).unwrap();
+        assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
+        assert!((hits[0].score - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn save_load_round_trip_and_vectors_survive() {
+        let (idx, vecs) = sample(50);
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.mbix");
+        idx.save(&p).unwrap();
+        let back = Index::load(&p, Some("model-a")).unwrap();
+        assert_eq!(back.meta, idx.meta);
+        assert_eq!(back.search(&vecs[3], 3).unwrap(), idx.search(&vecs[3], 3).unwrap());
+        assert_eq!(back.vectors(), vecs);
+    }
+
+    #[test]
+    fn refuses_other_model_damage_and_truncation() {
+        let (idx, _) = sample(20);
+        let bytes = idx.to_bytes().unwrap();
+        let e = Index::from_bytes(&bytes, Some("model-b")).err().unwrap().to_string();
+        assert!(e.contains("model-a") && e.contains("model-b"), "{e}");
+        let mut bad = bytes.clone();
+        bad[40] ^= 1;
+        assert!(Index::from_bytes(&bad, None).err().unwrap().to_string().contains("damaged"));
+        assert!(Index::from_bytes(&bytes[..bytes.len() / 2], None).is_err());
+        assert!(Index::from_bytes(b"PK\x03\x04 not an index at all, really not", None).err().unwrap().to_string().contains("magic"));
+    }
+
+    #[test]
+    fn rejects_bad_input() {
+        let b = IndexBuilder::default();
+        assert!(b.build("m", "s", "passage", vec![], vec![], vec![]).is_err());
+        let e = b.build("m", "s", "passage", vec!["a".into(), "a".into()], vec!["".into(), "".into()], vec![vec![1.0], vec![1.0]]);
+        assert!(e.err().unwrap().to_string().contains("twice"));
+        let e = b.build("m", "s", "passage", vec!["a".into(), "b".into()], vec!["".into(), "".into()], vec![vec![1.0], vec![1.0, 0.0]]);
+        assert!(e.is_err());
+    }
+}

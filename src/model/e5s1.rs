@@ -39,7 +39,11 @@ pub struct TokenizerData {
 pub enum RawDType {
     F32,
     Q4_0,
+    Q8_0,
 }
+
+/// Bytes per Q8_0 block of 32 weights: an f16 scale and 32 signed bytes.
+pub const Q8_0_BLOCK_BYTES: usize = 34;
 
 /// One tensor as stored: raw little-endian bytes, Hugging Face `BertModel` name.
 #[derive(Debug, Clone)]
@@ -65,6 +69,7 @@ impl RawTensor {
                 .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
                 .collect(),
             RawDType::Q4_0 => dequantize_q4_0(&self.bytes),
+            RawDType::Q8_0 => dequantize_q8_0(&self.bytes),
         }
     }
 }
@@ -74,6 +79,30 @@ pub fn dequantize_q4_0(bytes: &[u8]) -> Vec<f32> {
     let mut out = Vec::with_capacity(bytes.len() / Q4_0_BLOCK_BYTES * QK);
     for block in bytes.chunks_exact(Q4_0_BLOCK_BYTES) {
         dequantize_q4_0_block(block, &mut out);
+    }
+    out
+}
+
+/// Dequantise ggml Q8_0 blocks: value = q * d.
+pub fn dequantize_q8_0(bytes: &[u8]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(bytes.len() / Q8_0_BLOCK_BYTES * QK);
+    for block in bytes.chunks_exact(Q8_0_BLOCK_BYTES) {
+        let d = half::f16::from_le_bytes([block[0], block[1]]).to_f32();
+        out.extend(block[2..].iter().map(|&q| q as i8 as f32 * d));
+    }
+    out
+}
+
+/// Quantise f32 rows to ggml Q8_0 (round to nearest, scale = max|x| / 127), as ggml does.
+pub fn quantize_q8_0(values: &[f32]) -> Vec<u8> {
+    assert_eq!(values.len() % QK, 0, "Q8_0 needs a multiple of {QK} values");
+    let mut out = Vec::with_capacity(values.len() / QK * Q8_0_BLOCK_BYTES);
+    for block in values.chunks_exact(QK) {
+        let amax = block.iter().fold(0f32, |m, v| m.max(v.abs()));
+        let d = amax / 127.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        out.extend(block.iter().map(|v| (v * id).round() as i8 as u8));
     }
     out
 }

@@ -1,0 +1,234 @@
+//! BERT encoder (multilingual-e5-small) on candle: one file, a `Config` and a `Model`.
+//!
+//! Differs from candle-transformers' BertModel where it matters to us: the 250k-row word table can
+//! stay Q4_0 in memory (rows are dequantised as they are gathered), and layer norm / softmax have a
+//! differentiable mode, because candle's fused kernels have no backward pass (training would
+//! silently get no gradients).
+use std::sync::Arc;
+
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::{Linear, VarBuilder};
+use serde::{Deserialize, Serialize};
+
+use crate::model::e5s1::{dequantize_q4_0_block, Q4_0_BLOCK_BYTES, QK};
+use crate::{format_err, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Config {
+    pub vocab_size: usize,
+    pub hidden_size: usize,
+    pub num_hidden_layers: usize,
+    pub num_attention_heads: usize,
+    pub intermediate_size: usize,
+    pub max_position_embeddings: usize,
+    pub type_vocab_size: usize,
+    pub layer_norm_eps: f64,
+}
+
+impl Config {
+    /// A tiny configuration for unit tests with random weights.
+    pub fn tiny(vocab_size: usize) -> Self {
+        Config {
+            vocab_size,
+            hidden_size: 64,
+            num_hidden_layers: 2,
+            num_attention_heads: 4,
+            intermediate_size: 128,
+            max_position_embeddings: 64,
+            type_vocab_size: 2,
+            layer_norm_eps: 1e-12,
+        }
+    }
+    pub fn head_dim(&self) -> usize {
+        self.hidden_size / self.num_attention_heads
+    }
+}
+
+/// The word-embedding table: dense, or Q4_0 rows dequantised on lookup (saves ~380 MB).
+#[derive(Clone)]
+pub enum WordEmbeddings {
+    Dense(Tensor),
+    Q4_0 { bytes: Arc<Vec<u8>>, rows: usize, dim: usize },
+}
+
+impl WordEmbeddings {
+    pub fn lookup(&self, ids: &[u32], device: &Device) -> Result<Tensor> {
+        match self {
+            WordEmbeddings::Dense(t) => {
+                let idx = Tensor::from_slice(ids, ids.len(), t.device())?;
+                Ok(t.index_select(&idx, 0)?)
+            }
+            WordEmbeddings::Q4_0 { bytes, rows, dim } => {
+                let row_bytes = dim / QK * Q4_0_BLOCK_BYTES;
+                let mut out = Vec::with_capacity(ids.len() * dim);
+                for &id in ids {
+                    let id = id as usize;
+                    if id >= *rows {
+                        return Err(format_err!("token id {id} is outside the {rows}-row embedding table"));
+                    }
+                    for block in bytes[id * row_bytes..(id + 1) * row_bytes].chunks_exact(Q4_0_BLOCK_BYTES) {
+                        dequantize_q4_0_block(block, &mut out);
+                    }
+                }
+                Ok(Tensor::from_vec(out, (ids.len(), *dim), device)?)
+            }
+        }
+    }
+}
+
+/// How to run the numerics: fused kernels for inference, differentiable ops for training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Inference,
+    Training,
+}
+
+#[derive(Clone)]
+pub struct LayerNorm {
+    weight: Tensor,
+    bias: Tensor,
+    eps: f32,
+}
+
+impl LayerNorm {
+    pub fn new(vb: VarBuilder, size: usize, eps: f64) -> Result<Self> {
+        Ok(Self { weight: vb.get(size, "weight")?, bias: vb.get(size, "bias")?, eps: eps as f32 })
+    }
+    pub fn forward(&self, x: &Tensor, mode: Mode) -> Result<Tensor> {
+        Ok(match mode {
+            Mode::Inference => candle_nn::ops::layer_norm(x, &self.weight, &self.bias, self.eps)?,
+            Mode::Training => candle_nn::ops::layer_norm_slow(x, &self.weight, &self.bias, self.eps)?,
+        })
+    }
+}
+
+fn linear(vb: VarBuilder, inp: usize, out: usize) -> Result<Linear> {
+    Ok(Linear::new(vb.get((out, inp), "weight")?, Some(vb.get(out, "bias")?)))
+}
+
+#[derive(Clone)]
+pub struct Layer {
+    pub query: Linear,
+    pub key: Linear,
+    pub value: Linear,
+    pub attn_out: Linear,
+    pub attn_norm: LayerNorm,
+    pub ffn_in: Linear,
+    pub ffn_out: Linear,
+    pub out_norm: LayerNorm,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl Layer {
+    pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
+        let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
+        let att = vb.pp("attention");
+        Ok(Self {
+            query: linear(att.pp("self").pp("query"), h, h)?,
+            key: linear(att.pp("self").pp("key"), h, h)?,
+            value: linear(att.pp("self").pp("value"), h, h)?,
+            attn_out: linear(att.pp("output").pp("dense"), h, h)?,
+            attn_norm: LayerNorm::new(att.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+            ffn_in: linear(vb.pp("intermediate").pp("dense"), h, ff)?,
+            ffn_out: linear(vb.pp("output").pp("dense"), ff, h)?,
+            out_norm: LayerNorm::new(vb.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+            heads: cfg.num_attention_heads,
+            head_dim: cfg.head_dim(),
+        })
+    }
+
+    /// `x`: (batch, seq, hidden); `mask_bias`: (batch, 1, 1, seq), 0 for tokens and -1e4·scale for padding.
+    pub fn forward(&self, x: &Tensor, mask_bias: &Tensor, mode: Mode) -> Result<Tensor> {
+        let (b, t, h) = x.dims3()?;
+        let split = |y: Tensor| -> Result<Tensor> { Ok(y.reshape((b, t, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()?) };
+        let q = split(self.query.forward(x)?)?;
+        let k = split(self.key.forward(x)?)?;
+        let v = split(self.value.forward(x)?)?;
+        let scores = (q.matmul(&k.t()?)? * (1.0 / (self.head_dim as f64).sqrt()))?.broadcast_add(mask_bias)?;
+        let probs = match mode {
+            Mode::Inference => candle_nn::ops::softmax_last_dim(&scores)?,
+            Mode::Training => candle_nn::ops::softmax(&scores, D::Minus1)?,
+        };
+        let ctx = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, t, h))?;
+        let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?, mode)?;
+        let f = self.ffn_in.forward(&x)?.gelu_erf()?;
+        self.out_norm.forward(&(self.ffn_out.forward(&f)? + x)?, mode)
+    }
+}
+
+#[derive(Clone)]
+pub struct Model {
+    pub config: Config,
+    pub word: WordEmbeddings,
+    pub position: Tensor,
+    pub token_type: Tensor,
+    pub emb_norm: LayerNorm,
+    pub layers: Vec<Layer>,
+    pub device: Device,
+}
+
+impl Model {
+    /// Build from a VarBuilder holding every tensor except the word table (Hugging Face names).
+    pub fn new(config: &Config, vb: VarBuilder, word: WordEmbeddings) -> Result<Self> {
+        let h = config.hidden_size;
+        let emb = vb.pp("embeddings");
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| Layer::new(config, vb.pp("encoder").pp("layer").pp(i.to_string())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            config: config.clone(),
+            word,
+            position: emb.get((config.max_position_embeddings, h), "position_embeddings.weight")?,
+            token_type: emb.get((config.type_vocab_size, h), "token_type_embeddings.weight")?,
+            emb_norm: LayerNorm::new(emb.pp("LayerNorm"), h, config.layer_norm_eps)?,
+            layers,
+            device: vb.device().clone(),
+        })
+    }
+
+    /// Embedding layer output for a padded batch of ids (batch, seq) → (batch, seq, hidden).
+    pub fn embed_tokens(&self, ids: &[u32], batch: usize, seq: usize, mode: Mode) -> Result<Tensor> {
+        if seq > self.config.max_position_embeddings {
+            return Err(format_err!("sequence of {seq} tokens exceeds the model's {} positions", self.config.max_position_embeddings));
+        }
+        let h = self.config.hidden_size;
+        let words = self.word.lookup(ids, &self.device)?.reshape((batch, seq, h))?;
+        let pos = self.position.narrow(0, 0, seq)?.unsqueeze(0)?;
+        let typ = self.token_type.narrow(0, 0, 1)?.unsqueeze(0)?;
+        let x = words.broadcast_add(&pos)?.broadcast_add(&typ)?;
+        self.emb_norm.forward(&x, mode)
+    }
+
+    /// Additive attention bias from a (batch, seq) 0/1 mask.
+    pub fn mask_bias(mask: &Tensor) -> Result<Tensor> {
+        let (b, t) = mask.dims2()?;
+        Ok(((mask.ones_like()? - mask)? * -1e9)?.reshape((b, 1, 1, t))?)
+    }
+
+    /// Run layers `range` over hidden states.
+    pub fn run_layers(&self, mut x: Tensor, mask_bias: &Tensor, range: std::ops::Range<usize>, mode: Mode) -> Result<Tensor> {
+        for layer in &self.layers[range] {
+            x = layer.forward(&x, mask_bias, mode)?;
+        }
+        Ok(x)
+    }
+
+    /// Last hidden states (batch, seq, hidden) for padded ids and a 0/1 f32 mask.
+    pub fn forward(&self, ids: &[u32], mask: &Tensor, mode: Mode) -> Result<Tensor> {
+        let (b, t) = mask.dims2()?;
+        let x = self.embed_tokens(ids, b, t, mode)?;
+        self.run_layers(x, &Self::mask_bias(mask)?, 0..self.layers.len(), mode)
+    }
+}
+
+/// Mean over unmasked tokens, then L2 normalisation: (batch, seq, hidden) → (batch, hidden).
+pub fn mean_pool_normalize(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
+    let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+    let sum = hidden.broadcast_mul(&m)?.sum(1)?;
+    let count = m.sum(1)?.clamp(1e-9f32, f32::MAX)?;
+    let mean = sum.broadcast_div(&count)?;
+    let norm = mean.sqr()?.sum_keepdim(1)?.sqrt()?.clamp(1e-12f32, f32::MAX)?;
+    Ok(mean.broadcast_div(&norm)?)
+}
