@@ -12,5 +12,6 @@ pub mod index;
 pub mod catalog;
 pub mod bm25;
 pub mod eval;
+#[cfg(feature = "webgpu")] pub mod gpu;
 
 pub use error::{Error, Result};

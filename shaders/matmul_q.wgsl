@@ -1,0 +1,97 @@
+// y[m, n] = sum_k x[m, k] * W[n, k] + bias[n]  (then optional GELU, optional residual add).
+// W is quantised along k in blocks of 32 (ggml Q8_0 or Q4_0), repacked into u32 words:
+//   [quants of every block, row-major by (n, k-block)] then [f16 scales, two per u32] at p.scale_off.
+//   Q8_0: 8 words per block, byte j = weight j (i8).  Q4_0: 4 words per block, byte j low nibble =
+//   weight j, high nibble = weight j + 16, value (q - 8) * d.
+// Prefix constants (set by the host): QFMT (8 or 4), ACT (0 none, 1 GELU), RESID (0/1).
+// Tile 64x64 outputs per 256-invocation workgroup, k in steps of 16; each invocation owns 4x4 outputs.
+struct Params { m: u32, n: u32, k: u32, scale_off: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read> res: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+const BM: u32 = 64u;
+const BN: u32 = 64u;
+const BK: u32 = 16u;
+var<workgroup> As: array<f32, 1024>; // [BK][BM]
+var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
+
+fn block_scale(blk: u32) -> f32 {
+    let v = unpack2x16float(w[p.scale_off + (blk >> 1u)]);
+    return select(v.x, v.y, (blk & 1u) == 1u);
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
+    let m0 = wg.y * BM;
+    let n0 = wg.x * BN;
+    let tx = tid % 16u;
+    let ty = tid / 16u;
+    let lr = tid / 4u;       // row of the tile this invocation loads (0..63)
+    let lp = tid % 4u;       // which 4 k-values of the 16 it loads
+    let nb = p.k / 32u;
+    var acc: array<f32, 16>;
+    for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+
+    for (var k0 = 0u; k0 < p.k; k0 += BK) {
+        // activations
+        let am = m0 + lr;
+        for (var i = 0u; i < 4u; i++) {
+            let kk = lp * 4u + i;
+            var v = 0.0;
+            if (am < p.m) { v = x[am * p.k + k0 + kk]; }
+            As[kk * BM + lr] = v;
+        }
+        // weights, dequantised
+        let bn = n0 + lr;
+        var wv = vec4<f32>(0.0);
+        if (bn < p.n) {
+            let blk = bn * nb + k0 / 32u;
+            let d = block_scale(blk);
+            if (QFMT == 8u) {
+                let u = bitcast<i32>(w[blk * 8u + ((k0 % 32u) / 4u) + lp]);
+                wv = vec4<f32>(f32(extractBits(u, 0u, 8u)), f32(extractBits(u, 8u, 8u)),
+                               f32(extractBits(u, 16u, 8u)), f32(extractBits(u, 24u, 8u))) * d;
+            } else {
+                let u = w[blk * 4u + lp];
+                let sh = select(0u, 4u, (k0 % 32u) == 16u);
+                let q = vec4<u32>((u >> sh) & 15u, (u >> (8u + sh)) & 15u, (u >> (16u + sh)) & 15u, (u >> (24u + sh)) & 15u);
+                wv = (vec4<f32>(q) - 8.0) * d;
+            }
+        }
+        for (var i = 0u; i < 4u; i++) {
+            Bs[(lp * 4u + i) * BN + lr] = wv[i];
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < BK; kk++) {
+            var a: array<f32, 4>;
+            var b: array<f32, 4>;
+            for (var i = 0u; i < 4u; i++) {
+                a[i] = As[kk * BM + ty + 16u * i];
+                b[i] = Bs[kk * BN + tx + 16u * i];
+            }
+            for (var i = 0u; i < 4u; i++) {
+                for (var j = 0u; j < 4u; j++) {
+                    acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
+                }
+            }
+        }
+        workgroupBarrier();
+    }
+
+    for (var i = 0u; i < 4u; i++) {
+        let m = m0 + ty + 16u * i;
+        if (m >= p.m) { continue; }
+        for (var j = 0u; j < 4u; j++) {
+            let n = n0 + tx + 16u * j;
+            if (n >= p.n) { continue; }
+            var v = acc[i * 4u + j] + bias[n];
+            if (ACT == 1u) { v = gelu(v); }
+            if (RESID == 1u) { v = v + res[m * p.n + n]; }
+            y[m * p.n + n] = v;
+        }
+    }
+}
