@@ -13,5 +13,8 @@ pub mod catalog;
 pub mod bm25;
 pub mod eval;
 #[cfg(feature = "webgpu")] pub mod gpu;
+pub mod bundle;
+#[cfg(all(target_arch = "wasm32", feature = "wasm"))]
+pub mod web;
 
 pub use error::{Error, Result};

@@ -1,0 +1,285 @@
+//! The web model bundle: what a page downloads, verifies and caches to run the encoder locally.
+//!
+//! A bundle directory holds four files:
+//! - `weights.gguf`: the model tensors. Body linear weights as Q8_0 (re-quantised from the dequantised
+//!   f32 of the Q4_0 import; default) or Q4_0 as imported; the word-embedding table stays Q4_0
+//!   (lossless, and it is most of the bytes); small tensors (biases, norms, position/type tables) f32.
+//! - `tokenizer.json`, `config.json`: as in the model directory.
+//! - `manifest.json`: [`Manifest`], written last. Its `version` is derived from the content hashes of
+//!   the other files, so a different model (or body format) gets a different cache key in the browser.
+//!
+//! [`export_web`] (native) writes a bundle; [`load_bundle_bytes`] (native and wasm) turns the fetched
+//! bytes back into what [`crate::encode::Encoder::from_parts`] takes.
+use std::collections::HashMap;
+#[cfg(not(target_arch = "wasm32"))]
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::encode::WORD_EMBEDDINGS;
+use crate::model::{ModelInfo, RawDType, RawTensor};
+use crate::tokenize::Tokenizer;
+use crate::{format_err, Result};
+
+pub const MANIFEST_FILE: &str = "manifest.json";
+pub const BUNDLE_WEIGHTS: &str = "weights.gguf";
+pub const BUNDLE_TOKENIZER: &str = "tokenizer.json";
+pub const BUNDLE_CONFIG: &str = "config.json";
+pub const BUNDLE_FORMAT: &str = "medbridge-web-bundle/1";
+
+/// How the body's linear weights are stored in `weights.gguf`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BodyFormat {
+    /// Re-quantised to Q8_0 from the dequantised f32 (error far below Q4_0's own; one format for GPU kernels).
+    #[default]
+    Q8_0,
+    /// The imported Q4_0 blocks, unchanged (smallest download).
+    Q4_0,
+}
+
+impl std::str::FromStr for BodyFormat {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "q8_0" | "q8" => Ok(BodyFormat::Q8_0),
+            "q4_0" | "q4" => Ok(BodyFormat::Q4_0),
+            _ => Err(format_err!("unknown body format {s:?}: use q8_0 or q4_0")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+impl FileEntry {
+    /// Check length and sha256 of fetched/cached bytes against this entry.
+    pub fn verify(&self, bytes: &[u8]) -> Result<()> {
+        if bytes.len() as u64 != self.bytes {
+            return Err(format_err!("{}: {} bytes, manifest says {}", self.name, bytes.len(), self.bytes));
+        }
+        let got = sha256_hex(bytes);
+        if got != self.sha256 {
+            return Err(format_err!("{}: sha256 {got} does not match the manifest's {}", self.name, self.sha256));
+        }
+        Ok(())
+    }
+}
+
+/// `manifest.json` of a web bundle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// [`BUNDLE_FORMAT`].
+    pub format: String,
+    /// 16 hex digits of sha256 over the files' names and hashes: the browser cache key.
+    pub version: String,
+    pub model_id: String,
+    pub body: BodyFormat,
+    pub files: Vec<FileEntry>,
+}
+
+impl Manifest {
+    pub fn from_json_bytes(bytes: &[u8]) -> Result<Self> {
+        let m: Manifest = serde_json::from_slice(bytes).map_err(|e| format_err!("invalid {MANIFEST_FILE}: {e}"))?;
+        if m.format != BUNDLE_FORMAT {
+            return Err(format_err!("{MANIFEST_FILE}: format {:?} is not {BUNDLE_FORMAT:?}", m.format));
+        }
+        for need in [BUNDLE_WEIGHTS, BUNDLE_TOKENIZER, BUNDLE_CONFIG] {
+            if m.file(need).is_none() {
+                return Err(format_err!("{MANIFEST_FILE}: no entry for {need}"));
+            }
+        }
+        if m.version != version_of(&m.files) {
+            return Err(format_err!("{MANIFEST_FILE}: version {} does not match its file hashes", m.version));
+        }
+        Ok(m)
+    }
+
+    pub fn file(&self, name: &str) -> Option<&FileEntry> {
+        self.files.iter().find(|f| f.name == name)
+    }
+
+    pub fn total_bytes(&self) -> u64 {
+        self.files.iter().map(|f| f.bytes).sum()
+    }
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The bundle version: sha256 over `name\tsha256\n` of every file (sorted by name), first 16 hex digits.
+pub fn version_of(files: &[FileEntry]) -> String {
+    let mut sorted: Vec<&FileEntry> = files.iter().collect();
+    sorted.sort_by(|a, b| a.name.cmp(&b.name));
+    let mut h = Sha256::new();
+    for f in sorted {
+        h.update(f.name.as_bytes());
+        h.update(b"\t");
+        h.update(f.sha256.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())[..16].to_string()
+}
+
+/// Re-encode the imported tensors for the web: see the module docs.
+pub fn web_tensors(tensors: Vec<RawTensor>, body: BodyFormat) -> Result<Vec<RawTensor>> {
+    use crate::model::e5s1::{quantize_q8_0, QK};
+    tensors
+        .into_iter()
+        .map(|t| {
+            let is_matrix = t.shape.len() == 2;
+            if t.name == WORD_EMBEDDINGS {
+                return Ok(t); // Q4_0 as imported (or whatever it is): lossless.
+            }
+            match (t.dtype, body) {
+                (RawDType::F32, _) => Ok(t),
+                (RawDType::Q4_0, BodyFormat::Q4_0) | (RawDType::Q8_0, BodyFormat::Q8_0) => Ok(t),
+                (RawDType::Q4_0, BodyFormat::Q8_0) if is_matrix && t.shape[1] % QK == 0 => {
+                    let bytes = quantize_q8_0(&t.to_f32());
+                    Ok(RawTensor { dtype: RawDType::Q8_0, bytes, ..t })
+                }
+                (d, b) => Err(format_err!("tensor {} ({d:?}, shape {:?}) cannot be stored as {b:?}", t.name, t.shape)),
+            }
+        })
+        .collect()
+}
+
+/// Write the web bundle of the model in `model_dir` into `out_dir` (created if needed).
+///
+/// Every file is written under a temporary name and renamed into place; `manifest.json` comes last,
+/// so a reader never sees a manifest naming files that are not complete.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn export_web(model_dir: &Path, out_dir: &Path, body: BodyFormat) -> Result<Manifest> {
+    use crate::model::{write_gguf, ModelDir};
+    use crate::Error;
+
+    let md = ModelDir::open(model_dir)?;
+    let tokenizer = md.tokenizer()?;
+    let tensors = web_tensors(md.raw_tensors()?, body)?;
+    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+
+    let body_name = match body {
+        BodyFormat::Q8_0 => "q8_0",
+        BodyFormat::Q4_0 => "q4_0",
+    };
+    // write_gguf writes `<name>.gguf.partial` and renames it: atomic on its own.
+    let weights = out_dir.join(BUNDLE_WEIGHTS);
+    write_gguf(
+        &weights,
+        &tensors,
+        &[("medbridge.model_id", md.info.model_id.clone()), ("medbridge.web_body", body_name.to_string())],
+    )?;
+    drop(tensors);
+    let weight_bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
+    let mut files = vec![FileEntry { name: BUNDLE_WEIGHTS.into(), bytes: weight_bytes.len() as u64, sha256: sha256_hex(&weight_bytes) }];
+    drop(weight_bytes);
+
+    let write_atomic = |name: &str, bytes: &[u8]| -> Result<FileEntry> {
+        let path = out_dir.join(name);
+        let tmp = out_dir.join(format!(".{name}.partial"));
+        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
+        Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: sha256_hex(bytes) })
+    };
+    files.push(write_atomic(BUNDLE_TOKENIZER, &tokenizer.to_json_bytes())?);
+    let config = serde_json::to_vec_pretty(&md.info).expect("config serialises");
+    files.push(write_atomic(BUNDLE_CONFIG, &config)?);
+
+    let manifest = Manifest {
+        format: BUNDLE_FORMAT.into(),
+        version: version_of(&files),
+        model_id: md.info.model_id.clone(),
+        body,
+        files,
+    };
+    write_atomic(MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+    Ok(manifest)
+}
+
+/// Read every tensor of a GGUF file held in memory.
+pub fn read_gguf_bytes(bytes: &[u8]) -> Result<Vec<RawTensor>> {
+    use candle_core::quantized::{gguf_file, GgmlDType};
+    let mut cur = std::io::Cursor::new(bytes);
+    let content = gguf_file::Content::read(&mut cur).map_err(|e| format_err!("{BUNDLE_WEIGHTS}: not a readable GGUF file: {e}"))?;
+    let mut names: Vec<_> = content.tensor_infos.keys().cloned().collect();
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        let qt = content
+            .tensor(&mut cur, &name, &candle_core::Device::Cpu)
+            .map_err(|e| format_err!("{BUNDLE_WEIGHTS}: tensor {name}: {e}"))?;
+        let dtype = match qt.dtype() {
+            GgmlDType::F32 => RawDType::F32,
+            GgmlDType::Q4_0 => RawDType::Q4_0,
+            GgmlDType::Q8_0 => RawDType::Q8_0,
+            d => return Err(format_err!("{BUNDLE_WEIGHTS}: tensor {name} has unsupported type {d:?}")),
+        };
+        let shape = qt.shape().dims().to_vec();
+        out.push(RawTensor { name, dtype, shape, bytes: qt.data()?.into_owned() });
+    }
+    Ok(out)
+}
+
+/// Turn a bundle's files (name → bytes) into model parts.
+///
+/// Checks that every file of the manifest is present with the right length; the sha256 check is the
+/// caller's (the web loader verifies each file as it arrives, with [`FileEntry::verify`], so that a
+/// damaged cached copy can be refetched) — call [`verify_files`] first when the bytes come from elsewhere.
+pub fn load_bundle_bytes(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Result<(ModelInfo, Tokenizer, Vec<RawTensor>)> {
+    for f in &manifest.files {
+        let b = files.get(&f.name).ok_or_else(|| format_err!("bundle file {} is missing", f.name))?;
+        if b.len() as u64 != f.bytes {
+            return Err(format_err!("bundle file {}: {} bytes, manifest says {}", f.name, b.len(), f.bytes));
+        }
+    }
+    let get = |n: &str| files.get(n).expect("checked above");
+    let info: ModelInfo = serde_json::from_slice(get(BUNDLE_CONFIG)).map_err(|e| format_err!("{BUNDLE_CONFIG}: {e}"))?;
+    if info.model_id != manifest.model_id {
+        return Err(format_err!("{BUNDLE_CONFIG} is for model {}, the manifest for {}", info.model_id, manifest.model_id));
+    }
+    let tokenizer = Tokenizer::from_json_bytes(get(BUNDLE_TOKENIZER))?;
+    let tensors = read_gguf_bytes(get(BUNDLE_WEIGHTS))?;
+    Ok((info, tokenizer, tensors))
+}
+
+/// Verify length and sha256 of every manifest file.
+pub fn verify_files(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Result<()> {
+    for f in &manifest.files {
+        f.verify(files.get(&f.name).ok_or_else(|| format_err!("bundle file {} is missing", f.name))?)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_depends_on_hashes_not_order() {
+        let a = FileEntry { name: "a".into(), bytes: 1, sha256: "00".into() };
+        let b = FileEntry { name: "b".into(), bytes: 2, sha256: "11".into() };
+        assert_eq!(version_of(&[a.clone(), b.clone()]), version_of(&[b.clone(), a.clone()]));
+        let b2 = FileEntry { sha256: "12".into(), ..b.clone() };
+        assert_ne!(version_of(&[a.clone(), b]), version_of(&[a, b2]));
+    }
+
+    #[test]
+    fn q8_body_is_close_to_q4_source() {
+        // One Q4_0 block row of 32 weights: scale 0.5, nibbles 0..16.
+        let mut block = half::f16::from_f32(0.5).to_le_bytes().to_vec();
+        block.extend((0..16u8).map(|i| i | ((15 - i) << 4)));
+        let t = RawTensor { name: "encoder.layer.0.attention.self.query.weight".into(), dtype: RawDType::Q4_0, shape: vec![1, 32], bytes: block };
+        let src = t.to_f32();
+        let out = web_tensors(vec![t], BodyFormat::Q8_0).unwrap();
+        assert_eq!(out[0].dtype, RawDType::Q8_0);
+        for (x, y) in src.iter().zip(out[0].to_f32()) {
+            assert!((x - y).abs() <= 4.0 / 127.0 / 2.0 + 1e-3, "{x} vs {y}");
+        }
+    }
+}
