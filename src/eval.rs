@@ -1,1 +1,411 @@
-//! (being written)
+//! Ranking metrics (BEIR / pytrec_eval conventions), TREC run files and
+//! reciprocal-rank fusion.
+//!
+//! Conventions used by [`evaluate`]:
+//!
+//! * A document is relevant when its qrels grade is `> 0` (trec_eval's default
+//!   `relevance_level` 1). Unjudged documents count as non-relevant.
+//! * The evaluated queries are those in the qrels with at least one relevant
+//!   document. A query like that which is missing from the run (or has an empty
+//!   ranking) scores 0 on every metric; run queries without qrels are ignored.
+//! * Rankings are taken in the order given (best first, as [`Run`] requires);
+//!   a document repeated in a ranking only counts at its first position.
+//!   (trec_eval instead re-sorts by score, breaking ties by doc id descending;
+//!   for rankings sorted by score without ties the two agree.)
+//! * `Recall@k` = |relevant ∩ top k| / |relevant| (not capped at k, as pytrec_eval's
+//!   `recall_k`, so with more than k relevant docs it cannot reach 1).
+//! * `MRR@10` = 1 / rank of the first relevant document in the top 10, else 0.
+//! * `nDCG@10` = DCG@10 / IDCG@10 with gain = grade (linear, as trec_eval's
+//!   `ndcg_cut`) and discount 1/log2(rank + 1); the ideal ranking sorts all
+//!   positively-graded judged documents by grade.
+//! * `MAP@10` = Σ_{relevant hits at rank r ≤ 10} precision@r / |relevant| — the
+//!   denominator is the total number of relevant documents, exactly as
+//!   trec_eval's `map_cut_10` (which BEIR reports), not min(|relevant|, 10).
+//!   So a query with more than 10 relevant documents cannot reach MAP@10 = 1.
+//! * Every metric is the unweighted mean over evaluated queries.
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::Qrels;
+use crate::{Error, Result};
+
+/// A retrieval run: query id → ranked `(doc id, score)`, best first.
+pub type Run = BTreeMap<String, Vec<(String, f32)>>;
+
+/// Mean metrics over the evaluated queries (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metrics {
+    /// Number of evaluated queries (qrels queries with ≥1 relevant doc).
+    pub queries: usize,
+    pub mrr_at_10: f64,
+    pub recall_at_1: f64,
+    pub recall_at_3: f64,
+    pub recall_at_5: f64,
+    pub recall_at_10: f64,
+    pub ndcg_at_10: f64,
+    pub map_at_10: f64,
+}
+
+impl Metrics {
+    /// Header matching [`Metrics::table_row`].
+    pub fn table_header() -> &'static str {
+        "queries  MRR@10    R@1    R@3    R@5   R@10 nDCG@10 MAP@10"
+    }
+
+    /// One line, metrics in percent: `  381   45.12  38.00  ...`.
+    pub fn table_row(&self) -> String {
+        format!(
+            "{:>7} {:>7.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>6.2}",
+            self.queries,
+            100.0 * self.mrr_at_10,
+            100.0 * self.recall_at_1,
+            100.0 * self.recall_at_3,
+            100.0 * self.recall_at_5,
+            100.0 * self.recall_at_10,
+            100.0 * self.ndcg_at_10,
+            100.0 * self.map_at_10,
+        )
+    }
+}
+
+impl fmt::Display for Metrics {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "n={} MRR@10={:.4} R@1={:.4} R@3={:.4} R@5={:.4} R@10={:.4} nDCG@10={:.4} MAP@10={:.4}",
+            self.queries,
+            self.mrr_at_10,
+            self.recall_at_1,
+            self.recall_at_3,
+            self.recall_at_5,
+            self.recall_at_10,
+            self.ndcg_at_10,
+            self.map_at_10
+        )
+    }
+}
+
+/// Per-query metrics; `ranking` best first, `judged` the query's qrels.
+/// Returns `None` when the query has no relevant document.
+fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> Option<[f64; 7]> {
+    let n_rel = judged.values().filter(|&&g| g > 0).count();
+    if n_rel == 0 {
+        return None;
+    }
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut rr = 0.0;
+    let mut hits_at = [0usize; 4]; // @1, @3, @5, @10
+    let mut hits = 0usize;
+    let mut dcg = 0.0;
+    let mut ap_sum = 0.0;
+    let mut rank = 0usize;
+    for (doc, _) in ranking {
+        if rank == 10 {
+            break;
+        }
+        if !seen.insert(doc.as_str()) {
+            continue;
+        }
+        rank += 1;
+        let grade = judged.get(doc).copied().unwrap_or(0);
+        if grade > 0 {
+            hits += 1;
+            if rr == 0.0 {
+                rr = 1.0 / rank as f64;
+            }
+            dcg += grade as f64 / (rank as f64 + 1.0).log2();
+            ap_sum += hits as f64 / rank as f64;
+        }
+        // after the loop hits_at[k] = hits within the first min(k, len) ranks
+        for (slot, k) in [1usize, 3, 5, 10].into_iter().enumerate() {
+            if rank <= k {
+                hits_at[slot] = hits;
+            }
+        }
+    }
+    let mut grades: Vec<i32> = judged.values().copied().filter(|&g| g > 0).collect();
+    grades.sort_unstable_by(|a, b| b.cmp(a));
+    let idcg: f64 = grades
+        .iter()
+        .take(10)
+        .enumerate()
+        .map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2())
+        .sum();
+    let r = |h: usize| h as f64 / n_rel as f64;
+    Some([
+        rr,
+        r(hits_at[0]),
+        r(hits_at[1]),
+        r(hits_at[2]),
+        r(hits_at[3]),
+        dcg / idcg,
+        ap_sum / n_rel as f64,
+    ])
+}
+
+/// Scores `run` against `qrels`; see the module docs for the exact conventions.
+pub fn evaluate(run: &Run, qrels: &Qrels) -> Metrics {
+    let empty: Vec<(String, f32)> = Vec::new();
+    let mut sums = [0.0f64; 7];
+    let mut n = 0usize;
+    for (qid, judged) in qrels {
+        let ranking = run.get(qid).unwrap_or(&empty);
+        if let Some(m) = query_metrics(ranking, judged) {
+            n += 1;
+            for (s, v) in sums.iter_mut().zip(m) {
+                *s += v;
+            }
+        }
+    }
+    if n == 0 {
+        return Metrics::default();
+    }
+    let mean = |i: usize| sums[i] / n as f64;
+    Metrics {
+        queries: n,
+        mrr_at_10: mean(0),
+        recall_at_1: mean(1),
+        recall_at_3: mean(2),
+        recall_at_5: mean(3),
+        recall_at_10: mean(4),
+        ndcg_at_10: mean(5),
+        map_at_10: mean(6),
+    }
+}
+
+/// Writes `run` in TREC format, one line per result:
+/// `qid Q0 docid rank score tag` (rank from 1, in the run's order).
+/// Ids must not contain whitespace (the format cannot represent it).
+pub fn write_trec_run(path: impl AsRef<Path>, run: &Run, tag: &str) -> Result<()> {
+    let path = path.as_ref();
+    let bad = |s: &str| s.is_empty() || s.chars().any(char::is_whitespace);
+    if bad(tag) {
+        return Err(Error::Invalid(format!("run tag {tag:?} must be non-empty without whitespace")));
+    }
+    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut w = BufWriter::new(file);
+    for (qid, ranking) in run {
+        if bad(qid) {
+            return Err(Error::Invalid(format!("query id {qid:?} cannot be written to a TREC run")));
+        }
+        for (i, (doc, score)) in ranking.iter().enumerate() {
+            if bad(doc) {
+                return Err(Error::Invalid(format!("doc id {doc:?} cannot be written to a TREC run")));
+            }
+            writeln!(w, "{qid} Q0 {doc} {} {score} {tag}", i + 1).map_err(|e| Error::io(path, e))?;
+        }
+    }
+    w.flush().map_err(|e| Error::io(path, e))
+}
+
+/// Reads a TREC run (`qid Q0 docid rank score tag`, whitespace separated;
+/// blank lines skipped). Each ranking is sorted by score descending, ties by
+/// the file's rank. A doc repeated for the same query is an error.
+pub fn read_trec_run(path: impl AsRef<Path>) -> Result<Run> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let mut tmp: BTreeMap<String, Vec<(String, f32, i64)>> = BTreeMap::new();
+    let mut seen: HashMap<(String, String), usize> = HashMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.is_empty() {
+            continue;
+        }
+        if fields.len() != 6 {
+            return Err(Error::parse(
+                path,
+                line_no,
+                format!("expected 6 fields (qid Q0 docid rank score tag), found {}", fields.len()),
+            ));
+        }
+        let rank: i64 = fields[3]
+            .parse()
+            .map_err(|_| Error::parse(path, line_no, format!("rank {:?} is not an integer", fields[3])))?;
+        let score: f32 = fields[4]
+            .parse()
+            .map_err(|_| Error::parse(path, line_no, format!("score {:?} is not a number", fields[4])))?;
+        if score.is_nan() {
+            return Err(Error::parse(path, line_no, "score is NaN"));
+        }
+        let (qid, doc) = (fields[0].to_string(), fields[2].to_string());
+        if let Some(first) = seen.insert((qid.clone(), doc.clone()), line_no) {
+            return Err(Error::parse(
+                path,
+                line_no,
+                format!("doc {doc} listed twice for query {qid} (first at line {first})"),
+            ));
+        }
+        tmp.entry(qid).or_default().push((doc, score, rank));
+    }
+    Ok(tmp
+        .into_iter()
+        .map(|(qid, mut v)| {
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.2.cmp(&b.2)));
+            (qid, v.into_iter().map(|(d, s, _)| (d, s)).collect())
+        })
+        .collect())
+}
+
+/// Reciprocal-rank fusion (Cormack et al. 2009): each doc scores
+/// Σ_runs 1 / (k + rank) with rank from 1 in each run where it appears
+/// (`k` = 60 is the usual choice). Output covers the union of queries and
+/// documents, sorted by fused score descending, ties by doc id ascending.
+/// Input scores are ignored; only ranks matter.
+pub fn reciprocal_rank_fusion(runs: &[&Run], k: f64) -> Run {
+    let mut fused: BTreeMap<&str, HashMap<&str, f64>> = BTreeMap::new();
+    for run in runs {
+        for (qid, ranking) in run.iter() {
+            let acc = fused.entry(qid.as_str()).or_default();
+            let mut seen = HashSet::new();
+            let mut rank = 0usize;
+            for (doc, _) in ranking {
+                if !seen.insert(doc.as_str()) {
+                    continue;
+                }
+                rank += 1;
+                *acc.entry(doc.as_str()).or_insert(0.0) += 1.0 / (k + rank as f64);
+            }
+        }
+    }
+    fused
+        .into_iter()
+        .map(|(qid, acc)| {
+            let mut v: Vec<(&str, f64)> = acc.into_iter().collect();
+            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+            (qid.to_string(), v.into_iter().map(|(d, s)| (d.to_string(), s as f32)).collect())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ranking(docs: &[&str]) -> Vec<(String, f32)> {
+        docs.iter().enumerate().map(|(i, d)| (d.to_string(), 100.0 - i as f32)).collect()
+    }
+    fn judged(pairs: &[(&str, i32)]) -> BTreeMap<String, i32> {
+        pairs.iter().map(|(d, g)| (d.to_string(), *g)).collect()
+    }
+    fn close(a: f64, b: f64) {
+        assert!((a - b).abs() < 1e-9, "{a} != {b}");
+    }
+
+    #[test]
+    fn first_relevant_at_rank_3() {
+        let run: Run = [("q".to_string(), ranking(&["a", "b", "r", "c"]))].into();
+        let qrels: Qrels = [("q".to_string(), judged(&[("r", 1)]))].into();
+        let m = evaluate(&run, &qrels);
+        assert_eq!(m.queries, 1);
+        close(m.mrr_at_10, 1.0 / 3.0);
+        close(m.recall_at_1, 0.0);
+        close(m.recall_at_3, 1.0);
+        close(m.recall_at_5, 1.0);
+        close(m.recall_at_10, 1.0);
+        close(m.ndcg_at_10, 1.0 / 4f64.log2()); // 0.5
+        close(m.map_at_10, 1.0 / 3.0);
+    }
+
+    #[test]
+    fn graded_ndcg_and_map() {
+        // grades: x=2, y=1, z=3 (z never retrieved). Ranking: x, n, y.
+        let run: Run = [("q".to_string(), ranking(&["x", "n", "y"]))].into();
+        let qrels: Qrels = [("q".to_string(), judged(&[("x", 2), ("y", 1), ("z", 3), ("n", 0)]))].into();
+        let m = evaluate(&run, &qrels);
+        let dcg = 2.0 / 2f64.log2() + 1.0 / 4f64.log2(); // 2 + 0.5
+        let idcg = 3.0 + 2.0 / 3f64.log2() + 1.0 / 4f64.log2();
+        close(m.ndcg_at_10, dcg / idcg);
+        close(m.mrr_at_10, 1.0);
+        close(m.recall_at_1, 1.0 / 3.0);
+        close(m.recall_at_3, 2.0 / 3.0);
+        // AP: hits at rank 1 (P=1) and 3 (P=2/3), 3 relevant
+        close(m.map_at_10, (1.0 + 2.0 / 3.0) / 3.0);
+    }
+
+    #[test]
+    fn nothing_relevant_retrieved_and_missing_query() {
+        let run: Run = [("q1".to_string(), ranking(&["a", "b"]))].into();
+        let qrels: Qrels = [
+            ("q1".to_string(), judged(&[("r", 1)])),
+            ("q2".to_string(), judged(&[("r", 1)])),   // not in run: zeros
+            ("q3".to_string(), judged(&[("a", 0)])),   // no relevant: skipped
+        ]
+        .into();
+        let m = evaluate(&run, &qrels);
+        assert_eq!(m.queries, 2);
+        assert_eq!(m, Metrics { queries: 2, ..Metrics::default() });
+
+        let run2: Run = [("q2".to_string(), ranking(&["r"]))].into();
+        let m = evaluate(&run2, &qrels);
+        close(m.mrr_at_10, 0.5);
+        close(m.recall_at_1, 0.5);
+        close(m.ndcg_at_10, 0.5);
+        assert_eq!(evaluate(&run, &Qrels::new()), Metrics::default());
+    }
+
+    #[test]
+    fn more_than_ten_relevant() {
+        // 12 relevant docs r0..r11, ranking returns r0..r9 then r10, r11.
+        let rel: Vec<String> = (0..12).map(|i| format!("r{i}")).collect();
+        let names: Vec<&str> = rel.iter().map(String::as_str).collect();
+        let run: Run = [("q".to_string(), ranking(&names))].into();
+        let qrels: Qrels = [("q".to_string(), rel.iter().map(|d| (d.clone(), 1)).collect())].into();
+        let m = evaluate(&run, &qrels);
+        close(m.mrr_at_10, 1.0);
+        close(m.recall_at_1, 1.0 / 12.0);
+        close(m.recall_at_5, 5.0 / 12.0);
+        close(m.recall_at_10, 10.0 / 12.0);
+        close(m.ndcg_at_10, 1.0); // ideal ranking is cut at 10 too
+        close(m.map_at_10, 10.0 / 12.0); // trec_eval map_cut: divides by all 12
+    }
+
+    #[test]
+    fn duplicates_in_ranking_count_once() {
+        let run: Run = [("q".to_string(), ranking(&["a", "a", "r"]))].into();
+        let qrels: Qrels = [("q".to_string(), judged(&[("r", 1)]))].into();
+        close(evaluate(&run, &qrels).mrr_at_10, 0.5);
+    }
+
+    #[test]
+    fn trec_run_round_trip_and_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("run.trec");
+        let run: Run = [
+            ("q1".to_string(), vec![("d1".to_string(), 2.5f32), ("d2".to_string(), 1.25)]),
+            ("q2".to_string(), vec![("d9".to_string(), 0.1)]),
+        ]
+        .into();
+        write_trec_run(&p, &run, "bm25").unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with("q1 Q0 d1 1 2.5 bm25\nq1 Q0 d2 2 1.25 bm25\n"), "{text}");
+        assert_eq!(read_trec_run(&p).unwrap(), run);
+
+        std::fs::write(&p, "q1 Q0 d1 1 2.5 t\nq1 Q0 d2 x 1 t\n").unwrap();
+        let e = read_trec_run(&p).unwrap_err().to_string();
+        assert!(e.contains(":2:") && e.contains("rank"), "{e}");
+        std::fs::write(&p, "q1 Q0 d1 1 2.5\n").unwrap();
+        assert!(read_trec_run(&p).unwrap_err().to_string().contains(":1:"));
+        // re-sorted by score
+        std::fs::write(&p, "q1 Q0 a 1 1.0 t\nq1 Q0 b 2 3.0 t\n").unwrap();
+        assert_eq!(read_trec_run(&p).unwrap()["q1"][0].0, "b");
+        assert!(write_trec_run(&p, &run, "has space").is_err());
+    }
+
+    #[test]
+    fn rrf_fuses_by_rank() {
+        let a: Run = [("q".to_string(), ranking(&["x", "y", "z"]))].into();
+        let b: Run = [("q".to_string(), ranking(&["y", "w"])), ("q2".to_string(), ranking(&["v"]))].into();
+        let f = reciprocal_rank_fusion(&[&a, &b], 60.0);
+        let q = &f["q"];
+        let docs: Vec<&str> = q.iter().map(|(d, _)| d.as_str()).collect();
+        // y: 1/62 + 1/61; x: 1/61; w: 1/62; z: 1/63
+        assert_eq!(docs, ["y", "x", "w", "z"]);
+        assert!((q[0].1 as f64 - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-6);
+        assert_eq!(f["q2"].len(), 1);
+    }
+}
