@@ -16,6 +16,5 @@ pub mod eval;
 pub mod search;
 pub mod bundle;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
-pub mod web;
 
 pub use error::{Error, Result};
