@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Build the wasm package, export the web bundle, serve both and run the headless-Chromium tests.
+#   tests/browser/run.sh            # tests
+#   tests/browser/run.sh bench      # benchmark instead (tests/browser/bench.mjs)
+# Env: MEDBRIDGE_WEB_FEATURES (default "wasm,webgpu" when the crate has the webgpu feature, else "wasm"),
+#      MEDBRIDGE_BUNDLE (default target/web-bundle), MEDBRIDGE_MODEL (default models/e5-small),
+#      MEDBRIDGE_BODY (q8_0 | q4_0, default q8_0), SKIP_BUILD=1 to reuse www/pkg and the bundle.
+# Tools: scripts/setup-web-tools.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+if grep -q '^webgpu *=' Cargo.toml; then DEFAULT_FEATURES=wasm,webgpu; else DEFAULT_FEATURES=wasm; fi
+FEATURES=${MEDBRIDGE_WEB_FEATURES:-$DEFAULT_FEATURES}
+BUNDLE=${MEDBRIDGE_BUNDLE:-target/web-bundle}
+MODEL=${MEDBRIDGE_MODEL:-models/e5-small}
+BODY=${MEDBRIDGE_BODY:-q8_0}
+
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  echo "== wasm-pack build (features $FEATURES)"
+  wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features "$FEATURES"
+  echo "== export web bundle ($BODY) to $BUNDLE"
+  cargo run --quiet --example export_web -- "$BUNDLE" "$MODEL" "$BODY" >/dev/null
+fi
+[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
+
+SCRIPT=encoder.test.mjs
+[ "${1:-}" = bench ] && SCRIPT=bench.mjs
+echo "== node tests/browser/$SCRIPT"
+exec node "tests/browser/$SCRIPT" --pkg www/pkg --bundle "$BUNDLE"
