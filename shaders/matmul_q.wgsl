@@ -33,8 +33,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
     let lr = tid / 4u;       // row of the tile this invocation loads (0..63)
     let lp = tid % 4u;       // which 4 k-values of the 16 it loads
     let nb = p.k / 32u;
-    var acc: array<f32, 16>;
-    for (var i = 0u; i < 16u; i++) { acc[i] = 0.0; }
+    // 4x4 register tile as four vec4 rows (no dynamically indexed private arrays: slow on some drivers)
+    var acc0 = vec4<f32>(0.0);
+    var acc1 = vec4<f32>(0.0);
+    var acc2 = vec4<f32>(0.0);
+    var acc3 = vec4<f32>(0.0);
 
     for (var k0 = 0u; k0 < p.k; k0 += BK) {
         // activations
@@ -67,31 +70,31 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         }
         workgroupBarrier();
         for (var kk = 0u; kk < BK; kk++) {
-            var a: array<f32, 4>;
-            var b: array<f32, 4>;
-            for (var i = 0u; i < 4u; i++) {
-                a[i] = As[kk * BM + ty + 16u * i];
-                b[i] = Bs[kk * BN + tx + 16u * i];
-            }
-            for (var i = 0u; i < 4u; i++) {
-                for (var j = 0u; j < 4u; j++) {
-                    acc[i * 4u + j] = fma(a[i], b[j], acc[i * 4u + j]);
-                }
-            }
+            let ab = kk * BM + ty;
+            let bb = kk * BN + tx;
+            let bv = vec4<f32>(Bs[bb], Bs[bb + 16u], Bs[bb + 32u], Bs[bb + 48u]);
+            acc0 = fma(vec4<f32>(As[ab]), bv, acc0);
+            acc1 = fma(vec4<f32>(As[ab + 16u]), bv, acc1);
+            acc2 = fma(vec4<f32>(As[ab + 32u]), bv, acc2);
+            acc3 = fma(vec4<f32>(As[ab + 48u]), bv, acc3);
         }
         workgroupBarrier();
     }
 
-    for (var i = 0u; i < 4u; i++) {
-        let m = m0 + ty + 16u * i;
-        if (m >= p.m) { continue; }
-        for (var j = 0u; j < 4u; j++) {
-            let n = n0 + tx + 16u * j;
-            if (n >= p.n) { continue; }
-            var v = acc[i * 4u + j] + bias[n];
-            if (ACT == 1u) { v = gelu(v); }
-            if (RESID == 1u) { v = v + res[m * p.n + n]; }
-            y[m * p.n + n] = v;
-        }
+    store_row(m0 + ty, n0 + tx, acc0);
+    store_row(m0 + ty + 16u, n0 + tx, acc1);
+    store_row(m0 + ty + 32u, n0 + tx, acc2);
+    store_row(m0 + ty + 48u, n0 + tx, acc3);
+}
+
+fn store_row(m: u32, n0: u32, v4: vec4<f32>) {
+    if (m >= p.m) { return; }
+    for (var j = 0u; j < 4u; j++) {
+        let n = n0 + 16u * j;
+        if (n >= p.n) { continue; }
+        var v = v4[j] + bias[n];
+        if (ACT == 1u) { v = gelu(v); }
+        if (RESID == 1u) { v = v + res[m * p.n + n]; }
+        y[m * p.n + n] = v;
     }
 }

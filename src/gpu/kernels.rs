@@ -66,6 +66,10 @@ impl Kernel {
         device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(self.label), layout: &self.layout, entries: &entries })
     }
 
+    pub(crate) fn label(&self) -> &'static str {
+        self.label
+    }
+
     pub(crate) fn dispatch(&self, pass: &mut wgpu::ComputePass<'_>, bg: &wgpu::BindGroup, groups: (u32, u32, u32)) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, bg, &[]);

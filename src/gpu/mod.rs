@@ -10,6 +10,9 @@
 //! `&self` and may be awaited concurrently (two browser tasks interleaving across `await`s); a shared
 //! workspace would need a lock held across awaits. Creating ~10 buffers and ~90 bind groups is cheap
 //! next to the forward pass, and weights — the large part — are uploaded once at construction.
+//!
+//! Natively, `MEDBRIDGE_GPU_PROFILE=1` runs each dispatch of a pass alone first and prints host-timed
+//! totals per kernel (debug aid; doubles the work).
 mod kernels;
 mod pack;
 #[doc(hidden)]
@@ -360,6 +363,25 @@ impl GpuEncoder {
         }
         cmds.push((&k.pool, k.pool.bind(dev, &[&p_pool, &x, &mask_buf, &out]), (nb as u32, 1, 1)));
 
+        #[cfg(not(target_arch = "wasm32"))]
+        if std::env::var_os("MEDBRIDGE_GPU_PROFILE").is_some() {
+            // Debug aid: run each dispatch alone and report where the time goes (host-timed).
+            let mut per: std::collections::BTreeMap<&str, (usize, std::time::Duration)> = Default::default();
+            for (kern, bg, g) in &cmds {
+                let mut e = dev.create_command_encoder(&Default::default());
+                {
+                    let mut pass = e.begin_compute_pass(&Default::default());
+                    kern.dispatch(&mut pass, bg, *g);
+                }
+                let t = std::time::Instant::now();
+                self.queue.submit(Some(e.finish()));
+                let _ = dev.poll(wgpu::PollType::wait_indefinitely());
+                let s = per.entry(kern.label()).or_default();
+                s.0 += 1;
+                s.1 += t.elapsed();
+            }
+            eprintln!("GPU profile ({nb} × {seq} tokens): {per:?}");
+        }
         let mut encoder = dev.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("forward") });
         {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
