@@ -49,7 +49,7 @@ fn main() -> medbridge::Result<()> {
     let maxlen = docs.iter().map(|d| d.len()).max().unwrap_or(0);
     println!("single query: {} tokens; batch: 32 texts, {ntok} tokens (padded to {maxlen})", query.len());
 
-    let runs = 3;
+    let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let cpu_single = time(runs, || cpu.embed_ids(&[&query]).unwrap());
     let cpu_batch = time(runs, || cpu.embed_ids(&batch).unwrap());
     println!("{:<14} single {:>9.1} ms   batch-32 {:>9.1} ms  ({:>7.1} texts/s)", "candle CPU", ms(cpu_single), ms(cpu_batch), 32.0 / cpu_batch.as_secs_f64());
