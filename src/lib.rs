@@ -15,6 +15,7 @@ pub mod eval;
 #[cfg(feature = "webgpu")] pub mod gpu;
 pub mod search;
 pub mod bundle;
+pub mod synth;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 
 pub use error::{Error, Result};
