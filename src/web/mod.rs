@@ -293,20 +293,36 @@ pub struct MedBridge {
     inner: Rc<Inner>,
 }
 
-fn opt_bool(options: &JsValue, key: &str) -> Option<bool> {
-    if options.is_object() {
-        Reflect::get(options, &key.into()).ok().and_then(|v| v.as_bool())
-    } else {
-        None
+/// `navigator.gpu.requestAdapter()` from JS: (is a software fallback adapter, "vendor architecture").
+#[cfg(feature = "webgpu")]
+async fn adapter_probe() -> Option<(bool, String)> {
+    let g = js_sys::global();
+    let nav = Reflect::get(&g, &"navigator".into()).ok()?;
+    let gpu = Reflect::get(&nav, &"gpu".into()).ok()?;
+    if gpu.is_undefined() || gpu.is_null() {
+        return None;
     }
+    let req: Function = Reflect::get(&gpu, &"requestAdapter".into()).ok()?.dyn_into().ok()?;
+    let p: Promise = req.call0(&gpu).ok()?.dyn_into().ok()?;
+    let a = JsFuture::from(p).await.ok()?;
+    if a.is_null() || a.is_undefined() {
+        return None;
+    }
+    let info = Reflect::get(&a, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let flag = |o: &JsValue| if o.is_object() { Reflect::get(o, &"isFallbackAdapter".into()).ok().and_then(|v| v.as_bool()) } else { None };
+    let fallback = flag(&info).or_else(|| flag(&a)).unwrap_or(false);
+    let s = |k: &str| if info.is_object() { Reflect::get(&info, &k.into()).ok().and_then(|v| v.as_string()).unwrap_or_default() } else { String::new() };
+    Some((fallback, format!("{} {}", s("vendor"), s("architecture")).trim().to_string()))
 }
 
 #[wasm_bindgen]
 impl MedBridge {
     /// Fetch (or take from the cache), verify and load the bundle at `base_url` (a directory URL,
     /// relative to the page, holding `manifest.json`). `on_progress({phase, file, source, fileLoaded,
-    /// fileTotal, loaded, total})` is called as bytes arrive. `options.webgpu = false` forces the CPU path.
-    pub async fn load(base_url: String, on_progress: Option<Function>, options: JsValue) -> Result<MedBridge, JsValue> {
+    /// fileTotal, loaded, total})` is called as bytes arrive. `options.webgpu`: absent or "auto" = WebGPU on
+    /// a hardware adapter, else CPU; `true` = WebGPU on any adapter (software fallback too); `false` = CPU.
+    pub async fn load(base_url: String, on_progress: Option<Function>, options: Option<Object>) -> Result<MedBridge, JsValue> {
+        let options: JsValue = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
         install_panic_hook();
         let t0 = now_ms();
         let scope = Scope::get()?;
@@ -372,15 +388,29 @@ impl MedBridge {
         let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_err)?;
         drop(files);
 
-        let want_gpu = opt_bool(&options, "webgpu").unwrap_or(true);
+        // options.webgpu: true = any adapter (software fallback too), false = CPU, absent/"auto" = a
+        // hardware adapter only (a software fallback adapter, e.g. SwiftShader, is far slower than the CPU path).
+        let webgpu_opt = if options.is_object() { Reflect::get(&options, &"webgpu".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+        let want_gpu = webgpu_opt.as_bool();
+        if !(webgpu_opt.is_undefined() || webgpu_opt.is_null() || want_gpu.is_some() || webgpu_opt.as_string().as_deref() == Some("auto")) {
+            return Err(js_err("options.webgpu must be true, false or \"auto\""));
+        }
         #[allow(unused_mut)]
         let mut gpu: Option<Gpu> = None;
         #[allow(unused_assignments, unused_mut)]
         let mut gpu_status = String::from("not built: compile with --features wasm,webgpu");
         #[cfg(feature = "webgpu")]
         {
-            if !want_gpu {
+            let probe = adapter_probe().await;
+            if want_gpu == Some(false) {
                 gpu_status = "disabled by option (webgpu: false)".into();
+            } else if probe.is_none() {
+                gpu_status = "no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)".into();
+            } else if want_gpu.is_none() && probe.as_ref().is_some_and(|p| p.0) {
+                gpu_status = format!(
+                    "software fallback adapter ({}) skipped: slower than the CPU path; pass webgpu: true to force",
+                    probe.as_ref().map(|p| p.1.as_str()).unwrap_or("")
+                );
             } else {
                 let fmt = match manifest.body {
                     crate::bundle::BodyFormat::Q8_0 => crate::gpu::WeightFormat::Q8_0,
@@ -389,9 +419,10 @@ impl MedBridge {
                 match crate::gpu::GpuEncoder::new_default(&info.config, &tensors, fmt).await {
                     Ok(Some(g)) => {
                         gpu = Some(g);
-                        gpu_status = "ok".into();
+                        let (fallback, desc) = probe.unwrap_or_default();
+                        gpu_status = format!("ok ({desc}{})", if fallback { ", software fallback adapter" } else { "" });
                     }
-                    Ok(None) => gpu_status = "no WebGPU adapter (navigator.gpu missing or requestAdapter() returned null)".into(),
+                    Ok(None) => gpu_status = "no WebGPU adapter (requestAdapter() returned null)".into(),
                     Err(e) => {
                         gpu_status = format!("WebGPU initialisation failed: {e}");
                         web_sys::console::warn_1(&format!("medbridge: {gpu_status}; using the CPU path").into());
@@ -476,7 +507,9 @@ impl MedBridge {
     }
 
     /// Embed `texts` (`kind`: "query" | "passage" | "raw") → `Promise<Float32Array[]>`, L2-normalised.
-    pub fn embed(&self, texts: Vec<String>, kind: String) -> Promise {
+    /// Rejects with an Error (bad kind, GPU failure).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array[]>")]
+    pub fn embed(&self, texts: Vec<String>, #[wasm_bindgen(unchecked_param_type = "\"query\" | \"passage\" | \"raw\"")] kind: String) -> Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let kind: Kind = kind.parse().map_err(js_err)?;

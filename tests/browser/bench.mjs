@@ -1,7 +1,7 @@
 // Benchmark of the MedBridge wasm package in headless Chromium, WebGPU and CPU paths in one page:
 // single-query latency, batch-32 throughput, their ratio; bundle and wasm sizes.
 //
-//   node tests/browser/bench.mjs [--pkg www/pkg] [--bundle target/web-bundle] [--reps N]
+//   node tests/browser/bench.mjs [--pkg www/pkg] [--bundle target/web-bundle] [--reps N] [--batch-reps N]
 // (tests/browser/run.sh bench builds everything first.)  WebGPU here is SwiftShader (CPU emulation):
 // numbers on a real GPU differ.
 import fs from "node:fs";
@@ -10,7 +10,8 @@ import zlib from "node:zlib";
 import { checkInputs, serve, launch, openPage, golden, arg, PKG, BUNDLE } from "./lib.mjs";
 
 checkInputs();
-const reps = Number(arg("reps", "5"));
+const reps = Number(arg("reps", "3"));
+const batchReps = Number(arg("batch-reps", "1")); // SwiftShader: one batch-32 pass takes minutes
 const mib = (n) => `${(n / 1048576).toFixed(2)} MiB`;
 
 console.log("== sizes");
@@ -38,7 +39,7 @@ try {
       continue;
     }
     const single = await browser.page.evaluate(([t, n]) => window.medbridgeTest.time([t], "raw", n), [query, reps]);
-    const b32 = await browser.page.evaluate(([t, n]) => window.medbridgeTest.time(t, "raw", n), [batch, Math.max(1, Math.ceil(reps / 2))]);
+    const b32 = await browser.page.evaluate(([t, n]) => window.medbridgeTest.time(t, "raw", n, false), [batch, batchReps]); // warmed by the single queries
     rows[label] = { loadMs: r.loadMs, buildMs: r.report.buildMs, single, b32, tput: 32000 / b32 };
   }
 } finally {
@@ -46,7 +47,7 @@ try {
   await srv.close();
 }
 
-console.log(`\n== speed (${reps} reps single, ${Math.max(1, Math.ceil(reps / 2))} reps batch; SwiftShader WebGPU)`);
+console.log(`\n== speed (${reps} reps single, ${batchReps} reps batch; SwiftShader WebGPU)`);
 console.log("path     load ms  build ms  single-query ms  batch-32 ms  texts/s");
 for (const [k, r] of Object.entries(rows)) {
   console.log(`${k.padEnd(8)} ${r.loadMs.toFixed(0).padStart(7)}  ${r.buildMs.toFixed(0).padStart(8)}  ${r.single.toFixed(1).padStart(15)}  ${r.b32.toFixed(0).padStart(11)}  ${r.tput.toFixed(1).padStart(7)}`);

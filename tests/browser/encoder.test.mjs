@@ -2,7 +2,7 @@
 //
 //   node tests/browser/encoder.test.mjs [--pkg www/pkg] [--bundle target/web-bundle]
 //
-// 1. WebGPU path: first load (all model files from the network, one request each), golden.json texts
+// 1. WebGPU path (webgpu: true, so SwiftShader's fallback adapter is used): first load (all model files from the network, one request each), golden.json texts
 //    embedded and compared with golden.json's reference vectors (dequantised-f32 model): cosine ≥ 0.999.
 // 2. CPU path (webgpu: false) after a reload in the same profile: the same comparison, and the server's
 //    request log and the page's request events show zero requests for model files (manifest only).
@@ -32,7 +32,9 @@ page.on("request", (r) => pageRequests.push(r.url()));
 const modelRequests = (log) => log.filter((e) => MODEL_FILES.some((f) => e.path === `/model/${f}`));
 const summary = (log) => log.map((e) => `${e.status} ${e.path}`).join(", ");
 
+const vectors = {};
 function compare(label, vecs) {
+  vectors[label] = vecs;
   const cos = vecs.map((v, i) => cosine(v, cases[i].embedding));
   const min = Math.min(...cos);
   const mean = cos.reduce((a, b) => a + b, 0) / cos.length;
@@ -78,6 +80,13 @@ try {
     second.report.files.map((f) => `${f.name}:${f.source}`).join(" "));
   results.reloadServerLog = srv.log.map((e) => `${e.method} ${e.path} ${e.status}`);
   compare("cpu", await page.evaluate((t) => window.medbridgeTest.embed(t, "raw"), texts));
+  if (vectors.webgpu) {
+    // Same weights, different arithmetic: close, but not bit-identical (proves two paths ran).
+    const cos = vectors.webgpu.map((v, i) => cosine(v, vectors.cpu[i]));
+    const maxAbs = Math.max(...vectors.webgpu.flatMap((v, i) => v.map((x, j) => Math.abs(x - vectors.cpu[i][j]))));
+    results.webgpuVsCpu = { minCos: +Math.min(...cos).toFixed(7), maxAbsDiff: +maxAbs.toExponential(2) };
+    check(Math.min(...cos) >= 0.9999, "webgpu vs cpu vectors agree", JSON.stringify(results.webgpuVsCpu));
+  }
 
   // 3. Damage the cached weights; the next load must refetch exactly that file and still work.
   const damaged = await page.evaluate(() => window.medbridgeTest.corruptCached("weights.gguf"));
@@ -96,6 +105,13 @@ try {
   srv.clearLog();
   await page.evaluate(() => window.medbridgeTest.load({ webgpu: false }));
   check(modelRequests(srv.log).length === 0, "load 4: repaired cache serves every file again", summary(modelRequests(srv.log)));
+
+  // Default policy ("auto"): a software fallback adapter (SwiftShader here) is skipped for the CPU path.
+  if (adapter?.isFallbackAdapter) {
+    await openPage(page, `${srv.url}/index.html`);
+    const auto = await page.evaluate(() => window.medbridgeTest.load({}));
+    check(auto.backend === "cpu" && /software fallback/.test(auto.gpuStatus), "default options skip a software fallback adapter", auto.gpuStatus);
+  }
 
   // 4. Errors are JS Errors with messages.
   const errs = await page.evaluate(async () => {
@@ -117,7 +133,7 @@ try {
   await srv.close();
 }
 
-console.log(`\ncosines: ${JSON.stringify(results.webgpu ? { webgpu: results.webgpu, cpu: results.cpu } : { cpu: results.cpu })}`);
+console.log(`\ncosines: ${JSON.stringify(results.webgpu ? { webgpu: results.webgpu, cpu: results.cpu, webgpuVsCpu: results.webgpuVsCpu } : { cpu: results.cpu })}`);
 console.log(`reload server log (model files must be absent): ${JSON.stringify(results.reloadServerLog)}`);
 if (failures.length) {
   console.log(`\n${failures.length} FAILED: ${failures.join("; ")}`);

@@ -33,8 +33,8 @@ window.medbridgeTest = {
     return vs.map((v) => Array.from(v));
   },
   // Time embedding calls: returns ms per call.
-  async time(texts, kind, reps) {
-    await current.embed(texts, kind); // warm-up
+  async time(texts, kind, reps, warm = true) {
+    if (warm) await current.embed(texts, kind); // warm-up (pipeline compilation, allocations)
     const t0 = performance.now();
     for (let i = 0; i < reps; i++) await current.embed(texts, kind);
     return (performance.now() - t0) / reps;
