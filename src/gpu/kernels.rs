@@ -66,6 +66,7 @@ impl Kernel {
         device.create_bind_group(&wgpu::BindGroupDescriptor { label: Some(self.label), layout: &self.layout, entries: &entries })
     }
 
+    #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
     pub(crate) fn label(&self) -> &'static str {
         self.label
     }
