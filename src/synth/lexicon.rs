@@ -439,6 +439,8 @@ menor | menor | minore
 nuevo | nou | nuovo
 debido | degut | dovuto
 debida | deguda | dovuta
+debidos | deguts | dovuti
+debidas | degudes | dovute
 causado | causat | causato
 causada | causada | causata
 asociado | associat | associato
@@ -656,6 +658,11 @@ edad | edat | età
 salud | salut | salute
 atención | atenció | assistenza
 cuidado | atenció | assistenza
+cuidados | cures | cure
+cuidados posteriores | atenció posterior | cure successive
+extracción | extracció | estrazione
+fijación | fixació | fissazione
+fijación interna | fixació interna | fissazione interna
 dificultad | dificultat | difficoltà
 aprendizaje | aprenentatge | apprendimento
 desarrollo | desenvolupament | sviluppo
@@ -949,7 +956,18 @@ fn orthography(w: &str, ca: bool, open_vowels: bool) -> String {
             s.push('à');
         }
         let mut s = s.replace("que", "che").replace("qui", "chi").replace("ct", "tt").replace("pt", "tt").replace("bs", "s");
-        s = s.replace('x', "ss").replace('ñ', "gn");
+        // x: "ex" + consonant → "es" (extracción → estrazione), otherwise "ss" (tóxico → tossico)
+        let cs: Vec<char> = s.chars().collect();
+        let mut t = String::with_capacity(s.len() + 4);
+        for (k, &c) in cs.iter().enumerate() {
+            if c == 'x' {
+                let next_vowel = cs.get(k + 1).is_some_and(|n| "aeiou".contains(*n));
+                t.push_str(if next_vowel { "ss" } else { "s" });
+            } else {
+                t.push(c);
+            }
+        }
+        s = t.replace('ñ', "gn");
         if let Some(rest) = s.strip_prefix('h') {
             if rest.starts_with(|c: char| "aeiou".contains(c)) {
                 s = rest.to_string();
@@ -1289,7 +1307,7 @@ pub fn severity_table(lang: &str) -> &'static [(&'static str, &'static [&'static
 /// Qualifiers clinicians do not write (dropped, longest first), per language.
 pub fn qualifiers(lang: &str) -> &'static [&'static str] {
     match lang {
-        "en" => &["not elsewhere classified", "not otherwise specified", "unspecified", "nec", "nos"],
+        "en" => &["not elsewhere classified", "not otherwise specified", "unspecified site of", "of unspecified site", "unspecified part of", "unspecified", "nec", "nos"],
         "es" => &[
             "no clasificados en otra parte", "no clasificadas en otra parte", "no clasificado en otra parte",
             "no clasificada en otra parte", "sin otra especificación", "no especificados", "no especificadas",

@@ -376,24 +376,29 @@ impl<'a> Hierarchy<'a> {
         let parent = e.parent.as_deref();
         let grand = parent.and_then(|p| self.entry(p)).and_then(|p| p.parent.as_deref());
         let empty: Vec<usize> = Vec::new();
-        let siblings: Vec<usize> = match parent {
-            Some(p) => self.children.get(p).unwrap_or(&empty).clone(),
-            // categories: their "siblings" are the neighbouring categories of the same letter block
-            None => self.neighbour_categories(code),
-        };
-        let mut cousins: Vec<usize> = Vec::new();
-        if let Some(g) = grand {
-            for &u in self.children.get(g).unwrap_or(&empty) {
-                if Some(self.catalog.entries[u].code.as_str()) != parent {
-                    cousins.extend(self.children.get(self.catalog.entries[u].code.as_str()).unwrap_or(&empty));
-                }
-            }
-        }
-        let same_cat: Vec<usize> = self.by_category.get(category(code)).unwrap_or(&empty).clone();
-        for (rel, mut group) in [("sibling", siblings), ("cousin", cousins), ("category", same_cat)] {
+        for rel in ["sibling", "cousin", "category"] {
             if out.len() >= k {
                 break;
             }
+            let mut group: Vec<usize> = match rel {
+                "sibling" => match parent {
+                    Some(p) => self.children.get(p).unwrap_or(&empty).clone(),
+                    // categories: their "siblings" are the neighbouring categories of the same letter
+                    None => self.neighbour_categories(code),
+                },
+                "cousin" => {
+                    let mut c = Vec::new();
+                    if let Some(g) = grand {
+                        for &u in self.children.get(g).unwrap_or(&empty) {
+                            if Some(self.catalog.entries[u].code.as_str()) != parent {
+                                c.extend(self.children.get(self.catalog.entries[u].code.as_str()).unwrap_or(&empty));
+                            }
+                        }
+                    }
+                    c
+                }
+                _ => self.by_category.get(category(code)).unwrap_or(&empty).clone(),
+            };
             group.shuffle(rng);
             for i in group {
                 if out.len() >= k {

@@ -427,8 +427,33 @@ fn replace_phrase(hay: &str, needle: &str, with: &str) -> Option<String> {
     Some(format!("{}{}{}", &hay[..at], with, &hay[at + needle.len()..]))
 }
 
+/// Remove a qualifier; if what is left of its comma clause is at most two words (`"…, de
+/// sitio no especificado"` → `"…, de sitio"`), the whole clause goes.
 fn remove_phrase(hay: &str, needle: &str) -> Option<String> {
-    let r = replace_phrase(hay, needle, "")?;
+    let at = find_phrase(hay, needle)?;
+    let (left, right) = (&hay[..at], &hay[at + needle.len()..]);
+    let r = match left.rfind(',') {
+        Some(cs) => {
+            let ce = right.find(',').unwrap_or(right.len());
+            let rest: Vec<&str> = left[cs + 1..].split_whitespace().chain(right[..ce].split_whitespace()).collect();
+            let generic = |w: &&str| DANGLING.contains(w) || GENERIC.contains(w) || w.chars().count() <= 1;
+            if rest.len() <= 2 && rest.iter().all(generic) {
+                format!("{}{}", &left[..cs], &right[ce..])
+            } else {
+                format!("{left}{right}")
+            }
+        }
+        None => format!("{left}{right}"),
+    };
+    // a conjunction left at the very end by the removal ("… internos e [não especificados]")
+    let mut r = cleanup(&r);
+    if right.trim().is_empty() {
+        if let Some((head, last)) = r.rsplit_once(' ') {
+            if ["e", "i", "o", "u", "y"].contains(&last) {
+                r = head.to_string();
+            }
+        }
+    }
     let c = cleanup(&r);
     if c.chars().filter(|c| c.is_alphabetic()).count() < 2 {
         None
@@ -445,9 +470,34 @@ pub(crate) fn cleanup(s: &str) -> String {
             t = t.replace(a, b);
         }
     }
-    let t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut t = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    // dangling function words at the end (left by removals): "… internos e dos" → "… internos"
+    loop {
+        let trimmed = t.trim_end_matches(|c: char| c == ',' || c == ';' || c == ':' || c == '-' || c.is_whitespace());
+        let (head, last) = trimmed.rsplit_once(' ').unwrap_or(("", trimmed));
+        if !head.is_empty() && DANGLING.contains(&last) {
+            t = head.to_string();
+        } else {
+            t = trimmed.to_string();
+            break;
+        }
+    }
     t.trim_matches(|c: char| c == ',' || c == ';' || c == ':' || c == '-' || c.is_whitespace()).to_string()
 }
+
+/// Words that carry nothing once their qualifier is gone ("…, de sitio [no especificado]").
+const GENERIC: &[&str] = &[
+    "site", "sitio", "sede", "local", "lloc", "luogo", "lugar", "localización", "localisation", "localização",
+    "localizzazione", "part", "parte", "partie", "grade", "degree", "grado", "degré", "grau", "type", "tipo", "tipus",
+    "level", "nivel", "niveau", "nível", "livello", "nivell", "side", "lado", "côté", "costat", "lato",
+];
+
+/// Function words that never end a mention (single letters excluded: "hepatitis A").
+const DANGLING: &[&str] = &[
+    "and", "or", "of", "the", "with", "without", "in", "y", "de", "del", "la", "el", "los", "las", "do", "da", "dos", "das",
+    "des", "du", "le", "les", "et", "ou", "di", "della", "dei", "delle", "dels", "en", "em", "al", "com", "con", "sin", "sem",
+    "sans", "senza", "sense", "amb", "nos", "na", "no", "por", "per", "pour", "avec", "ni", "ed",
+];
 
 /// English coder-order → clinician order: `"asthma, mild intermittent"` → `"mild intermittent
 /// asthma"`, `"fracture of left femur"` → `"left femur fracture"`.

@@ -213,6 +213,27 @@ fn synth_transforms_do_what_they_say() {
         assert!((x - y).abs() <= 1);
     }
     assert_eq!(typo("dm2 hta", &mut rng), "dm2 hta", "no word long enough");
+    // a qualifier's leftover clause and dangling function words go with it
+    for s in 0..10 {
+        let mut rng = StdRng::seed_from_u64(s);
+        let (q, ops) = super::offline::make_query("Corrosión del tobillo y del pie, grado no especificado", "es", 0, &mut rng).unwrap();
+        if ops.contains(&"drop_qualifier") {
+            assert!(!fold(&q).contains("grado"), "{q}");
+        }
+        let (q, ops) = super::offline::make_query("Queimadura de outros órgãos internos e dos não especificados", "pt", 0, &mut rng).unwrap();
+        if ops.contains(&"drop_qualifier") {
+            assert!(!q.ends_with(" dos") && !q.ends_with(" e"), "{q}");
+        }
+    }
+    assert_eq!(super::offline::cleanup("hepatitis a"), "hepatitis a");
+    // ... but a clause with content stays ("avec complications" is what makes E11.8)
+    for s in 0..10 {
+        let mut rng = StdRng::seed_from_u64(s);
+        let (q, _) = super::offline::make_query("Diabète sucré de type 2, avec complications non précisées", "fr", 0, &mut rng).unwrap();
+        assert!(fold(&q).contains("complication"), "{q}");
+    }
+    assert_eq!(lexicon::transfer_from_es("extracción", "it").text, "estrazione");
+    assert_eq!(lexicon::transfer_from_es("tóxico", "it").text, "tossico");
     // rewriting: qualifier dropped, abbreviations appear somewhere over many draws
     let mut seen_abbrev = false;
     for s in 0..40 {
@@ -268,4 +289,46 @@ fn synth_counts_dedup_and_language_check() {
     assert!(plausible_language("insuficiència cardíaca esquerra", "ca"));
     assert!(!plausible_language("insuficiencia cardíaca izquierda con fiebre", "ca"));
     assert!(plausible_language("scompenso cardiaco sinistro", "it"));
+}
+
+/// Manual check on the real catalogue (not part of CI): run with
+/// `MEDBRIDGE_SYNTH_CATALOG=models/icd10/catalog.jsonl [MEDBRIDGE_SYNTH_EXCLUDE=a.jsonl,b.jsonl]
+/// cargo test --lib synth_real_catalog -- --ignored --nocapture`. Fails (does not skip) when the
+/// variable is missing. Checks the default size and prints counts and 5 samples per language.
+#[test]
+#[ignore = "manual: needs a built catalogue, see doc comment"]
+fn synth_real_catalog_check() {
+    let path = std::env::var("MEDBRIDGE_SYNTH_CATALOG").expect("set MEDBRIDGE_SYNTH_CATALOG to a catalog.jsonl");
+    let cat = Catalog::load_jsonl(std::path::Path::new(&path)).unwrap();
+    let excl: Vec<std::path::PathBuf> = std::env::var("MEDBRIDGE_SYNTH_EXCLUDE")
+        .map(|s| s.split(',').map(std::path::PathBuf::from).collect())
+        .unwrap_or_default();
+    let opts = OfflineOptions { exclude: Exclusion::load(&excl).unwrap(), ..Default::default() };
+    let t0 = std::time::Instant::now();
+    let out = generate_offline(&cat, &opts).unwrap();
+    println!("generated {} pairs in {:.1}s", out.pairs.len(), t0.elapsed().as_secs_f64());
+    println!("{}", format_counts(&out.pairs));
+    println!("excluded: {:?}\nduplicates: {}\nshortfall: {:?}\ntransfer coverage: {:?}", out.excluded, out.duplicates, out.shortfall, out.transfer_coverage);
+    let mut by_pl: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut templ: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &out.pairs {
+        *by_pl.entry((p.lang.clone(), p.positive_lang.clone())).or_default() += 1;
+        for t in p.template.split('+') {
+            *templ.entry(t.to_string()).or_default() += 1;
+        }
+    }
+    println!("(query lang, positive lang): {by_pl:?}\ntemplate steps: {templ:?}");
+    let negs: usize = out.pairs.iter().map(|p| p.hard_negatives.len()).sum();
+    println!("hard negatives per pair: {:.2}", negs as f64 / out.pairs.len() as f64);
+    for l in crate::catalog::LANGS {
+        println!("--- {l}");
+        for p in out.pairs.iter().filter(|p| p.lang == l && p.template != "curated").step_by(611).take(5) {
+            let n: Vec<String> = p.hard_negatives.iter().map(|n| format!("{} {}", n.code, n.relation)).collect();
+            println!("{:?} → {} [{}] {:?} | {} | neg: {}", p.query, p.positive_code, p.positive_lang, p.positive_text, p.template, n.join(", "));
+        }
+    }
+    assert!(out.pairs.len() >= 19_500);
+    if !excl.is_empty() {
+        assert!(out.pairs.iter().all(|p| !opts.exclude.contains(&p.query)));
+    }
 }
