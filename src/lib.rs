@@ -17,5 +17,6 @@ pub mod search;
 pub mod bundle;
 pub mod synth;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
+pub mod web;
 
 pub use error::{Error, Result};
