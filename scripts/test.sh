@@ -1,7 +1,32 @@
 #!/usr/bin/env bash
-# The test suite, as CI runs it: unit tests, real-model tests, WebGPU kernels on lavapipe, browser tests.
+# The test suite, as CI runs it (.ci/run): unit tests, real-model and CLI tests, the WebGPU kernels and
+# whole forward pass on Mesa's lavapipe, and the headless-Chromium tests of the wasm encoder.
+# Installs what a fresh machine lacks (Debian packages, wasm tools, npm packages); idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
+step() { echo; echo "== $* ($(date +%T))"; }
+
+step "system packages: Vulkan on the CPU (lavapipe) and Chromium"
+need=()
+dpkg -s mesa-vulkan-drivers >/dev/null 2>&1 || need+=(mesa-vulkan-drivers)
+dpkg -s libvulkan1 >/dev/null 2>&1 || need+=(libvulkan1)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+step "set-up: build, model, catalogue"
 bash scripts/setup.sh
-cargo test
+
+step "cargo test (with the WebGPU path, on lavapipe)"
+export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"
+cargo test --features webgpu
+
+step "browser tools (wasm target, wasm-bindgen, wasm-pack, playwright-core)"
+bash scripts/setup-web-tools.sh
+
+step "browser: the wasm encoder in headless Chromium (WebGPU and CPU)"
+bash tests/browser/run.sh
