@@ -13,6 +13,8 @@ use medbridge::eval::Run;
 use medbridge::model;
 use medbridge::search::{self, Method};
 
+mod synth;
+
 #[derive(Parser)]
 #[command(name = "medbridge", version, about = "Private, multilingual clinical search: ICD-10 codes and your own documents, encoded on your machine.")]
 struct Cli {
@@ -115,7 +117,8 @@ enum Command {
         /// Depth of the run.
         #[arg(long, default_value_t = 100)]
         top_k: usize,
-    },
+    },    /// Synthetic training pairs (query, positive code, hard negatives) in six languages, offline or from an LLM.
+    Synth(synth::SynthArgs),
 }
 
 pub const DEFAULT_CATALOG: &str = "models/icd10/catalog.jsonl";
@@ -192,6 +195,7 @@ pub fn run() -> Result<()> {
                 (None, None) => bail!("give a query to search for, or --queries FILE --run FILE"),
             }
         }
+        Command::Synth(args) => synth::run(args)?,
         Command::Catalog { out, cache } => {
             let cat = medbridge::catalog::Catalog::fetch_and_build(&cache)?;
             cat.save_jsonl(&out)?;
