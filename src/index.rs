@@ -116,6 +116,11 @@ impl Index {
         self.ids.is_empty()
     }
 
+    /// The HNSW graph (for re-encoding it, see [`crate::catalog_asset`]).
+    pub fn graph(&self) -> &HnswMap<Vector, u32> {
+        &self.graph
+    }
+
     /// The `k` nearest documents to a normalised query vector, best first; score is cosine.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
         if query.len() != self.meta.dim {

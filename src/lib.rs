@@ -15,6 +15,8 @@ pub mod eval;
 #[cfg(feature = "webgpu")] pub mod gpu;
 pub mod search;
 pub mod bundle;
+pub mod catalog_asset;
+pub mod docs;
 pub mod synth;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 pub mod web;
