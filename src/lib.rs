@@ -18,6 +18,7 @@ pub mod bundle;
 pub mod catalog_asset;
 pub mod docs;
 pub mod synth;
+pub mod train;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 pub mod web;
 

@@ -16,6 +16,7 @@ use medbridge::search::{self, Method};
 mod web;
 
 mod synth;
+mod train;
 
 #[derive(Parser)]
 #[command(name = "medbridge", version, about = "Private, multilingual clinical search: ICD-10 codes and your own documents, encoded on your machine.")]
@@ -124,8 +125,11 @@ enum Command {
         /// Depth of the run.
         #[arg(long, default_value_t = 100)]
         top_k: usize,
-    },    /// Synthetic training pairs (query, positive code, hard negatives) in six languages, offline or from an LLM.
+    },
+    /// Synthetic training pairs (query, positive code, hard negatives) in six languages, offline or from an LLM.
     Synth(synth::SynthArgs),
+    /// Fine-tune: `train bi` (bi-encoder, contrastive), `train assemble` (base + trained parts → model dir).
+    Train(train::TrainArgs),
 }
 
 pub const DEFAULT_CATALOG: &str = "models/icd10/catalog.jsonl";
@@ -205,6 +209,7 @@ pub fn run() -> Result<()> {
             }
         }
         Command::Synth(args) => synth::run(args)?,
+        Command::Train(args) => train::run(&model_dir, args)?,
         Command::Catalog { out, cache } => {
             let cat = medbridge::catalog::Catalog::fetch_and_build(&cache)?;
             cat.save_jsonl(&out)?;
