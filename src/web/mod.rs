@@ -28,6 +28,8 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, CacheStorage, Request, RequestCache, RequestInit, Response};
 
 use crate::bundle::{load_bundle_bytes, FileEntry, Manifest, MANIFEST_FILE};
+use crate::catalog_asset::{CatalogAsset, ASSET_FILE};
+use crate::docs::{ChunkOptions, DocIndex, Document};
 use crate::encode::{Encoder, Kind};
 use crate::model::ModelInfo;
 use crate::tokenize::Tokenizer;
@@ -285,6 +287,10 @@ struct Inner {
     gpu: Option<Gpu>,
     backend: &'static str,
     report: LoadReport,
+    /// The ICD-10 search asset, when the bundle has one.
+    catalog: Option<CatalogAsset>,
+    /// The user's documents (added in this page, or restored from IndexedDB by the page).
+    docs: RefCell<DocIndex>,
 }
 
 /// A loaded encoder. Create with `MedBridge.load(baseUrl, onProgress?, options?)`.
@@ -386,6 +392,13 @@ impl MedBridge {
 
         let t1 = now_ms();
         let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_err)?;
+        let catalog = match files.remove(ASSET_FILE) {
+            Some(bytes) => {
+                progress.report(ASSET_FILE, 0, 0, "", "index");
+                Some(CatalogAsset::from_bytes(&bytes, Some(&manifest.model_id)).map_err(js_err)?)
+            }
+            None => None,
+        };
         drop(files);
 
         // options.webgpu: true = any adapter (software fallback too), false = CPU, absent/"auto" = a
@@ -464,7 +477,8 @@ impl MedBridge {
             fetch_ms,
             build_ms: now_ms() - t1,
         };
-        Ok(MedBridge { inner: Rc::new(Inner { info, tokenizer, cpu, gpu, backend, report }) })
+        let docs = RefCell::new(DocIndex::new(&info.model_id, info.config.hidden_size));
+        Ok(MedBridge { inner: Rc::new(Inner { info, tokenizer, cpu, gpu, backend, report, catalog, docs }) })
     }
 
     /// "webgpu" or "cpu".
@@ -559,5 +573,158 @@ impl Inner {
             return Ok(out);
         }
         Err(js_err("no backend loaded"))
+    }
+}
+
+/// Passages embedded per call while adding documents (progress is reported between calls).
+const DOC_BATCH: usize = 8;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocInfo {
+    id: String,
+    name: String,
+    passages: usize,
+    added_ms: f64,
+}
+
+fn doc_info(d: &Document) -> DocInfo {
+    DocInfo { id: d.id.clone(), name: d.name.clone(), passages: d.passages.len(), added_ms: d.added_ms }
+}
+
+fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
+}
+
+fn opt<T>(o: &JsValue, key: &str, f: impl Fn(&JsValue) -> Option<T>) -> Option<T> {
+    if !o.is_object() {
+        return None;
+    }
+    Reflect::get(o, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null()).and_then(|v| f(&v))
+}
+
+/// Search page API: the ICD-10 catalogue and the user's documents.
+#[wasm_bindgen]
+impl MedBridge {
+    /// The catalogue asset's header (`{model_id, dim, passages, codes, entries, source, quantization, …}`), or null.
+    #[wasm_bindgen(js_name = catalogInfo)]
+    pub fn catalog_info(&self) -> Result<JsValue, JsValue> {
+        match &self.inner.catalog {
+            Some(c) => to_js(&c.meta),
+            None => Ok(JsValue::NULL),
+        }
+    }
+
+    /// Search the catalogue and the documents with one query embedding.
+    /// `options`: `{k = 10, lang = "en", method = "dense" | "hybrid", catalog = true, documents = true}`.
+    /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs}`; CodeHit =
+    /// `{rank, code, score, description, descriptionLang, fallback, parent, parentDescription, matchedText,
+    /// matchedLang, stage}`, DocHit = `{docId, docName, passage, title, text, score}`.
+    pub fn search(&self, query: String, options: Option<Object>) -> Promise {
+        let inner = self.inner.clone();
+        let options: JsValue = options.map(JsValue::from).unwrap_or(JsValue::UNDEFINED);
+        wasm_bindgen_futures::future_to_promise(async move {
+            let q = query.trim().to_string();
+            if q.is_empty() {
+                return Err(js_err("the query is empty: type something to search for"));
+            }
+            let k = opt(&options, "k", |v| v.as_f64()).map(|k| k.clamp(1.0, 100.0) as usize).unwrap_or(10);
+            let lang = opt(&options, "lang", |v| v.as_string()).unwrap_or_else(|| "en".into());
+            let method = opt(&options, "method", |v| v.as_string()).unwrap_or_else(|| "dense".into());
+            if method != "dense" && method != "hybrid" {
+                return Err(js_err(format!("options.method must be \"dense\" or \"hybrid\", not {method:?}")));
+            }
+            let want_cat = opt(&options, "catalog", |v| v.as_bool()).unwrap_or(true);
+            let want_docs = opt(&options, "documents", |v| v.as_bool()).unwrap_or(true);
+            let t0 = now_ms();
+            let v = inner.embed(&[q.clone()], Kind::Query).await?.pop().ok_or_else(|| js_err("no query vector"))?;
+            let t1 = now_ms();
+            let catalog = match (&inner.catalog, want_cat) {
+                (Some(c), true) if method == "hybrid" => c.search_hybrid(&v, &q, k, &lang).map_err(js_err)?,
+                (Some(c), true) => c.search(&v, k, &lang).map_err(js_err)?,
+                _ => Vec::new(),
+            };
+            let documents = if want_docs { inner.docs.borrow().search(&v, k).map_err(js_err)? } else { Vec::new() };
+            let t2 = now_ms();
+            let out = Object::new();
+            Reflect::set(&out, &"catalog".into(), &to_js(&catalog)?)?;
+            Reflect::set(&out, &"documents".into(), &to_js(&documents)?)?;
+            Reflect::set(&out, &"embedMs".into(), &(t1 - t0).into())?;
+            Reflect::set(&out, &"searchMs".into(), &(t2 - t1).into())?;
+            Ok(out.into())
+        })
+    }
+
+    /// Split a file (or pasted text: a name ending in .txt) into passages, embed them on this device
+    /// (`on_progress({done, total})` between batches), add them to the document index. Resolves to
+    /// `{id, name, passages, addedMs, bytes}`, `bytes` being the document as a file for IndexedDB.
+    /// Rejects with a clear Error for unsupported types, files too large, or no text.
+    #[wasm_bindgen(js_name = addDocument)]
+    pub fn add_document(&self, name: String, text: String, on_progress: Option<Function>) -> Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let passages = crate::docs::parse_file(&name, &text, ChunkOptions::default()).map_err(js_err)?;
+            let texts: Vec<String> = passages.iter().map(|p| p.embed_text()).collect();
+            let total = texts.len();
+            let report = |done: usize| {
+                if let Some(cb) = &on_progress {
+                    let o = Object::new();
+                    let _ = Reflect::set(&o, &"done".into(), &(done as f64).into());
+                    let _ = Reflect::set(&o, &"total".into(), &(total as f64).into());
+                    let _ = Reflect::set(&o, &"name".into(), &name.as_str().into());
+                    let _ = cb.call1(&JsValue::NULL, &o);
+                }
+            };
+            report(0);
+            let mut vectors = Vec::with_capacity(total);
+            for chunk in texts.chunks(DOC_BATCH) {
+                vectors.extend(inner.embed(chunk, Kind::Passage).await?);
+                report(vectors.len());
+            }
+            let doc = Document { id: Document::id_for(&name, &passages), name: name.clone(), added_ms: now_ms(), passages, vectors };
+            let info = doc_info(&doc);
+            let id = doc.id.clone();
+            let mut docs = inner.docs.borrow_mut();
+            docs.add(vec![doc]).map_err(js_err)?;
+            let bytes = docs.export(&[id]).map_err(js_err)?;
+            let out = to_js(&info)?;
+            Reflect::set(&out, &"bytes".into(), &Uint8Array::from(bytes.as_slice()))?;
+            Ok(out)
+        })
+    }
+
+    /// Add the documents of an exported/persisted file (checked: format, checksum, model). Returns
+    /// `[{id, name, passages, addedMs}]` of the documents it held.
+    #[wasm_bindgen(js_name = importDocuments)]
+    pub fn import_documents(&self, bytes: Vec<u8>, label: Option<String>) -> Result<JsValue, JsValue> {
+        let mut docs = self.inner.docs.borrow_mut();
+        let read = docs.read_export(&bytes, label.as_deref().unwrap_or("documents file")).map_err(js_err)?;
+        let infos: Vec<DocInfo> = read.iter().map(doc_info).collect();
+        docs.add(read).map_err(js_err)?;
+        to_js(&infos)
+    }
+
+    /// One document (or all, when `id` is absent) as a file: `Uint8Array`.
+    #[wasm_bindgen(js_name = exportDocuments)]
+    pub fn export_documents(&self, id: Option<String>) -> Result<Vec<u8>, JsValue> {
+        let docs = self.inner.docs.borrow();
+        if let Some(id) = &id {
+            if !docs.documents().iter().any(|d| &d.id == id) {
+                return Err(js_err(format!("no document with id {id}")));
+            }
+        }
+        docs.export(&id.into_iter().collect::<Vec<_>>()).map_err(js_err)
+    }
+
+    /// Remove a document by id; false if there is none.
+    #[wasm_bindgen(js_name = removeDocument)]
+    pub fn remove_document(&self, id: String) -> bool {
+        self.inner.docs.borrow_mut().remove(&id)
+    }
+
+    /// `[{id, name, passages, addedMs}]`.
+    pub fn documents(&self) -> Result<JsValue, JsValue> {
+        let docs = self.inner.docs.borrow();
+        to_js(&docs.documents().iter().map(doc_info).collect::<Vec<_>>())
     }
 }
