@@ -92,7 +92,8 @@ fn slot<'a>(layer: &'a mut Layer, target: &str) -> &'a mut Linear {
 }
 
 enum Top {
-    Full(Layer),
+    /// Trainable tensors by short name (`attention.self.query.weight`, …) and the frozen rest.
+    Full { vars: Vec<(String, Var)>, fixed: HashMap<String, Tensor> },
     Lora { base: Layer, adapters: Vec<(&'static str, Var, Var)>, scale: f64 },
 }
 
@@ -144,19 +145,19 @@ impl TrainableEncoder {
                 Adapt::Layers => {
                     let mut names: Vec<&String> = map.keys().filter(|k| k.starts_with(&prefix)).collect();
                     names.sort();
-                    let mut local = HashMap::new();
+                    let (mut vars, mut fixed) = (Vec::new(), HashMap::new());
                     for name in names {
                         let short = name[prefix.len()..].to_string();
                         let t = &map[name];
                         if short == "attention.self.key.bias" {
-                            local.insert(short, t.clone());
+                            fixed.insert(short, t.clone());
                         } else {
                             let v = Var::from_tensor(t)?;
-                            local.insert(short, v.as_tensor().clone());
-                            params.push((name.clone(), v));
+                            params.push((name.clone(), v.clone()));
+                            vars.push((short, v));
                         }
                     }
-                    top.push(Top::Full(Layer::new(&cfg, VarBuilder::from_tensors(local, DType::F32, device))?));
+                    top.push(Top::Full { vars, fixed });
                 }
                 Adapt::Lora { rank, alpha } => {
                     if rank == 0 {
@@ -251,18 +252,25 @@ impl TrainableEncoder {
         Ok(())
     }
 
-    /// The top layers with their current parameter values (adapters merged into the weights,
-    /// as a differentiable expression).
-    fn top_layers(&self) -> Result<Vec<Layer>> {
+    /// The top layers with their current parameter values (adapters merged into the weights);
+    /// `detached`: plain tensors (no graph, for evaluation), else a differentiable expression.
+    fn top_layers(&self, detached: bool) -> Result<Vec<Layer>> {
+        let t = |v: &Var| if detached { v.as_detached_tensor() } else { v.as_tensor().clone() };
         self.top
             .iter()
-            .map(|t| match t {
-                Top::Full(l) => Ok(l.clone()),
+            .map(|top| match top {
+                Top::Full { vars, fixed } => {
+                    let mut local = fixed.clone();
+                    for (short, v) in vars {
+                        local.insert(short.clone(), t(v));
+                    }
+                    Ok(Layer::new(&self.base.config, VarBuilder::from_tensors(local, DType::F32, self.device()))?)
+                }
                 Top::Lora { base, adapters, scale } => {
                     let mut l = base.clone();
                     for (target, a, b) in adapters {
                         let lin = slot(&mut l, target);
-                        let w = (lin.weight() + (b.as_tensor().matmul(a.as_tensor())? * *scale)?)?;
+                        let w = (lin.weight() + (t(b).matmul(&t(a))? * *scale)?)?;
                         *lin = Linear::new(w, lin.bias().cloned());
                     }
                     Ok(l)
@@ -274,10 +282,14 @@ impl TrainableEncoder {
     /// Encode token sequences through the whole model, with a graph to the trainable
     /// parameters: (n, hidden), rows in the order of `seqs`.
     pub fn encode(&mut self, seqs: &[&[u32]], pool: Pool) -> Result<Tensor> {
+        self.run(seqs, pool, Mode::Training)
+    }
+
+    fn run(&mut self, seqs: &[&[u32]], pool: Pool, mode: Mode) -> Result<Tensor> {
         if seqs.is_empty() {
             return Err(format_err!("nothing to encode"));
         }
-        let layers = self.top_layers()?;
+        let layers = self.top_layers(mode == Mode::Inference)?;
         let mut order: Vec<usize> = (0..seqs.len()).collect();
         order.sort_by_key(|&i| seqs[i].len());
         let h = self.base.config.hidden_size;
@@ -303,7 +315,7 @@ impl TrainableEncoder {
             let bias = Model::mask_bias(&mask)?;
             let mut y = x;
             for l in &layers {
-                y = l.forward(&y, &bias, Mode::Training)?;
+                y = l.forward(&y, &bias, mode)?;
             }
             outs.push(match pool {
                 Pool::Mean => mean_pool_normalize(&y, &mask)?,
@@ -319,13 +331,28 @@ impl TrainableEncoder {
         Ok(sorted.index_select(&idx, 0)?)
     }
 
-    /// Like [`encode`](Self::encode) without a graph, as plain vectors (evaluation).
+    /// Like [`encode`](Self::encode) without a graph (inference kernels), as plain vectors.
     pub fn embed(&mut self, seqs: &[&[u32]], pool: Pool) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(seqs.len());
         for chunk in seqs.chunks(256) {
-            out.extend(self.encode(chunk, pool)?.detach().to_vec2::<f32>()?);
+            out.extend(self.run(chunk, pool, Mode::Inference)?.to_vec2::<f32>()?);
         }
         Ok(out)
+    }
+
+    /// Exchange frozen-output caches with another encoder of the same base and `freeze_layers`
+    /// (e.g. to score the base model and a fine-tuned one from one frozen pass).
+    pub fn swap_cache(&mut self, other: &mut TrainableEncoder) -> Result<()> {
+        if other.spec.freeze_layers != self.spec.freeze_layers || other.info.config != self.info.config {
+            return Err(format_err!("frozen-output caches are only shared between encoders with the same base and frozen layers"));
+        }
+        std::mem::swap(&mut self.cache, &mut other.cache);
+        Ok(())
+    }
+
+    /// Forget cached frozen outputs (free memory).
+    pub fn clear_cache(&mut self) {
+        self.cache.clear();
     }
 
     /// The trained tensors as they are shipped: name → tensor (see [`super::parts`]).
