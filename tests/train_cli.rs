@@ -1,0 +1,197 @@
+//! `medbridge train bi` / `train assemble` end to end on a tiny random model written to disk.
+use std::path::Path;
+use std::process::{Command, Output};
+
+use medbridge::encode::bert::Config;
+use medbridge::model::e5s1::TokenizerData;
+use medbridge::model::{write_gguf, ModelInfo, RawDType, RawTensor};
+use medbridge::synth::{HardNegative, SynthPair};
+use medbridge::tokenize::Tokenizer;
+use rand::{rngs::StdRng, Rng, SeedableRng};
+
+fn medbridge(args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_medbridge")).args(args).env("RAYON_NUM_THREADS", "1").output().unwrap();
+    eprintln!("$ medbridge {}\n{}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+fn raw(name: String, shape: Vec<usize>, data: Vec<f32>) -> RawTensor {
+    RawTensor { name, dtype: RawDType::F32, shape, bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect() }
+}
+
+/// A 2-layer model over a letters-only vocabulary, as a model directory.
+fn tiny_model_dir(dir: &Path) {
+    let mut pieces: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>", "▁"].iter().map(|p| (p.to_string(), 0.0)).collect();
+    for c in 'a'..='z' {
+        pieces.push((c.to_string(), -2.0));
+        pieces.push((format!("▁{c}"), -1.5));
+    }
+    let tok = Tokenizer::from_data(&TokenizerData {
+        scores: pieces.iter().map(|p| p.1).collect(),
+        pieces: pieces.into_iter().map(|p| p.0).collect(),
+        bos: 0,
+        eos: 2,
+        pad: 1,
+        unk: 3,
+        normalization: vec![],
+    })
+    .unwrap();
+    let cfg = Config::tiny(tok.vocab_size());
+    let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
+    let mut rng = StdRng::seed_from_u64(3);
+    let mut rnd = |n: usize, s: f32| -> Vec<f32> { (0..n).map(|_| rng.gen_range(-s..s)).collect() };
+    let mut t = vec![
+        raw("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h], rnd(cfg.vocab_size * h, 1.0)),
+        raw("embeddings.position_embeddings.weight".into(), vec![cfg.max_position_embeddings, h], rnd(cfg.max_position_embeddings * h, 0.2)),
+        raw("embeddings.token_type_embeddings.weight".into(), vec![2, h], rnd(2 * h, 0.1)),
+        raw("embeddings.LayerNorm.weight".into(), vec![h], vec![1.0; h]),
+        raw("embeddings.LayerNorm.bias".into(), vec![h], vec![0.0; h]),
+    ];
+    for i in 0..cfg.num_hidden_layers {
+        let p = |n: &str| format!("encoder.layer.{i}.{n}");
+        for (n, o, inp) in [("attention.self.query", h, h), ("attention.self.key", h, h), ("attention.self.value", h, h), ("attention.output.dense", h, h), ("intermediate.dense", ff, h), ("output.dense", h, ff)] {
+            t.push(raw(p(&format!("{n}.weight")), vec![o, inp], rnd(o * inp, 1.0 / (inp as f32).sqrt())));
+            t.push(raw(p(&format!("{n}.bias")), vec![o], rnd(o, 0.05)));
+        }
+        for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
+            t.push(raw(p(&format!("{n}.weight")), vec![h], vec![1.0; h]));
+            t.push(raw(p(&format!("{n}.bias")), vec![h], rnd(h, 0.05)));
+        }
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let info = ModelInfo { model_id: "tiny-cli@0".into(), name: "tiny".into(), source: "random".into(), config: cfg };
+    write_gguf(&dir.join("model.gguf"), &t, &[("medbridge.model_id", info.model_id.clone())]).unwrap();
+    tok.save(&dir.join("tokenizer.json")).unwrap();
+    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&info).unwrap()).unwrap();
+}
+
+fn write_pairs(path: &Path, n: usize) {
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut w = || -> String { (0..rng.gen_range(3..6)).map(|_| (b'a' + rng.gen_range(0..26u8)) as char).collect() };
+    let passages: Vec<String> = (0..n).map(|_| format!("{} {} {}", w(), w(), w())).collect();
+    let pairs: Vec<SynthPair> = (0..n)
+        .map(|i| {
+            let first = passages[i].split(' ').next().unwrap().to_string();
+            SynthPair {
+                lang: "en".into(),
+                query: format!("{first} {}", w()),
+                positive_code: format!("C{i:02}"),
+                positive_text: passages[i].clone(),
+                positive_lang: "en".into(),
+                hard_negatives: vec![HardNegative { code: format!("C{:02}", (i + 1) % n), text: passages[(i + 1) % n].clone(), relation: "sibling".into() }],
+                generator: "offline".into(),
+                seed: 1,
+                template: String::new(),
+            }
+        })
+        .collect();
+    medbridge::synth::write_jsonl(path, &pairs).unwrap();
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+fn load(p: &Path) -> std::collections::HashMap<String, Vec<f32>> {
+    candle_core::safetensors::load(p, &candle_core::Device::Cpu)
+        .unwrap()
+        .into_iter()
+        .map(|(k, v)| (k, v.to_dtype(candle_core::DType::F32).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap()))
+        .collect()
+}
+
+#[test]
+fn train_bi_checkpoints_resumes_assembles_and_changes_the_model_id() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    tiny_model_dir(&base);
+    let data = tmp.path().join("pairs.jsonl");
+    write_pairs(&data, 24);
+    let common = ["--data", s(&data), "--steps", "6", "--batch", "4", "--freeze-layers", "1", "--max-len", "16", "--dev-size", "4", "--eval-every", "3", "--checkpoint-every", "2", "--lr", "1e-3"];
+
+    let (t1, c1) = (tmp.path().join("trained1"), tmp.path().join("ck1"));
+    let mut a = vec!["--model", s(&base), "train", "bi", "--out", s(&t1), "--checkpoints", s(&c1)];
+    a.extend(common);
+    let o = medbridge(&a);
+    assert!(o.status.success());
+    let log = String::from_utf8_lossy(&o.stderr);
+    assert!(log.contains("dev @ step 0") && log.contains("dev @ step 6"), "dev evaluation at start and end");
+    assert!(log.contains("step 6/6"), "progress lines with loss and pairs/s");
+    let manifest: serde_json::Value = serde_json::from_slice(&std::fs::read(t1.join("manifest.json")).unwrap()).unwrap();
+    let id = manifest["model_id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("tiny-cli@0+bi-"), "{id}");
+    assert_eq!(manifest["base_model_id"], "tiny-cli@0");
+    assert_eq!(manifest["seed"], 42);
+    assert_eq!(manifest["spec"]["freeze_layers"], 1);
+    assert!(manifest["training"]["data"]["sha256"].as_str().unwrap().len() == 64);
+    assert!(manifest["metrics"]["synthetic_dev"].as_array().unwrap().len() >= 2);
+    let w1 = load(&t1.join("weights.safetensors"));
+    assert!(w1.keys().all(|k| k.starts_with("encoder.layer.1.")), "only the unfrozen layer is shipped: {:?}", w1.keys());
+    assert!(c1.join("latest").is_file());
+
+    // the same run in two sittings: stop at step 3, resume
+    let (t2, c2) = (tmp.path().join("trained2"), tmp.path().join("ck2"));
+    let mut a = vec!["--model", s(&base), "train", "bi", "--out", s(&t2), "--checkpoints", s(&c2), "--stop-at", "3"];
+    a.extend(common);
+    let o = medbridge(&a);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("continue with --resume"));
+    assert!(!t2.join("manifest.json").exists(), "no trained parts before the run is complete");
+    let mut a = vec!["--model", s(&base), "train", "bi", "--out", s(&t2), "--checkpoints", s(&c2), "--resume"];
+    a.extend(common);
+    let o = medbridge(&a);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("resumed at step 3"));
+    let w2 = load(&t2.join("weights.safetensors"));
+    assert_eq!(w1, w2, "resumed run ends with the same weights");
+
+    // assemble: a model directory with the new identity; base-model indexes are refused
+    let asm = tmp.path().join("assembled");
+    assert!(medbridge(&["--model", s(&base), "train", "assemble", "--trained", s(&t1), "--out", s(&asm)]).status.success());
+    let info: serde_json::Value = serde_json::from_slice(&std::fs::read(asm.join("config.json")).unwrap()).unwrap();
+    assert_eq!(info["model_id"].as_str().unwrap(), id);
+    let corpus = tmp.path().join("corpus.jsonl");
+    std::fs::write(&corpus, "{\"_id\":\"d1\",\"text\":\"abc def\"}\n{\"_id\":\"d2\",\"text\":\"xyz uvw\"}\n").unwrap();
+    let idx = tmp.path().join("base.mbix");
+    assert!(medbridge(&["--model", s(&base), "index", "--corpus", s(&corpus), "--out", s(&idx)]).status.success());
+    let o = medbridge(&["--model", s(&asm), "search", "--index", s(&idx), "abc"]);
+    assert!(!o.status.success(), "an index of the base model must be refused by the fine-tuned one");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("tiny-cli@0"));
+    let idx2 = tmp.path().join("ft.mbix");
+    assert!(medbridge(&["--model", s(&asm), "index", "--corpus", s(&corpus), "--out", s(&idx2)]).status.success());
+    assert!(medbridge(&["--model", s(&asm), "search", "--index", s(&idx2), "abc"]).status.success());
+
+    // parts of another base model are refused, naming the manifest
+    let other = tmp.path().join("other");
+    tiny_model_dir(&other);
+    let cfg = other.join("config.json");
+    let txt = std::fs::read_to_string(&cfg).unwrap().replace("tiny-cli@0", "tiny-cli@9");
+    std::fs::write(&cfg, txt).unwrap();
+    let o = medbridge(&["--model", s(&other), "train", "assemble", "--trained", s(&t1), "--out", s(&tmp.path().join("x"))]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("manifest.json"));
+}
+
+#[test]
+fn train_bi_reports_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    tiny_model_dir(&base);
+    let missing = tmp.path().join("missing.jsonl");
+    let o = medbridge(&["--model", s(&base), "train", "bi", "--data", s(&missing)]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("missing.jsonl"));
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"lang\":\"en\",\"query\":\"abc\"}\n").unwrap();
+    let o = medbridge(&["--model", s(&base), "train", "bi", "--data", s(&bad)]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jsonl:1"), "file:line in the error");
+    let data = tmp.path().join("pairs.jsonl");
+    write_pairs(&data, 12);
+    let o = medbridge(&["--model", s(&base), "train", "bi", "--data", s(&data), "--freeze-layers", "2", "--max-len", "16", "--dev-size", "0", "--batch", "4"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("leaves nothing to train"));
+    let o = medbridge(&["--model", s(&base), "train", "bi", "--data", s(&data), "--resume", "--checkpoints", s(&tmp.path().join("none")), "--max-len", "16", "--freeze-layers", "1", "--batch", "4", "--dev-size", "0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no checkpoint"));
+}
