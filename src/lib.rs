@@ -14,6 +14,7 @@ pub mod bm25;
 pub mod eval;
 #[cfg(feature = "webgpu")] pub mod gpu;
 pub mod search;
+pub mod rerank;
 pub mod bundle;
 pub mod catalog_asset;
 pub mod docs;

@@ -118,6 +118,9 @@ impl Tokenizer {
         let post = TemplateProcessing::builder()
             .try_single(format!("{bos} $A {eos}"))
             .map_err(|e| Error::Tokenizer(e.to_string()))?
+            // XLM-R's pair template: <s> A </s></s> B </s> (all token type 0).
+            .try_pair(format!("{bos} $A {eos} {eos} $B {eos}"))
+            .map_err(|e| Error::Tokenizer(e.to_string()))?
             .special_tokens(vec![(bos.as_str(), file.bos), (eos.as_str(), file.eos)])
             .build()
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
@@ -181,6 +184,31 @@ impl Tokenizer {
         Ok(Tokens { ids, truncated })
     }
 
+    /// Ids of a pair in XLM-R's template `<s> a </s></s> b </s>` with at most `max_tokens`
+    /// tokens: the longer side loses tokens first (its last ones). `truncated` says whether
+    /// anything was cut.
+    pub fn encode_pair_with_limit(&self, a: &str, b: &str, max_tokens: usize) -> Result<Tokens> {
+        let plain = |t: &str| -> Result<Vec<u32>> { Ok(self.inner.encode(t, false).map_err(|e| Error::Tokenizer(e.to_string()))?.get_ids().to_vec()) };
+        let (mut x, mut y) = (plain(a)?, plain(b)?);
+        let budget = max_tokens.clamp(6, MAX_TOKENS) - 4;
+        let truncated = x.len() + y.len() > budget;
+        while x.len() + y.len() > budget {
+            if x.len() >= y.len() {
+                x.pop();
+            } else {
+                y.pop();
+            }
+        }
+        let (bos, eos) = (self.file.bos, self.file.eos);
+        let mut ids = Vec::with_capacity(x.len() + y.len() + 4);
+        ids.push(bos);
+        ids.extend(x);
+        ids.extend([eos, eos]);
+        ids.extend(y);
+        ids.push(eos);
+        Ok(Tokens { ids, truncated })
+    }
+
     /// Pieces of the ids, for debugging and tests.
     pub fn pieces(&self, ids: &[u32]) -> Vec<String> {
         ids.iter().map(|&i| self.file.pieces.get(i as usize).map(|p| p.0.clone()).unwrap_or_default()).collect()
@@ -236,6 +264,22 @@ mod tests {
         let short = t.encode_with_limit(&long, 8).unwrap();
         assert_eq!(short.ids.len(), 8);
         assert_eq!(*short.ids.last().unwrap(), 2);
+    }
+
+    #[test]
+    fn pairs_follow_the_xlmr_template_and_truncate_the_longer_side() {
+        let t = tiny();
+        let p = t.encode_pair_with_limit("ab", "a ab", 512).unwrap();
+        assert_eq!(t.pieces(&p.ids), vec!["<s>", "▁ab", "</s>", "</s>", "▁a", "▁ab", "</s>"]);
+        assert!(!p.truncated);
+        // the same as the tokenizers crate's pair template
+        let via_template = t.inner.encode(("ab", "a ab"), true).unwrap();
+        assert_eq!(p.ids, via_template.get_ids());
+        // 10 + 3 pieces into 12 tokens: the longer (first) side is cut to 5
+        let q = t.encode_pair_with_limit(&"ab ".repeat(10), "ab ab ab", 12).unwrap();
+        assert!(q.truncated);
+        assert_eq!(q.ids.len(), 12);
+        assert_eq!(t.pieces(&q.ids), vec!["<s>", "▁ab", "▁ab", "▁ab", "▁ab", "▁ab", "</s>", "</s>", "▁ab", "▁ab", "▁ab", "</s>"]);
     }
 
     #[test]

@@ -319,7 +319,7 @@ impl TrainableEncoder {
             }
             outs.push(match pool {
                 Pool::Mean => mean_pool_normalize(&y, &mask)?,
-                Pool::Cls => y.narrow(1, 0, 1)?.squeeze(1)?,
+                Pool::Cls => y.narrow(1, 0, 1)?.squeeze(1)?.contiguous()?,
             });
         }
         let sorted = Tensor::cat(&outs, 0)?;

@@ -14,6 +14,7 @@
 //! with [`encoder::Pool::Cls`] and a head whose parameters it registers with
 //! [`encoder::TrainableEncoder::add_param`].
 pub mod bi;
+pub mod cross;
 pub mod encoder;
 pub mod parts;
 #[cfg(test)]

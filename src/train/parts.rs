@@ -124,6 +124,9 @@ fn f32_raw(name: String, shape: Vec<usize>, data: &[f32]) -> RawTensor {
 pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<Manifest> {
     let m = read_manifest(dir)?;
     let mp = dir.join(PARTS_MANIFEST);
+    if m.kind == "cross" {
+        return Err(format_err!("{}: these are a reranker's parts (kind cross): use them with `--rerank N`, they do not make an encoder", mp.display()));
+    }
     if m.base_model_id != base.model_id {
         return Err(format_err!("{}: these trained parts are for base model {}, not {}", mp.display(), m.base_model_id, base.model_id));
     }
@@ -134,6 +137,15 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
         return Err(format_err!("{}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)", wp.display(), m.weights.sha256));
     }
     let trained = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| format_err!("{}: {e}", wp.display()))?;
+    apply_tensors(tensors, &m, &trained, &wp)?;
+    Ok(m)
+}
+
+/// The core of [`apply`] on tensors already loaded (and checked) from `origin`: replace trained
+/// tensors, merge adapters. Every name must be an encoder tensor or an adapter of one (a
+/// reranker's head is taken out by its caller, see `crate::rerank`).
+pub fn apply_tensors(tensors: &mut [RawTensor], m: &Manifest, trained: &std::collections::HashMap<String, Tensor>, origin: &Path) -> Result<()> {
+    let wp = origin;
     let pos: std::collections::HashMap<String, usize> = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     let mut names: Vec<&String> = trained.keys().collect();
     names.sort();
@@ -161,7 +173,7 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
             tensors[i] = f32_raw(name.clone(), t.dims().to_vec(), &t.flatten_all()?.to_vec1::<f32>()?);
         }
     }
-    Ok(m)
+    Ok(())
 }
 
 /// Base model + trained parts → an encoder whose `model_id` is the manifest's.

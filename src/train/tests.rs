@@ -364,3 +364,6 @@ fn schedule_order_and_dev_split() {
     let dev_codes: std::collections::HashSet<_> = dev.iter().map(|p| &p.positive_code).collect();
     assert!(train.iter().all(|p| !dev_codes.contains(&p.positive_code)));
 }
+
+#[path = "cross_tests.rs"]
+mod cross;
