@@ -195,3 +195,68 @@ fn train_bi_reports_bad_input() {
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no checkpoint"));
 }
+
+#[test]
+fn train_cross_mines_trains_and_reranks_search_and_eval() {
+    let tmp = tempfile::tempdir().unwrap();
+    let base = tmp.path().join("base");
+    tiny_model_dir(&base);
+    let data = tmp.path().join("pairs.jsonl");
+    write_pairs(&data, 24);
+    let pairs = medbridge::synth::read_jsonl(&data).unwrap();
+    // a dense index over the codes' passages (the first stage, and the miner of negatives)
+    let (corpus, queries, qrels) = (tmp.path().join("corpus.jsonl"), tmp.path().join("queries.jsonl"), tmp.path().join("qrels.tsv"));
+    let mut c = String::new();
+    let mut q = String::new();
+    let mut r = String::from("query-id\tcorpus-id\tscore\n");
+    for (i, p) in pairs.iter().enumerate() {
+        c += &format!("{}\n", serde_json::json!({"_id": p.positive_code, "text": p.positive_text}));
+        q += &format!("{}\n", serde_json::json!({"_id": format!("q{i}"), "text": p.query}));
+        r += &format!("q{i}\t{}\t1\n", p.positive_code);
+    }
+    std::fs::write(&corpus, c).unwrap();
+    std::fs::write(&queries, q).unwrap();
+    std::fs::write(&qrels, r).unwrap();
+    let index = tmp.path().join("corpus.mbix");
+    assert!(medbridge(&["--model", s(&base), "index", "--corpus", s(&corpus), "--out", s(&index)]).status.success());
+
+    let (out, ck) = (tmp.path().join("cross"), tmp.path().join("ck"));
+    let o = medbridge(&[
+        "--model", s(&base), "train", "cross", "--data", s(&data), "--mine-index", s(&index), "--negatives", "3", "--steps", "6", "--batch", "4",
+        "--freeze-layers", "1", "--max-len", "40", "--dev-size", "4", "--eval-every", "3", "--checkpoint-every", "3", "--lr", "1e-3",
+        "--out", s(&out), "--checkpoints", s(&ck),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("mined") && err.contains("dev @ step 6") && err.contains("pairs/s"), "{err}");
+    assert!(ck.join("step-000006").join("optim.safetensors").is_file());
+    let m: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(m["kind"], "cross");
+    assert_eq!(m["base_model_id"], "tiny-cli@0");
+    assert!(m["model_id"].as_str().unwrap().starts_with("tiny-cli@0+cross-"));
+    assert_eq!(m["training"]["objective"]["negatives"], 3);
+    assert!(m["training"]["objective"]["mean_list"].as_f64().unwrap() > 3.0, "mined + hierarchy negatives fill the lists: {m}");
+    let w = load(&out.join("weights.safetensors"));
+    assert_eq!(w["head.weight"].len(), 64);
+    assert!(w.keys().all(|k| k == "head.weight" || k.starts_with("encoder.layer.1.")), "{:?}", w.keys());
+
+    // search and eval rerank with it
+    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--top-k", "3", &pairs[0].query]);
+    assert!(o.status.success());
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+    let mj = tmp.path().join("m.json");
+    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--out", s(&mj)]);
+    assert!(o.status.success());
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
+    assert_eq!(rep["rerank"], 5);
+    assert_eq!(rep["reranker_model_id"], m["model_id"]);
+
+    // no reranker: a clear error before any work, naming the command that trains one
+    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&tmp.path().join("nowhere")), "x"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("nowhere") && err.contains("medbridge train cross"), "{err}");
+    // a reranker is not an encoder
+    let o = medbridge(&["--model", s(&base), "train", "assemble", "--trained", s(&out), "--out", s(&tmp.path().join("asm"))]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("kind cross"), "{err}");
+}
