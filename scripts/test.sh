@@ -30,3 +30,4 @@ bash scripts/setup-web-tools.sh
 
 step "browser: the wasm encoder in headless Chromium (WebGPU and CPU)"
 bash tests/browser/run.sh
+bash tests/browser/run-page.sh

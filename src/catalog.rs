@@ -30,7 +30,7 @@
 //!
 //! Entries are sorted by code, which for ICD-10 is also parent-before-children order.
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufWriter, Read, Write};
+use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -518,6 +518,7 @@ impl Catalog {
     /// Parse the three wheels (not verified here; see [`Catalog::fetch_and_build`]) and merge.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn build_from_wheels(en: &Path, es_cie: &Path, gnuhealth: &Path) -> Result<Catalog> {
+        use std::io::Read;
         let utf8 = |bytes: Vec<u8>, wheel: &Path, member: &str| {
             String::from_utf8(bytes).map_err(|e| format_err!("{}: member {member} is not UTF-8: {e}", wheel.display()))
         };

@@ -198,11 +198,17 @@ fn handle(mut stream: TcpStream, dir: &Path, assets: Option<&Path>, log: bool) -
     if reader.read_line(&mut line)? == 0 {
         return Ok(());
     }
-    // Drain the headers (no request bodies are accepted).
+    // Read the headers (no request bodies are accepted); only If-None-Match matters.
+    let mut if_none_match = None;
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h)? == 0 || h == "\r\n" || h == "\n" {
             break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            if k.trim().eq_ignore_ascii_case("if-none-match") {
+                if_none_match = Some(v.trim().to_string());
+            }
         }
     }
     let mut parts = line.split_whitespace();
@@ -217,12 +223,26 @@ fn handle(mut stream: TcpStream, dir: &Path, assets: Option<&Path>, log: bool) -
         match resolve(dir, assets, target).filter(|f| f.is_file()) {
             Some(file) => {
                 let mut f = std::fs::File::open(&file)?;
-                let len = f.metadata()?.len();
-                respond(&mut stream, "200 OK", &common_headers(mime(&file), len), b"")?;
-                if method == "GET" {
-                    std::io::copy(&mut (&mut f).take(len), &mut stream)?;
+                let md = f.metadata()?;
+                let len = md.len();
+                // Revalidation (Cache-Control: no-cache) costs a 304, not the file, when it has not changed.
+                let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
+                let etag = format!("\"{len:x}-{mtime:x}\"");
+                if if_none_match.as_deref().is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
+                    let mut h = common_headers(mime(&file), 0);
+                    h.retain(|(k, _)| *k != "Content-Length");
+                    h.push(("ETag", etag));
+                    respond(&mut stream, "304 Not Modified", &h, b"")?;
+                    (304, 0)
+                } else {
+                    let mut h = common_headers(mime(&file), len);
+                    h.push(("ETag", etag));
+                    respond(&mut stream, "200 OK", &h, b"")?;
+                    if method == "GET" {
+                        std::io::copy(&mut (&mut f).take(len), &mut stream)?;
+                    }
+                    (200, len)
                 }
-                (200, len)
             }
             None => {
                 let body = b"not found\n";

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# End-to-end tests of the search page (tests/browser/page.test.mjs) in headless Chromium, WebGPU and CPU.
+# Reuses www/pkg when it is newer than the sources (tests/browser/run.sh builds it); builds the Spanish
+# catalogue index with the CLI if the tests' cached one is missing (~7 min); exports the page's assets into
+# target/page-assets. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
+# Env: MEDBRIDGE_PAGE_MODES (default webgpu,cpu), MEDBRIDGE_BODY (q8_0 | q4_0).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
+MB=target/debug/medbridge
+INDEX=target/test-indexes/icd10-es.mbix
+ASSETS=target/page-assets
+BODY=${MEDBRIDGE_BODY:-q8_0}
+
+[ -x $MB ] || cargo build --bin medbridge
+if [ -f www/pkg/medbridge_bg.wasm ] && [ -z "$(find src shaders Cargo.toml Cargo.lock -newer www/pkg/medbridge_bg.wasm -print -quit)" ]; then
+  echo "== reusing www/pkg (newer than the sources)"
+else
+  echo "== wasm-pack build → www/pkg"
+  wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
+fi
+if ! { [ -f $INDEX ] && $MB search --index $INDEX probe >/dev/null 2>&1; }; then
+  echo "== building the Spanish catalogue index $INDEX (~7 min on 2 vCPUs)"
+  mkdir -p "$(dirname $INDEX)"
+  $MB index --icd10 --lang es --out $INDEX
+fi
+if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt $INDEX ] && [ $ASSETS/manifest.json -nt $MB ] \
+   && [ $ASSETS/manifest.json -nt models/e5-small/model.gguf ]; then
+  echo "== reusing $ASSETS"
+else
+  echo "== export-web → $ASSETS"
+  $MB export-web --out $ASSETS --body "$BODY" --index $INDEX
+fi
+[ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
+echo "== node tests/browser/page.test.mjs"
+exec node tests/browser/page.test.mjs --assets $ASSETS

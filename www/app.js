@@ -1,0 +1,388 @@
+// The page: UI only. The engine (model, catalogue, documents) lives in worker.js.
+const $ = (id) => document.getElementById(id);
+const SUPPORTED = ["txt", "md", "csv", "json", "jsonl"];
+const MAX_FILE_BYTES = 5 * 1024 * 1024;
+const LANG_NAMES = { en: "English", es: "Spanish", fr: "French", pt: "Portuguese", it: "Italian", ca: "Catalan" };
+
+const params = new URLSearchParams(location.search);
+const state = {
+  worker: null,
+  nextId: 1,
+  pending: new Map(),
+  ready: false,
+  seq: 0,
+  shownSeq: 0,
+  timer: null,
+  info: null,
+};
+// For tests and the curious: what the page knows (no data leaves the page).
+window.medbridgePage = state;
+
+function fmtBytes(n) {
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${n} B`;
+}
+
+function setStatus(text, st) {
+  const el = $("status");
+  el.textContent = text;
+  el.dataset.state = st;
+}
+
+function call(type, payload = {}, transfer = []) {
+  const id = state.nextId++;
+  return new Promise((resolve, reject) => {
+    state.pending.set(id, { resolve, reject });
+    state.worker.postMessage({ ...payload, id, type }, transfer); // id/type last: never overwritten by the payload
+  });
+}
+
+function onWorkerMessage(ev) {
+  const m = ev.data;
+  if (m.event === "progress") return onProgress(m);
+  if (m.event === "docProgress") return onDocProgress(m);
+  const p = state.pending.get(m.id);
+  if (!p) return;
+  state.pending.delete(m.id);
+  if (m.ok) p.resolve(m.result);
+  else p.reject(Object.assign(new Error(m.error), { name: m.name || "Error" }));
+}
+
+function onProgress(p) {
+  const bar = $("load-progress");
+  if (p.phase === "file") {
+    bar.max = p.total || 1;
+    bar.value = p.loaded;
+    const pct = p.total ? Math.floor((100 * p.loaded) / p.total) : 0;
+    const from = p.source === "cache" ? " (from this browser's cache)" : "";
+    setStatus(`Downloading the search engine: ${pct} %`, "loading");
+    $("load-detail").textContent = `${p.file}${from}: ${fmtBytes(p.fileLoaded)} of ${fmtBytes(p.fileTotal)} · total ${fmtBytes(p.loaded)} of ${fmtBytes(p.total)}`;
+  } else if (p.phase === "build") {
+    setStatus("Preparing the model…", "loading");
+    $("load-detail").textContent = "All files verified (sha256).";
+  } else if (p.phase === "index") {
+    setStatus("Opening the ICD-10 index…", "loading");
+  }
+}
+
+function onDocProgress(p) {
+  const bar = $("doc-progress");
+  bar.hidden = false;
+  bar.max = p.total || 1;
+  bar.value = p.done;
+  $("doc-status").textContent = `Embedding ${p.name} on this device: ${p.done} of ${p.total} passages`;
+}
+
+function describeLoadError(e) {
+  const msg = e.message || String(e);
+  if (/manifest\.json.*(404|failed)/.test(msg)) {
+    return `The engine's files are missing on this server (${msg}). Build them with scripts/run.sh.`;
+  }
+  if (/WebAssembly|wasm/i.test(msg) && /compile|instantiate|CompileError/i.test(msg)) {
+    return `This browser cannot run the engine (WebAssembly): ${msg}`;
+  }
+  if (/quota|QuotaExceeded/i.test(msg)) return `Browser storage is full: ${msg}`;
+  return `The search engine could not start: ${msg}`;
+}
+
+async function start() {
+  const engine = params.get("webgpu") || localStorage.getItem("medbridge.engine") || "auto";
+  $("engine").value = ["auto", "on", "off"].includes(engine) ? engine : "auto";
+  const lang = params.get("lang") || localStorage.getItem("medbridge.lang") || (navigator.language || "en").slice(0, 2);
+  $("lang").value = LANG_NAMES[lang] ? lang : "en";
+  $("method").value = localStorage.getItem("medbridge.method") === "hybrid" ? "hybrid" : "dense";
+
+  if (typeof WebAssembly !== "object") {
+    setStatus("This browser cannot run the search engine: WebAssembly is not available.", "error");
+    return;
+  }
+  const t0 = performance.now();
+  state.worker = new Worker("./worker.js", { type: "module" });
+  state.worker.onmessage = onWorkerMessage;
+  state.worker.onerror = (e) => setStatus(`The search engine stopped: ${e.message || "worker error"}`, "error");
+  try {
+    const info = await call("load", { webgpu: $("engine").value });
+    state.info = info;
+    state.readyMs = performance.now() - t0;
+    state.ready = true;
+    const backend = info.backend === "webgpu" ? "WebGPU" : "CPU (WebAssembly)";
+    const cat = info.catalog;
+    const cached = info.report.files.every((f) => f.source === "cache");
+    setStatus(`Ready · engine: ${backend}`, "ready");
+    $("status").dataset.backend = info.backend;
+    $("load-progress").value = $("load-progress").max;
+    $("load-detail").textContent =
+      `${cached ? "Started from this browser's cache" : `Downloaded ${fmtBytes(info.report.files.reduce((a, f) => a + f.bytes, 0))}`} in ${(state.readyMs / 1000).toFixed(1)} s` +
+      (cat ? ` · ICD-10 index: ${cat.codes.toLocaleString()} codes (${cat.source.replace("icd10:", "descriptions: ")})` : "");
+    const notice = $("engine-notice");
+    if (info.backend !== "webgpu") {
+      notice.hidden = false;
+      notice.textContent = !info.webgpuApi
+        ? "WebGPU is not available in this browser: searches run on the CPU (slower, same results)."
+        : `WebGPU not used: ${info.gpuStatus}. Searches run on the CPU (same results).`;
+      notice.dataset.kind = info.webgpuApi ? "info" : "no-webgpu";
+    }
+    if (!cat) {
+      $("code-empty").textContent = "This bundle has no ICD-10 index (export it with `medbridge export-web --index …`). Documents can still be searched.";
+    }
+    for (const p of info.problems) showDocStatus(p, true);
+    renderDocs(info.documents);
+    for (const id of ["q", "go", "file", "paste-add", "import"]) $(id).disabled = false;
+    $("export").disabled = info.documents.length === 0;
+    if ($("q").value.trim()) schedule(0);
+  } catch (e) {
+    setStatus(describeLoadError(e), "error");
+  }
+}
+
+// ---- Search.
+function schedule(delay = 250) {
+  clearTimeout(state.timer);
+  state.timer = setTimeout(runSearch, delay);
+}
+
+async function runSearch() {
+  const q = $("q").value.trim();
+  if (!state.ready) return;
+  if (!q) {
+    renderResults(null);
+    return;
+  }
+  const seq = ++state.seq;
+  $("results").dataset.state = "searching";
+  try {
+    const r = await call("search", { q, lang: $("lang").value, method: $("method").value, k: 10, seq });
+    if (r.stale || seq < state.shownSeq) return;
+    state.shownSeq = seq;
+    state.last = r;
+    if (state.firstResultMs === undefined) state.firstResultMs = performance.now();
+    renderResults(r);
+  } catch (e) {
+    if (seq >= state.shownSeq) {
+      $("results").dataset.state = "error";
+      $("latency").textContent = `Search failed: ${e.message}`;
+    }
+  }
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function renderResults(r) {
+  const codes = $("code-results");
+  const docs = $("doc-results");
+  codes.replaceChildren();
+  docs.replaceChildren();
+  if (!r) {
+    $("results").dataset.state = "idle";
+    $("latency").textContent = "";
+    $("code-empty").hidden = false;
+    $("doc-empty").hidden = false;
+    return;
+  }
+  const lang = $("lang").value;
+  for (const h of r.catalog) {
+    const li = el("li", "hit");
+    li.dataset.code = h.code;
+    li.dataset.rank = h.rank;
+    const top = el("div", "hit-top");
+    top.append(el("span", "code", h.code), el("span", "desc", h.description));
+    if (h.fallback) {
+      const fb = el("span", "badge fallback", `${LANG_NAMES[h.descriptionLang] || h.descriptionLang} (no ${LANG_NAMES[lang]} description)`);
+      fb.title = `This code has no ${LANG_NAMES[lang]} description in the catalogue`;
+      top.append(fb);
+    }
+    li.append(top);
+    const meta = el("div", "hit-meta");
+    if (h.parent) meta.append(el("span", "parent", `in ${h.parent}${h.parentDescription ? ` – ${h.parentDescription}` : ""}`));
+    meta.append(el("span", "score", `score ${h.score.toFixed(3)}`), el("span", "badge stage", h.stage));
+    if (h.matchedLang !== h.descriptionLang) meta.append(el("span", "matched", `matched (${h.matchedLang}): ${h.matchedText}`));
+    li.append(meta);
+    codes.append(li);
+  }
+  $("code-empty").hidden = r.catalog.length > 0;
+  if (!r.catalog.length && state.info?.catalog) $("code-empty").textContent = "No matching codes.";
+  for (const h of r.documents) {
+    const li = el("li", "hit doc-hit");
+    li.dataset.doc = h.docName;
+    const top = el("div", "hit-top");
+    top.append(el("span", "doc-name", h.title || h.docName));
+    li.append(top, el("p", "passage", h.text));
+    const meta = el("div", "hit-meta");
+    meta.append(el("span", "", h.docName), el("span", "score", `score ${h.score.toFixed(3)}`), el("span", "badge stage", "bi-encoder"));
+    li.append(meta);
+    docs.append(li);
+  }
+  $("doc-empty").hidden = r.documents.length > 0;
+  $("doc-empty").textContent = state.docCount ? "No matching passages." : "Add documents below to search them too.";
+  const backend = state.info.backend === "webgpu" ? "WebGPU" : "CPU";
+  $("latency").textContent = `${r.catalog.length} codes, ${r.documents.length} passages in ${Math.round(r.totalMs)} ms (embedding ${Math.round(r.embedMs)} ms, search ${Math.round(r.searchMs)} ms, ${backend})`;
+  $("results").dataset.query = r.q;
+  $("results").dataset.state = "done";
+}
+
+// ---- Documents.
+function showDocStatus(text, isError = false) {
+  const s = $("doc-status");
+  s.textContent = text;
+  s.dataset.kind = isError ? "error" : "info";
+}
+
+function renderDocs(list) {
+  state.docCount = list.length;
+  const ul = $("doc-list");
+  ul.replaceChildren();
+  for (const d of list) {
+    const li = el("li", "doc");
+    li.dataset.id = d.id;
+    li.append(el("span", "doc-name", d.name), el("span", "detail", ` ${d.passages} passage${d.passages === 1 ? "" : "s"}`));
+    const rm = el("button", "remove", "Remove");
+    rm.type = "button";
+    rm.setAttribute("aria-label", `Remove ${d.name}`);
+    rm.onclick = () => removeDoc(d);
+    li.append(rm);
+    ul.append(li);
+  }
+  $("doc-list-empty").hidden = list.length > 0;
+  $("export").disabled = list.length === 0;
+}
+
+async function addDocument(name, text) {
+  showDocStatus(`Reading ${name}…`);
+  try {
+    const r = await call("addDocument", { name, text });
+    renderDocs(r.documents);
+    $("doc-progress").hidden = true;
+    showDocStatus(r.warning ? r.warning : `Added ${name}: ${r.info.passages} passages, saved in this browser.`, !!r.warning);
+    if ($("q").value.trim()) schedule(0);
+  } catch (e) {
+    $("doc-progress").hidden = true;
+    showDocStatus(e.message, true);
+  }
+}
+
+async function addFiles(files) {
+  for (const f of files) {
+    const ext = (f.name.split(".").pop() || "").toLowerCase();
+    if (!f.name.includes(".") || !SUPPORTED.includes(ext)) {
+      showDocStatus(`${f.name}: unsupported file type${f.name.includes(".") ? ` .${ext}` : ""}. Supported: ${SUPPORTED.map((s) => "." + s).join(", ")}.`, true);
+      continue;
+    }
+    if (f.size > MAX_FILE_BYTES) {
+      showDocStatus(`${f.name}: file too large (${fmtBytes(f.size)}; the limit is 5 MB). Split it into smaller files.`, true);
+      continue;
+    }
+    let text;
+    try {
+      text = await f.text();
+    } catch (e) {
+      showDocStatus(`${f.name}: could not be read: ${e.message}`, true);
+      continue;
+    }
+    await addDocument(f.name, text);
+  }
+}
+
+async function removeDoc(d) {
+  try {
+    const r = await call("removeDocument", { docId: d.id });
+    renderDocs(r.documents);
+    showDocStatus(r.warning || `Removed ${d.name}.`, !!r.warning);
+    if ($("q").value.trim()) schedule(0);
+  } catch (e) {
+    showDocStatus(e.message, true);
+  }
+}
+
+async function exportDocs() {
+  try {
+    const { bytes } = await call("exportDocuments");
+    const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+    const a = el("a");
+    a.href = url;
+    a.download = "medbridge-documents.mbdocs";
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    showDocStatus(`Exported ${state.docCount} documents (${fmtBytes(bytes.length)}). The file stays on your device.`);
+  } catch (e) {
+    showDocStatus(e.message, true);
+  }
+}
+
+async function importDocs(file) {
+  try {
+    const bytes = await file.arrayBuffer();
+    const r = await call("importDocuments", { bytes, name: file.name }, [bytes]);
+    renderDocs(r.documents);
+    showDocStatus(r.warning || `Imported ${r.imported.length} documents from ${file.name}.`, !!r.warning);
+  } catch (e) {
+    showDocStatus(e.message, true);
+  }
+}
+
+// ---- Wiring.
+document.addEventListener("DOMContentLoaded", () => {
+  $("search-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    schedule(0);
+  });
+  $("q").addEventListener("input", () => schedule());
+  $("lang").addEventListener("change", () => {
+    localStorage.setItem("medbridge.lang", $("lang").value);
+    if ($("q").value.trim()) schedule(0);
+  });
+  $("method").addEventListener("change", () => {
+    localStorage.setItem("medbridge.method", $("method").value);
+    if ($("q").value.trim()) schedule(0);
+  });
+  $("engine").addEventListener("change", () => {
+    localStorage.setItem("medbridge.engine", $("engine").value);
+    const u = new URL(location.href);
+    u.searchParams.delete("webgpu");
+    location.replace(u.href);
+  });
+  $("file").addEventListener("change", async (e) => {
+    const files = [...e.target.files];
+    e.target.value = "";
+    await addFiles(files);
+  });
+  const drop = $("drop");
+  drop.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" || e.key === " ") {
+      e.preventDefault();
+      if (!$("file").disabled) $("file").click();
+    }
+  });
+  drop.addEventListener("dragover", (e) => {
+    e.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", async (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    if (!state.ready) return showDocStatus("The engine is still loading; try again in a moment.", true);
+    await addFiles([...e.dataTransfer.files]);
+  });
+  $("paste-add").addEventListener("click", async () => {
+    const text = $("paste").value;
+    if (!text.trim()) return showDocStatus("Paste some text first.", true);
+    const title = ($("paste-title").value.trim() || "Pasted note").replace(/[\\/]/g, " ");
+    await addDocument(`${title}.txt`, `${title}\n\n${text}`);
+    $("paste").value = "";
+  });
+  $("export").addEventListener("click", exportDocs);
+  $("import").addEventListener("change", async (e) => {
+    const f = e.target.files[0];
+    e.target.value = "";
+    if (f) await importDocs(f);
+  });
+  start();
+});

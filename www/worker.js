@@ -1,0 +1,158 @@
+// The search engine, in a module Web Worker so that typing never waits for it.
+// Protocol: the page posts {id, type, ...}; the worker answers {id, ok, result | error} and posts
+// events {event: "progress" | "docProgress" | "ready" | "fatal", ...}.
+import init, { MedBridge, lastPanic } from "./pkg/medbridge.js";
+
+const DB_NAME = "medbridge";
+const STORE = "documents";
+let mb = null;
+let chain = Promise.resolve(); // operations run one at a time (one encoder)
+let latestSearch = 0;
+
+function post(msg, transfer) {
+  self.postMessage(msg, transfer || []);
+}
+
+function describe(e) {
+  const msg = e && e.message ? e.message : String(e);
+  const panic = lastPanic && lastPanic();
+  return panic && /unreachable|RuntimeError/.test(msg) ? `${msg} (${panic})` : msg;
+}
+
+// ---- IndexedDB: one record per document {id, name, passages, addedMs, bytes}.
+function openDb() {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE, { keyPath: "id" });
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function dbDo(mode, fn) {
+  const db = await openDb();
+  try {
+    return await new Promise((resolve, reject) => {
+      const tx = db.transaction(STORE, mode);
+      const result = fn(tx.objectStore(STORE));
+      tx.oncomplete = () => resolve(result && "result" in result ? result.result : undefined);
+      tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
+    });
+  } finally {
+    db.close();
+  }
+}
+
+function storageError(e) {
+  if (e && (e.name === "QuotaExceededError" || /quota/i.test(e.message || ""))) {
+    return new Error("Browser storage is full: the document is searchable now but will not survive a reload. Remove documents or free space in this site's storage.");
+  }
+  return new Error(`Could not save the document in this browser (IndexedDB): ${describe(e)}`);
+}
+
+async function persist(info, bytes) {
+  try {
+    await dbDo("readwrite", (s) => s.put({ id: info.id, name: info.name, passages: info.passages, addedMs: info.addedMs, bytes }));
+    return null;
+  } catch (e) {
+    return storageError(e).message;
+  }
+}
+
+async function restoreDocuments() {
+  let records = [];
+  try {
+    records = await dbDo("readonly", (s) => s.getAll());
+  } catch (e) {
+    return [`Saved documents could not be read: ${describe(e)}`];
+  }
+  const problems = [];
+  for (const r of records || []) {
+    try {
+      mb.importDocuments(new Uint8Array(r.bytes), r.name);
+    } catch (e) {
+      problems.push(`${r.name}: ${describe(e)} (removed)`);
+      await dbDo("readwrite", (s) => s.delete(r.id)).catch(() => {});
+    }
+  }
+  return problems;
+}
+
+// ---- Operations.
+const ops = {
+  async load({ webgpu }) {
+    await init();
+    const t0 = performance.now();
+    const option = webgpu === "on" ? true : webgpu === "off" ? false : "auto";
+    mb = await MedBridge.load("./assets/", (p) => post({ event: "progress", ...p }), { webgpu: option });
+    const loadMs = performance.now() - t0;
+    const problems = await restoreDocuments();
+    return {
+      backend: mb.backend(),
+      gpuStatus: mb.gpuStatus(),
+      webgpuApi: typeof navigator !== "undefined" && !!navigator.gpu,
+      modelId: mb.modelId(),
+      version: mb.version(),
+      catalog: mb.catalogInfo(),
+      report: mb.loadReport(),
+      documents: mb.documents(),
+      problems,
+      loadMs,
+    };
+  },
+  async search({ q, lang, method, k, seq }) {
+    if (seq < latestSearch) return { stale: true, seq };
+    const t0 = performance.now();
+    const r = await mb.search(q, { lang, method, k: k || 10 });
+    return { ...r, seq, q, totalMs: performance.now() - t0 };
+  },
+  async addDocument({ name, text }) {
+    const r = await mb.addDocument(name, text, (p) => post({ event: "docProgress", ...p }));
+    const { bytes, ...info } = r;
+    const warning = await persist(info, bytes.buffer);
+    return { info, warning, documents: mb.documents() };
+  },
+  async removeDocument({ docId: id }) {
+    const removed = mb.removeDocument(id);
+    let warning = null;
+    await dbDo("readwrite", (s) => s.delete(id)).catch((e) => { warning = `Could not delete it from browser storage: ${describe(e)}`; });
+    return { removed, warning, documents: mb.documents() };
+  },
+  async exportDocuments() {
+    const bytes = mb.exportDocuments();
+    return { bytes };
+  },
+  async importDocuments({ bytes, name }) {
+    const infos = mb.importDocuments(new Uint8Array(bytes), name);
+    const warnings = [];
+    for (const info of infos) {
+      const w = await persist(info, mb.exportDocuments(info.id).buffer);
+      if (w) warnings.push(w);
+    }
+    return { imported: infos, warning: warnings[0] || null, documents: mb.documents() };
+  },
+};
+
+self.onmessage = (ev) => {
+  const msg = ev.data;
+  const op = ops[msg.type];
+  if (!op) {
+    post({ id: msg.id, ok: false, error: `unknown operation ${msg.type}` });
+    return;
+  }
+  if (msg.type === "search") latestSearch = Math.max(latestSearch, msg.seq || 0);
+  if (msg.type !== "load" && !mb) {
+    post({ id: msg.id, ok: false, error: "the search engine is not loaded yet" });
+    return;
+  }
+  chain = chain.then(async () => {
+    try {
+      const result = await op(msg);
+      const transfer = result && result.bytes instanceof Uint8Array ? [result.bytes.buffer] : [];
+      post({ id: msg.id, ok: true, result }, transfer);
+    } catch (e) {
+      post({ id: msg.id, ok: false, error: describe(e), name: e && e.name });
+    }
+  });
+};
