@@ -216,9 +216,15 @@ async function runMode(mode, srv) {
     // The Catalan view marks its fallback descriptions.
     const ca = await search(page, "mal de cap", "ca");
     check(ca.fallbacks === ca.codes.length && ca.codes.length > 0, `${mode}: Catalan descriptions are marked as a fallback language`, ca.first);
-    await page.selectOption("#lang", "es");
+    // Hybrid ranking (bi-encoder + BM25 fusion) labels each code with the stage(s) that found it.
+    await page.selectOption("#method", "hybrid");
+    const hy = await search(page, "diabetes mellitus tipo 2", "es");
+    const stages = await page.$$eval("#code-results li .badge.stage", (els) => els.map((e) => e.textContent));
+    check(hy.codes.slice(0, 5).some((c) => c.startsWith("E11")) && stages.includes("bi-encoder+bm25"), `${mode}: hybrid ranking works and shows the ranking stage`,
+      `top 5 ${hy.codes.slice(0, 5).join(" ")}; stages ${[...new Set(stages)].join(", ")}`);
+    await page.selectOption("#method", "dense");
     const shot = path.join(SHOTS, `results-${mode}.png`);
-    await search(page, "dolor torácico opresivo", "es");
+    await search(page, "infart agut de miocardi", "en"); // Catalan query, English descriptions (fallbacks marked)
     await page.screenshot({ path: shot, fullPage: false });
     report.screenshots.push(path.relative(ROOT, shot));
 
