@@ -288,6 +288,14 @@ async function runMode(mode, srv) {
       const imp = await search(page, DOC_QUERY.q, "en");
       check(imp.docs[0]?.doc === DOC_NAME, "cpu: an imported export is searchable again", await page.textContent("#doc-status"));
       fs.rmSync(exported, { force: true });
+      // Pasted text is a document too (Italian note, found from a Portuguese query).
+      await page.click("#paste-box summary");
+      await page.fill("#paste-title", "Nota di reparto");
+      await page.fill("#paste", "Il paziente presenta una frattura del polso destro dopo una caduta in bicicletta; immobilizzato con gesso per sei settimane.");
+      await page.click("#paste-add");
+      await page.waitForFunction(() => [...document.querySelectorAll("#doc-list li .doc-name")].some((e) => e.textContent === "Nota di reparto.txt"), null, { timeout: 120_000 });
+      const pasted = await search(page, "fratura do pulso após queda de bicicleta", "pt");
+      check(pasted.docs[0]?.doc === "Nota di reparto.txt", "cpu: pasted text is added and found from another language", JSON.stringify(pasted.docs[0] || null));
       // Phone width.
       await page.setViewportSize({ width: 375, height: 800 });
       await search(page, "diabetis mellitus tipus 2", "ca");
