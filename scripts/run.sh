@@ -15,7 +15,10 @@ export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"   # fastest on 2-vCPU machine
 step() { echo; echo "== $* ($(date +%T))"; }
 
 LANG_SEL=${MEDBRIDGE_INDEX_LANG:-es}
-INDEX=${MEDBRIDGE_INDEX:-models/icd10/icd10-$LANG_SEL.mbix}
+# The page uses our fine-tuned bi-encoder (assembled by setup.sh) when it exists, else the base model.
+MODEL=${MEDBRIDGE_MODEL:-models/e5-small-bi}
+[ -d "$MODEL" ] || MODEL=models/e5-small
+INDEX=${MEDBRIDGE_INDEX:-models/icd10/icd10-$LANG_SEL-$(basename "$MODEL").mbix}
 BODY=${MEDBRIDGE_BODY:-q8_0}
 MB=target/debug/medbridge
 
@@ -30,24 +33,24 @@ wasm-pack build --target web --release --out-dir www/pkg --no-default-features -
 
 if [ ! -f "$INDEX" ]; then
   if [ -z "${MEDBRIDGE_INDEX:-}" ] && [ "$LANG_SEL" = es ] && [ -f target/test-indexes/icd10-es.mbix ] \
-     && $MB search --index target/test-indexes/icd10-es.mbix probe >/dev/null 2>&1; then
+     && $MB --model "$MODEL" search --index target/test-indexes/icd10-es.mbix probe >/dev/null 2>&1; then
     step "ICD-10 index: reusing the tests' Spanish index"
     mkdir -p "$(dirname "$INDEX")"
     cp target/test-indexes/icd10-es.mbix "$INDEX"
   else
     step "ICD-10 index of the '$LANG_SEL' catalogue → $INDEX (progress below; es takes ~7 min on 2 vCPUs)"
-    $MB index --icd10 --lang "$LANG_SEL" --out "$INDEX"
+    $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --out "$INDEX"
   fi
 fi
 
 ASSETS=www/assets
 if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt "$INDEX" ] \
-   && [ $ASSETS/manifest.json -nt models/e5-small/model.gguf ] && [ $ASSETS/manifest.json -nt models/icd10/catalog.jsonl ] \
+   && [ $ASSETS/manifest.json -nt "$MODEL/model.gguf" ] && [ $ASSETS/manifest.json -nt models/icd10/catalog.jsonl ] \
    && [ "$(sed -n 's/.*"body": *"\([a-z0-9_]*\)".*/\1/p' $ASSETS/manifest.json)" = "$BODY" ]; then
   step "page assets in $ASSETS are up to date"
 else
   step "page assets → $ASSETS (model bundle + ICD-10 search asset)"
-  $MB export-web --out $ASSETS --body "$BODY" --index "$INDEX"
+  $MB --model "$MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX"
 fi
 
 step "serving the search page"

@@ -138,6 +138,11 @@ pub fn web_tensors(tensors: Vec<RawTensor>, body: BodyFormat) -> Result<Vec<RawT
                 return Ok(t); // Q4_0 as imported (or whatever it is): lossless.
             }
             match (t.dtype, body) {
+                // Fine-tuned layers arrive as f32: store them like the rest of the body.
+                (RawDType::F32, BodyFormat::Q8_0) if is_matrix && t.name.starts_with("encoder.layer.") && t.shape[1] % QK == 0 => {
+                    let bytes = quantize_q8_0(&t.to_f32());
+                    Ok(RawTensor { dtype: RawDType::Q8_0, bytes, ..t })
+                }
                 (RawDType::F32, _) => Ok(t),
                 (RawDType::Q4_0, BodyFormat::Q4_0) | (RawDType::Q8_0, BodyFormat::Q8_0) => Ok(t),
                 (RawDType::Q4_0, BodyFormat::Q8_0) if is_matrix && t.shape[1] % QK == 0 => {
@@ -281,5 +286,27 @@ mod tests {
         for (x, y) in src.iter().zip(out[0].to_f32()) {
             assert!((x - y).abs() <= 4.0 / 127.0 / 2.0 + 1e-3, "{x} vs {y}");
         }
+    }
+
+    #[test]
+    fn fine_tuned_f32_layer_matrices_become_q8_others_stay_f32() {
+        let f32_tensor = |name: &str, shape: Vec<usize>| {
+            let n: usize = shape.iter().product();
+            let vals: Vec<f32> = (0..n).map(|i| ((i * 37 % 101) as f32 - 50.0) / 100.0).collect();
+            RawTensor { name: name.into(), dtype: RawDType::F32, shape, bytes: vals.iter().flat_map(|v| v.to_le_bytes()).collect() }
+        };
+        let layer = f32_tensor("encoder.layer.11.output.dense.weight", vec![2, 64]);
+        let src = layer.to_f32();
+        let out = web_tensors(
+            vec![layer, f32_tensor("encoder.layer.11.output.dense.bias", vec![64]), f32_tensor("embeddings.position_embeddings.weight", vec![2, 64])],
+            BodyFormat::Q8_0,
+        )
+        .unwrap();
+        assert_eq!(out[0].dtype, RawDType::Q8_0);
+        for (x, y) in src.iter().zip(out[0].to_f32()) {
+            assert!((x - y).abs() <= 0.5 / 127.0 + 1e-4, "{x} vs {y}");
+        }
+        assert_eq!(out[1].dtype, RawDType::F32, "biases stay f32");
+        assert_eq!(out[2].dtype, RawDType::F32, "position embeddings stay f32 (gathered, not multiplied)");
     }
 }
