@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"   # fastest on 2-vCPU machines (shared notes)
-cargo build --bin medbridge
+cargo build --bin medbridge --features webgpu   # the features the tests use: one build of the dependencies, not two
 MB=target/debug/medbridge
 [ -f models/e5-small/model.gguf ] || $MB import-model
 [ -f models/icd10/catalog.jsonl ] || $MB catalog

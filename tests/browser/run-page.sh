@@ -12,7 +12,7 @@ INDEX=target/test-indexes/icd10-es.mbix
 ASSETS=target/page-assets
 BODY=${MEDBRIDGE_BODY:-q8_0}
 
-[ -x $MB ] || cargo build --bin medbridge
+[ -x $MB ] || cargo build --bin medbridge --features webgpu
 if [ -f www/pkg/medbridge_bg.wasm ] && [ -z "$(find src shaders Cargo.toml Cargo.lock -newer www/pkg/medbridge_bg.wasm -print -quit)" ]; then
   echo "== reusing www/pkg (newer than the sources)"
 else

@@ -19,7 +19,8 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   echo "== wasm-pack build (features $FEATURES)"
   wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features "$FEATURES"
   echo "== export web bundle ($BODY) to $BUNDLE"
-  cargo run --quiet --example export_web -- "$BUNDLE" "$MODEL" "$BODY" >/dev/null
+  cargo build --quiet --bin medbridge --features webgpu   # same features as scripts/setup.sh: no second build
+  target/debug/medbridge --model "$MODEL" export-web --out "$BUNDLE" --body "$BODY" >/dev/null
 fi
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
 
