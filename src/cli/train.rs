@@ -38,6 +38,45 @@ enum TrainCommand {
     },
 }
 
+/// Training-loop options shared by `train bi` and `train cross` (same flags, same defaults).
+#[derive(Args)]
+struct LoopArgs {
+    #[arg(long, default_value_t = 100)]
+    checkpoint_every: usize,
+    /// Checkpoints kept.
+    #[arg(long, default_value_t = 2)]
+    keep: usize,
+    #[arg(long, default_value_t = 1.0)]
+    epochs: f64,
+    /// Total optimiser steps (overrides --epochs).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Stop after this global step (checkpointed; continue later with --resume).
+    #[arg(long)]
+    stop_at: Option<usize>,
+    /// Warm-up as a fraction of all steps (then linear decay to 0).
+    #[arg(long, default_value_t = 0.1)]
+    warmup: f64,
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// Global gradient-norm clip (0 = none).
+    #[arg(long, default_value_t = 1.0)]
+    clip: f64,
+    /// Train rank-R adapters on the unfrozen layers instead of the layers themselves (0 = whole layers).
+    #[arg(long, default_value_t = 0)]
+    lora_rank: usize,
+    /// Adapter scale numerator (default 2 × rank).
+    #[arg(long)]
+    lora_alpha: Option<f64>,
+    #[arg(long, default_value_t = 100)]
+    eval_every: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Log a line every N steps when stderr is not a terminal.
+    #[arg(long, default_value_t = 10)]
+    log_every: usize,
+}
+
 #[derive(Args)]
 struct BiArgs {
     /// Synthetic pairs JSONL (from `medbridge synth`).
@@ -52,36 +91,15 @@ struct BiArgs {
     /// Checkpoint directory (step-NNNNNN/ + latest).
     #[arg(long, default_value = "target/train/bi")]
     checkpoints: PathBuf,
-    #[arg(long, default_value_t = 100)]
-    checkpoint_every: usize,
-    /// Checkpoints kept.
-    #[arg(long, default_value_t = 2)]
-    keep: usize,
     /// Continue from the newest checkpoint (same data, seed and configuration).
     #[arg(long)]
     resume: bool,
-    #[arg(long, default_value_t = 1.0)]
-    epochs: f64,
-    /// Total optimiser steps (overrides --epochs).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Stop after this global step (checkpointed; continue later with --resume).
-    #[arg(long)]
-    stop_at: Option<usize>,
     /// Pairs per step.
     #[arg(long, default_value_t = 32)]
     batch: usize,
     /// Peak learning rate.
     #[arg(long, default_value_t = 5e-5)]
     lr: f64,
-    /// Warm-up as a fraction of all steps (then linear decay to 0).
-    #[arg(long, default_value_t = 0.1)]
-    warmup: f64,
-    #[arg(long, default_value_t = 0.01)]
-    weight_decay: f64,
-    /// Global gradient-norm clip (0 = none).
-    #[arg(long, default_value_t = 1.0)]
-    clip: f64,
     /// InfoNCE temperature.
     #[arg(long, default_value_t = 0.05)]
     temperature: f64,
@@ -94,28 +112,18 @@ struct BiArgs {
     /// Freeze the lower N transformer layers (the word table is always frozen).
     #[arg(long, default_value_t = 9)]
     freeze_layers: usize,
-    /// Train rank-R adapters on the unfrozen layers instead of the layers themselves (0 = whole layers).
-    #[arg(long, default_value_t = 0)]
-    lora_rank: usize,
-    /// Adapter scale numerator (default 2 × rank).
-    #[arg(long)]
-    lora_alpha: Option<f64>,
     /// Held-out pairs (whole codes) for dev evaluation.
     #[arg(long, default_value_t = 300)]
     dev_size: usize,
-    #[arg(long, default_value_t = 100)]
-    eval_every: usize,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
     /// Recompute the frozen layers every step instead of caching their output.
     #[arg(long)]
     no_cache: bool,
     /// Texts per forward chunk.
     #[arg(long, default_value_t = 32)]
     chunk: usize,
-    /// Log a line every N steps when stderr is not a terminal.
-    #[arg(long, default_value_t = 10)]
-    log_every: usize,
+    /// Options shared by every trainer.
+    #[command(flatten)]
+    common: LoopArgs,
 }
 
 pub fn run(model_dir: &Path, args: TrainArgs) -> Result<()> {
@@ -137,14 +145,14 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
     }
     let data_sha = train::sha256_hex(&std::fs::read(&a.data).with_context(|| a.data.display().to_string())?);
     let counts = synth::format_counts(&pairs);
-    let (train_pairs, dev_pairs) = bi::split_dev(pairs, a.dev_size, a.seed);
+    let (train_pairs, dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     eprintln!("{}: {} training pairs, {} dev pairs (held-out codes)\n{counts}", a.data.display(), train_pairs.len(), dev_pairs.len());
 
-    let adapt = if a.lora_rank > 0 { Adapt::Lora { rank: a.lora_rank, alpha: a.lora_alpha.unwrap_or(2.0 * a.lora_rank as f64) } } else { Adapt::Layers };
+    let adapt = if a.common.lora_rank > 0 { Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) } } else { Adapt::Layers };
     let spec = TrainSpec { freeze_layers: a.freeze_layers, adapt, max_len: a.max_len };
     let exec = Exec { cache: !a.no_cache, pad_to: 0, chunk: a.chunk };
     let device = train::default_device()?;
-    let mut enc = TrainableEncoder::load(model_dir, None, spec.clone(), exec, a.seed, &device)?;
+    let mut enc = TrainableEncoder::load(model_dir, None, spec.clone(), exec, a.common.seed, &device)?;
     let n_params: usize = enc.params().iter().map(|p| p.1.as_tensor().elem_count()).sum();
     eprintln!("model {} on {device:?}: {} of {} layers frozen, training {n_params} parameters ({adapt:?})", enc.info.model_id, a.freeze_layers, enc.info.config.num_hidden_layers);
 
@@ -153,28 +161,28 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
     let dev_ex = bi::prepare(&enc, &dev_pairs, a.hard_negatives)?;
     eprintln!("tokenised in {:.1} s", t.elapsed().as_secs_f64());
     let spe = train_ex.len() / a.batch.max(1);
-    let steps = a.steps.unwrap_or(((a.epochs * spe as f64).ceil() as usize).max(1));
+    let steps = a.common.steps.unwrap_or(((a.common.epochs * spe as f64).ceil() as usize).max(1));
     let opts = LoopOptions {
         batch: a.batch,
         steps,
         lr: a.lr,
-        warmup: (a.warmup * steps as f64).round() as usize,
-        adamw: train::AdamWParams { weight_decay: a.weight_decay, ..Default::default() },
-        clip: a.clip,
-        seed: a.seed,
-        eval_every: a.eval_every,
-        checkpoint_every: a.checkpoint_every,
+        warmup: (a.common.warmup * steps as f64).round() as usize,
+        adamw: train::AdamWParams { weight_decay: a.common.weight_decay, ..Default::default() },
+        clip: a.common.clip,
+        seed: a.common.seed,
+        eval_every: a.common.eval_every,
+        checkpoint_every: a.common.checkpoint_every,
         checkpoint_dir: Some(a.checkpoints.clone()),
-        keep_checkpoints: a.keep,
+        keep_checkpoints: a.common.keep,
         resume: a.resume,
-        stop_at: a.stop_at,
+        stop_at: a.common.stop_at,
         data_fingerprint: bi::fingerprint(&train_ex),
     };
     eprintln!("{steps} steps of {} pairs ({spe} per epoch), warm-up {}, lr {}, temperature {}", a.batch, opts.warmup, a.lr, a.temperature);
 
     let start = Instant::now();
     let obj = bi::BiObjective { temperature: a.temperature };
-    let report = drive("train bi", "pairs", 1.0, &mut enc, &obj, &train_ex, &dev_ex, &opts, a.log_every)?;
+    let report = drive("train bi", "pairs", 1.0, &mut enc, &obj, &train_ex, &dev_ex, &opts, a.common.log_every)?;
     eprintln!(
         "{} steps in {:.0} s (frozen-layer pass {:.0} s, {:.2} s/step), final loss {:.4}",
         report.steps - report.first_step,
@@ -191,13 +199,13 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
         "data": { "file": a.data, "sha256": data_sha, "recipe": a.recipe, "train_pairs": train_ex.len(), "dev_pairs": dev_ex.len(),
                   "dev_split": "whole codes held out, seeded", "counts": counts },
         "objective": { "loss": "InfoNCE, in-batch + hard negatives, same-code candidates masked", "temperature": a.temperature, "hard_negatives": a.hard_negatives },
-        "optimiser": { "name": "AdamW", "lr": a.lr, "warmup_steps": opts.warmup, "schedule": "linear warm-up, linear decay to 0", "weight_decay": a.weight_decay, "clip": a.clip },
+        "optimiser": { "name": "AdamW", "lr": a.lr, "warmup_steps": opts.warmup, "schedule": "linear warm-up, linear decay to 0", "weight_decay": a.common.weight_decay, "clip": a.common.clip },
         "steps": steps, "batch": a.batch, "epochs": steps as f64 / spe.max(1) as f64,
         "mean_step_secs": report.mean_step_secs, "frozen_pass_secs": report.precompute_secs,
         "device": format!("{device:?}"),
     });
     let metrics = serde_json::json!({ "synthetic_dev": report.dev, "final_loss": report.final_loss });
-    let m = parts::save(&a.out, "bi", &enc, a.seed, training, metrics)?;
+    let m = parts::save(&a.out, "bi", &enc, a.common.seed, training, metrics)?;
     eprintln!(
         "trained parts: {} ({} bytes, {} parameters), model_id {}\nassemble a model directory with: medbridge --model {} train assemble --trained {} --out models/e5-small-bi",
         a.out.display(),
@@ -284,22 +292,9 @@ struct CrossArgs {
     /// Checkpoint directory (step-NNNNNN/ + latest).
     #[arg(long, default_value = "target/train/cross")]
     checkpoints: PathBuf,
-    #[arg(long, default_value_t = 100)]
-    checkpoint_every: usize,
-    /// Checkpoints kept.
-    #[arg(long, default_value_t = 2)]
-    keep: usize,
     /// Continue from the newest checkpoint (same data, mined negatives, seed and configuration).
     #[arg(long)]
     resume: bool,
-    #[arg(long, default_value_t = 1.0)]
-    epochs: f64,
-    /// Total optimiser steps (overrides --epochs).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Stop after this global step (checkpointed; continue later with --resume).
-    #[arg(long)]
-    stop_at: Option<usize>,
     /// Lists (one query, its positive and its negatives) per step.
     #[arg(long, default_value_t = 8)]
     batch: usize,
@@ -319,33 +314,15 @@ struct CrossArgs {
     /// Peak learning rate.
     #[arg(long, default_value_t = 1e-4)]
     lr: f64,
-    /// Warm-up as a fraction of all steps (then linear decay to 0).
-    #[arg(long, default_value_t = 0.1)]
-    warmup: f64,
-    #[arg(long, default_value_t = 0.01)]
-    weight_decay: f64,
-    /// Global gradient-norm clip (0 = none).
-    #[arg(long, default_value_t = 1.0)]
-    clip: f64,
     /// Token limit per (query, passage) sequence.
     #[arg(long, default_value_t = 96)]
     max_len: usize,
     /// Freeze the lower N transformer layers (the word table is always frozen).
     #[arg(long, default_value_t = 10)]
     freeze_layers: usize,
-    /// Train rank-R adapters on the unfrozen layers instead of the layers themselves (0 = whole layers).
-    #[arg(long, default_value_t = 0)]
-    lora_rank: usize,
-    /// Adapter scale numerator (default 2 × rank).
-    #[arg(long)]
-    lora_alpha: Option<f64>,
     /// Held-out pairs (whole codes) for dev evaluation.
     #[arg(long, default_value_t = 200)]
     dev_size: usize,
-    #[arg(long, default_value_t = 100)]
-    eval_every: usize,
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
     /// Recompute the frozen layers every step instead of caching their output (saves memory:
     /// the cache holds every (query, passage) sequence, ~75 KB each at 96 tokens).
     #[arg(long)]
@@ -353,9 +330,9 @@ struct CrossArgs {
     /// Sequences per forward chunk.
     #[arg(long, default_value_t = 32)]
     chunk: usize,
-    /// Log a line every N steps when stderr is not a terminal.
-    #[arg(long, default_value_t = 10)]
-    log_every: usize,
+    /// Options shared by every trainer.
+    #[command(flatten)]
+    common: LoopArgs,
 }
 
 fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
@@ -368,10 +345,10 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
         bail!("--negatives must be at least 1");
     }
     let data_sha = train::sha256_hex(&std::fs::read(&a.data).with_context(|| a.data.display().to_string())?);
-    let (mut train_pairs, mut dev_pairs) = bi::split_dev(pairs, a.dev_size, a.seed);
+    let (mut train_pairs, mut dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     let total_train = train_pairs.len();
     if a.max_pairs > 0 && a.max_pairs < train_pairs.len() {
-        train_pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(a.seed ^ 0x5A3F_1E));
+        train_pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(a.common.seed ^ 0x5A3F_1E));
         train_pairs.truncate(a.max_pairs);
     }
     dev_pairs.truncate(a.dev_size);
@@ -394,12 +371,12 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     let mined_train = mine(&train_pairs, "training")?;
     let mined_dev = if dev_pairs.is_empty() { None } else { mine(&dev_pairs, "dev")? };
 
-    let adapt = if a.lora_rank > 0 { Adapt::Lora { rank: a.lora_rank, alpha: a.lora_alpha.unwrap_or(2.0 * a.lora_rank as f64) } } else { Adapt::Layers };
+    let adapt = if a.common.lora_rank > 0 { Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) } } else { Adapt::Layers };
     let spec = TrainSpec { freeze_layers: a.freeze_layers, adapt, max_len: a.max_len };
     let exec = Exec { cache: !a.no_cache, pad_to: 0, chunk: a.chunk };
     let device = train::default_device()?;
-    let mut enc = TrainableEncoder::load(model_dir, None, spec.clone(), exec, a.seed, &device)?;
-    let obj = cross::add_head(&mut enc, a.seed)?;
+    let mut enc = TrainableEncoder::load(model_dir, None, spec.clone(), exec, a.common.seed, &device)?;
+    let obj = cross::add_head(&mut enc, a.common.seed)?;
     let n_params: usize = enc.params().iter().map(|p| p.1.as_tensor().elem_count()).sum();
     eprintln!("model {} on {device:?}: {} of {} layers frozen, training {n_params} parameters ({adapt:?} + head)", enc.info.model_id, a.freeze_layers, enc.info.config.num_hidden_layers);
 
@@ -411,26 +388,26 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     let short = train_ex.iter().filter(|e| e.seqs.len() < a.negatives + 1).count();
     eprintln!("tokenised {seqs} (query, passage) sequences in {:.1} s; mean list {mean_list:.1}, {short} lists shorter than {}", t.elapsed().as_secs_f64(), a.negatives + 1);
     let spe = train_ex.len() / a.batch.max(1);
-    let steps = a.steps.unwrap_or(((a.epochs * spe as f64).ceil() as usize).max(1));
+    let steps = a.common.steps.unwrap_or(((a.common.epochs * spe as f64).ceil() as usize).max(1));
     let opts = LoopOptions {
         batch: a.batch,
         steps,
         lr: a.lr,
-        warmup: (a.warmup * steps as f64).round() as usize,
-        adamw: train::AdamWParams { weight_decay: a.weight_decay, ..Default::default() },
-        clip: a.clip,
-        seed: a.seed,
-        eval_every: a.eval_every,
-        checkpoint_every: a.checkpoint_every,
+        warmup: (a.common.warmup * steps as f64).round() as usize,
+        adamw: train::AdamWParams { weight_decay: a.common.weight_decay, ..Default::default() },
+        clip: a.common.clip,
+        seed: a.common.seed,
+        eval_every: a.common.eval_every,
+        checkpoint_every: a.common.checkpoint_every,
         checkpoint_dir: Some(a.checkpoints.clone()),
-        keep_checkpoints: a.keep,
+        keep_checkpoints: a.common.keep,
         resume: a.resume,
-        stop_at: a.stop_at,
+        stop_at: a.common.stop_at,
         data_fingerprint: cross::fingerprint(&train_ex),
     };
     eprintln!("{steps} steps of {} lists ({spe} per epoch), warm-up {}, lr {}", a.batch, opts.warmup, a.lr);
     let start = Instant::now();
-    let report = drive("train cross", "pairs", mean_list, &mut enc, &obj, &train_ex, &dev_ex, &opts, a.log_every)?;
+    let report = drive("train cross", "pairs", mean_list, &mut enc, &obj, &train_ex, &dev_ex, &opts, a.common.log_every)?;
     eprintln!(
         "{} steps in {:.0} s (frozen-layer pass {:.0} s, {:.2} s/step), final loss {:.4}",
         report.steps - report.first_step,
@@ -448,13 +425,13 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
                   "max_pairs": a.max_pairs, "dev_pairs": dev_ex.len(), "dev_split": "whole codes held out, seeded", "counts": counts },
         "objective": { "loss": "listwise softmax cross-entropy, positive vs negatives", "negatives": a.negatives, "mean_list": mean_list,
                        "mined_from": a.mine_index, "mine_model": a.mine_model, "input": "<s> query: Q </s></s> passage: P </s>", "head": "linear on the first token, no bias" },
-        "optimiser": { "name": "AdamW", "lr": a.lr, "warmup_steps": opts.warmup, "schedule": "linear warm-up, linear decay to 0", "weight_decay": a.weight_decay, "clip": a.clip },
+        "optimiser": { "name": "AdamW", "lr": a.lr, "warmup_steps": opts.warmup, "schedule": "linear warm-up, linear decay to 0", "weight_decay": a.common.weight_decay, "clip": a.common.clip },
         "steps": steps, "batch_lists": a.batch, "epochs": steps as f64 / spe.max(1) as f64,
         "mean_step_secs": report.mean_step_secs, "frozen_pass_secs": report.precompute_secs,
         "device": format!("{device:?}"),
     });
     let metrics = serde_json::json!({ "synthetic_dev": report.dev, "final_loss": report.final_loss });
-    let m = parts::save(&a.out, "cross", &enc, a.seed, training, metrics)?;
+    let m = parts::save(&a.out, "cross", &enc, a.common.seed, training, metrics)?;
     eprintln!(
         "trained parts: {} ({} bytes, {} parameters), model_id {}\nuse it with: medbridge --model {} search|eval … --rerank 20",
         a.out.display(),
