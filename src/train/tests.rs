@@ -145,6 +145,22 @@ impl TrainableEncoder {
     }
 }
 
+/// Two optimiser rounds of `loss`; every trainable tensor must receive a non-zero gradient. LoRA's B
+/// starts at zero, so A's gradient is exactly zero on the first step: adapters are checked on the second.
+fn assert_every_param_gets_a_gradient(adapt: Adapt, enc: &mut TrainableEncoder, mut loss: impl FnMut(&mut TrainableEncoder) -> Tensor) {
+    let mut opt = AdamW::new(enc.params().to_vec(), AdamWParams::default()).unwrap();
+    for round in 0..2 {
+        let grads = loss(enc).backward().unwrap();
+        if round == 1 || adapt == Adapt::Layers {
+            for (name, var) in enc.params() {
+                let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{adapt:?}: {name} has no gradient"));
+                assert!(abs_sum(g) > 0.0, "{adapt:?}: {name} has an all-zero gradient");
+            }
+        }
+        opt.step(&grads, 1e-3).unwrap();
+    }
+}
+
 fn abs_sum(t: &Tensor) -> f32 {
     t.abs().unwrap().sum_all().unwrap().to_scalar::<f32>().unwrap()
 }
@@ -158,19 +174,7 @@ fn every_trainable_parameter_gets_a_gradient_in_both_modes() {
         let ex = bi::prepare(&enc, &pairs(6, 1), 2).unwrap();
         let batch: Vec<&BiExample> = ex.iter().collect();
         let obj = BiObjective::default();
-        let mut opt = AdamW::new(enc.params().to_vec(), AdamWParams::default()).unwrap();
-        // LoRA's B starts at zero, so A's gradient is exactly zero on the first step: check the second.
-        for round in 0..2 {
-            let loss = obj.loss(&mut enc, &batch).unwrap();
-            let grads = loss.backward().unwrap();
-            if round == 1 || adapt == Adapt::Layers {
-                for (name, var) in enc.params() {
-                    let g = grads.get(var.as_tensor()).unwrap_or_else(|| panic!("{adapt:?}: {name} has no gradient"));
-                    assert!(abs_sum(g) > 0.0, "{adapt:?}: {name} has an all-zero gradient");
-                }
-            }
-            opt.step(&grads, 1e-3).unwrap();
-        }
+        assert_every_param_gets_a_gradient(adapt, &mut enc, |enc| obj.loss(enc, &batch).unwrap());
     }
 }
 
