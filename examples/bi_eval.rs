@@ -15,7 +15,10 @@
 //! `--manifest-label NAME` records the results in the trained parts' manifest (metrics.eval.NAME).
 //! `--sample N` keeps every judged document plus N others (seeded) for a quicker, easier pool;
 //! `--cross-queries FILE` (repeatable) also scores other query files (e.g. Spanish CasiMedicos
-//! cases) against the same corpus; `--max-len` caps tokens per text (default 512).
+//! cases) against the same corpus; `--max-len` caps tokens per text (default 512);
+//! `--save-index FILE` also saves the fine-tuned model's document vectors as a regular HNSW index
+//! (the one `medbridge index --model models/e5-small-bi` would build), so `medbridge eval` can run the
+//! two-stage pipeline (`--rerank N`) on it without embedding the corpus a third time.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -41,10 +44,11 @@ struct Args {
     block: usize,
     /// Record the results in the trained parts' manifest under metrics.eval.<label>.
     label: Option<String>,
+    save_index: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { queries: vec![], qrels: PathBuf::new(), corpus: PathBuf::new(), trained: "models/trained/bi".into(), sample: None, max_len: 512, out: None, block: 4096, label: None };
+    let mut a = Args { queries: vec![], qrels: PathBuf::new(), corpus: PathBuf::new(), trained: "models/trained/bi".into(), sample: None, max_len: 512, out: None, block: 4096, label: None, save_index: None };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().with_context(|| format!("{k} needs a value"));
@@ -58,6 +62,7 @@ fn args() -> anyhow::Result<Args> {
             "--out" => a.out = Some(v()?.into()),
             "--block" => a.block = v()?.parse()?,
             "--manifest-label" => a.label = Some(v()?),
+            "--save-index" => a.save_index = Some(v()?.into()),
             _ => bail!("unknown argument {k}"),
         }
     }
@@ -122,6 +127,19 @@ fn main() -> anyhow::Result<()> {
         Ok((vb, vf))
     };
     let (db, df) = embed_both(docs.iter().map(|d| d.passage_text()).collect(), Kind::Passage, "documents")?;
+    if let Some(p) = &a.save_index {
+        eprintln!("building the HNSW graph over {} fine-tuned vectors …", df.len());
+        let idx = medbridge::index::IndexBuilder::default().build(
+            &manifest.model_id,
+            &a.corpus.display().to_string(),
+            "passage",
+            docs.iter().map(|d| d.id.clone()).collect(),
+            docs.iter().map(|d| d.passage_text()).collect(),
+            df.clone(),
+        )?;
+        idx.save(p)?;
+        eprintln!("saved {}", p.display());
+    }
     let mut report = BTreeMap::new();
     println!("{:<48} {:<10} {}", "queries", "model", Metrics::table_header());
     for (path, qs) in &query_sets {

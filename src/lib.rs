@@ -20,7 +20,17 @@ pub mod catalog_asset;
 pub mod docs;
 pub mod synth;
 pub mod train;
+pub mod report;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 pub mod web;
 
 pub use error::{Error, Result};
+
+/// Write `bytes` to `path` through a sibling temporary file and a rename, so a crash or a full
+/// disk never leaves a half-written file where a good one was.
+pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial"));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+}

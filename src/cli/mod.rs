@@ -130,6 +130,22 @@ enum Command {
         top_k: usize,
         #[command(flatten)]
         rerank: rerank::RerankArgs,
+        /// The evaluation set's name in `medbridge report` (default: the queries file).
+        #[arg(long)]
+        set: Option<String>,
+        /// The system's name in `medbridge report` (default: method, model and reranking).
+        #[arg(long)]
+        system: Option<String>,
+    },
+    /// Gather `eval` results (JSON files written with --set/--system) into report.md (per-set table of
+    /// MRR@10, R@1/3/5/10, MAP@10), report.svg (bar chart) and report.json.
+    Report {
+        /// Result files; sets and systems appear in the order they are first met.
+        #[arg(required = true)]
+        results: Vec<PathBuf>,
+        /// Output directory.
+        #[arg(long, default_value = "report")]
+        out: PathBuf,
     },
     /// Synthetic training pairs (query, positive code, hard negatives) in six languages, offline or from an LLM.
     Synth(synth::SynthArgs),
@@ -226,7 +242,15 @@ pub fn run() -> Result<()> {
                 eprintln!("  {lang}: {n} descriptions{}", if lang == "ca" { " (no Catalan source exists)" } else { "" });
             }
         }
-        Command::Eval { queries, qrels, index, method, out, run, top_k, rerank } => {
+        Command::Report { results, out } => {
+            let report = medbridge::report::Report::load(&results)?;
+            let written = report.write(&out)?;
+            print!("{}", report.markdown());
+            for p in written {
+                eprintln!("wrote {}", p.display());
+            }
+        }
+        Command::Eval { queries, qrels, index, method, out, run, top_k, rerank, set, system } => {
             let method: Method = method.parse()?;
             rerank.check()?;
             let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
@@ -242,8 +266,17 @@ pub fn run() -> Result<()> {
             let m = medbridge::eval::evaluate(&run_map, &qrels_map);
             println!("{}", medbridge::eval::Metrics::table_header());
             println!("{}", m.table_row());
+            let method_name = format!("{method:?}").to_lowercase();
+            let system = system.unwrap_or_else(|| {
+                let mut s = format!("{method_name} {}", enc.info.model_id);
+                if rerank.rerank > 0 {
+                    s += &format!(" + rerank {}", rerank.rerank);
+                }
+                s
+            });
             let report = serde_json::json!({
-                "queries": queries, "qrels": qrels, "index": index, "method": format!("{method:?}").to_lowercase(),
+                "set": set.unwrap_or_else(|| queries.display().to_string()), "system": system,
+                "queries": queries, "qrels": qrels, "index": index, "method": method_name,
                 "rerank": rerank.rerank, "reranker_model_id": reranker_id,
                 "model_id": enc.info.model_id, "metrics": m,
             });

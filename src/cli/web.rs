@@ -58,10 +58,7 @@ fn human(bytes: u64) -> String {
 }
 
 fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
-    let path = dir.join(name);
-    let tmp = dir.join(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
+    medbridge::write_atomic(&dir.join(name), bytes)?;
     Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: bundle::sha256_hex(bytes) })
 }
 

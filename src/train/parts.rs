@@ -54,12 +54,6 @@ pub struct Manifest {
     pub metrics: serde_json::Value,
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("partial");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
-}
-
 /// Save the trained tensors of `enc` (f16) and a manifest into `dir`; returns the manifest.
 pub fn save(dir: &Path, kind: &str, enc: &TrainableEncoder, seed: u64, training: serde_json::Value, metrics: serde_json::Value) -> Result<Manifest> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
@@ -88,7 +82,7 @@ pub fn save(dir: &Path, kind: &str, enc: &TrainableEncoder, seed: u64, training:
         training,
         metrics,
     };
-    write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
+    crate::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
     Ok(m)
 }
 
@@ -106,7 +100,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
 pub fn update_metrics(dir: &Path, metrics: serde_json::Value) -> Result<Manifest> {
     let mut m = read_manifest(dir)?;
     m.metrics = metrics;
-    write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
+    crate::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
     Ok(m)
 }
 
