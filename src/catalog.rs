@@ -253,7 +253,28 @@ fn walk_cm<'a>(
 }
 
 fn clean_text(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    s.split(|c: char| c.is_whitespace() || c == '\u{200b}').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// gnuhealth's `pt_BR.po` has ~2,600 names whose Latin-1 letters went through Windows-1250 at
+/// some point ("malformaçőes congęnitas", "năo"): map the cp1250 letters that sit where
+/// Portuguese's Latin-1 letters were back to them. None of these letters is Portuguese.
+pub fn repair_portuguese(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            'ă' => 'ã',
+            'Ă' => 'Ã',
+            'ę' => 'ê',
+            'Ę' => 'Ê',
+            'ő' => 'õ',
+            'Ő' => 'Õ',
+            'ŕ' => 'à',
+            'Ŕ' => 'À',
+            'Ş' => 'ª',
+            'ş' => 'º',
+            c => c,
+        })
+        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -542,7 +563,11 @@ impl Catalog {
         let mut gh = BTreeMap::new();
         for (lang, member) in PO_MEMBERS {
             let text = utf8(read_wheel_member(gnuhealth, member)?, gnuhealth, member)?;
-            gh.insert(lang.to_string(), parse_po(&text, &label(gnuhealth, member))?);
+            let mut rows = parse_po(&text, &label(gnuhealth, member))?;
+            if lang == "pt" {
+                rows.iter_mut().for_each(|r| r.1 = repair_portuguese(&r.1));
+            }
+            gh.insert(lang.to_string(), rows);
         }
         Ok(Catalog::merge(Sources { en: en_codes, es_cie: es_cie_rows, gnuhealth: gh }))
     }
@@ -897,6 +922,8 @@ msgstr "Infarto agudo del miocardio"
                 ("I21".to_string(), "Infarto agudo del miocardio".to_string()),
             ]
         );
+        assert_eq!(repair_portuguese("Outras malformaçőes congęnitas da boca, năo especificadas, 1Ş"), "Outras malformações congênitas da boca, não especificadas, 1ª");
+        assert_eq!(clean_text("febre\u{200b} tifóide\u{200b}"), "febre tifóide");
         let err = parse_po("msgctxt \"x\"\nmsgid \"a\"\nmsgstr \"bad \\q\"\n", &p("fr.po")).unwrap_err().to_string();
         assert!(err.contains("fr.po:3"), "{err}");
     }
@@ -1027,6 +1054,9 @@ msgstr "Infarto agudo del miocardio"
         assert!((13_000..=16_000).contains(&counts["es"]), "{counts:?}");
         assert!((12_000..=14_000).contains(&counts["fr"]), "{counts:?}");
         assert!((10_000..=12_000).contains(&counts["pt"]), "{counts:?}");
+        // the pt_BR names come out in clean Portuguese (see repair_portuguese)
+        let bad: Vec<&str> = c.entries.iter().filter_map(|e| e.descriptions.get("pt")).map(|t| t.as_str()).filter(|t| t.contains(['ă', 'ę', 'ő', 'ŕ', '\u{200b}'])).collect();
+        assert!(bad.is_empty(), "{} damaged Portuguese names, e.g. {:?}", bad.len(), &bad[..bad.len().min(3)]);
         assert!(counts["it"] < 2_000, "{counts:?}");
         assert_eq!(counts["ca"], 0);
         let tmp = tempfile::tempdir().unwrap();
