@@ -30,6 +30,9 @@ pub const HEAD_WEIGHT: &str = "head.weight";
 pub const DEFAULT_DIR: &str = "models/trained/cross";
 /// Default token limit of a (query, passage) sequence.
 pub const DEFAULT_MAX_LEN: usize = 128;
+/// Default weight of the first stage's score in the final order (see [`fuse_scores`]); chosen on
+/// CodiEsp *train* mentions (never on the evaluation sets).
+pub const DEFAULT_FIRST_STAGE_WEIGHT: f32 = 1.0;
 /// What to run when no reranker exists.
 pub const TRAIN_HINT: &str = "train one with `medbridge train cross --data PAIRS.jsonl` (pairs from `medbridge synth`)";
 
@@ -68,6 +71,26 @@ pub struct Reranker {
     pub max_len: usize,
     /// Pairs per forward batch.
     pub batch_size: usize,
+    /// Weight of the first stage's score when ordering the reranked candidates (0 = the
+    /// reranker's score alone); see [`fuse_scores`].
+    pub first_stage_weight: f32,
+}
+
+/// The final scores of reranked candidates: z(reranker) + w · z(first stage), each standardised
+/// over the candidates of one query. Standardising makes the two scales comparable (cosines in a
+/// narrow band, logits, BM25 scores) without calibration; the first stage's opinion keeps the
+/// reranker from throwing away what the bi-encoder already ranks well.
+pub fn fuse_scores(reranker: &[f32], first_stage: &[f32], w: f32) -> Vec<f32> {
+    fn z(v: &[f32]) -> Vec<f32> {
+        let n = v.len().max(1) as f32;
+        let mean = v.iter().sum::<f32>() / n;
+        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n).sqrt();
+        v.iter().map(|x| if sd > 0.0 { (x - mean) / sd } else { 0.0 }).collect()
+    }
+    if w == 0.0 {
+        return reranker.to_vec();
+    }
+    z(reranker).iter().zip(z(first_stage)).map(|(r, f)| r + w * f).collect()
 }
 
 impl Reranker {
@@ -106,7 +129,7 @@ impl Reranker {
         info.model_id = m.model_id.clone();
         let encoder = Encoder::from_parts(info, tokenizer, tensors, &Device::Cpu)?;
         let max_len = m.spec.max_len;
-        Ok(Self { encoder, manifest: m, head_w: head_w.t()?.contiguous()?, max_len, batch_size: 32 })
+        Ok(Self { encoder, manifest: m, head_w: head_w.t()?.contiguous()?, max_len, batch_size: 32, first_stage_weight: DEFAULT_FIRST_STAGE_WEIGHT })
     }
 
     /// Scores of (query, passage) pairs, higher = more relevant; length-sorted batches.
@@ -142,8 +165,9 @@ impl Reranker {
         Ok(out)
     }
 
-    /// Rerank the top `n` of every ranking in `run` by the reranker's score; the rest keep their
-    /// order below them (scores stay decreasing). `text_of` gives a result id's passage text and
+    /// Rerank the top `n` of every ranking in `run` by the reranker's score fused with the first
+    /// stage's ([`fuse_scores`], weight `first_stage_weight`); the rest keep their order below them
+    /// (scores stay decreasing). `text_of` gives a result id's passage text and
     /// `query_of` a query id's text; `progress(done, total)` counts queries.
     pub fn rerank_run(
         &self,
@@ -164,6 +188,8 @@ impl Reranker {
                 .collect::<Result<Vec<_>>>()?;
             let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
             let scores = if top > 0 { self.score(&q, &refs)? } else { vec![] };
+            let first: Vec<f32> = hits[..top].iter().map(|h| h.1).collect();
+            let scores = fuse_scores(&scores, &first, self.first_stage_weight);
             let mut head: Vec<(String, f32)> = hits[..top].iter().zip(scores).map(|((id, _), s)| (id.clone(), s)).collect();
             head.sort_by(|a, b| b.1.total_cmp(&a.1));
             let floor = head.last().map(|h| h.1).unwrap_or(0.0) - 1.0;
@@ -173,6 +199,34 @@ impl Reranker {
             progress(done + 1, total);
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fuse_scores;
+
+    fn order(s: &[f32]) -> Vec<usize> {
+        let mut o: Vec<usize> = (0..s.len()).collect();
+        o.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+        o
+    }
+
+    #[test]
+    fn fusion_moves_from_the_reranker_to_the_first_stage_with_the_weight() {
+        let reranker = [2.0, 0.0, 1.0, -1.0];
+        let first = [0.80, 0.92, 0.90, 0.85];
+        assert_eq!(fuse_scores(&reranker, &first, 0.0), reranker.to_vec());
+        assert_eq!(order(&fuse_scores(&reranker, &first, 0.0)), [0, 2, 1, 3]);
+        assert_eq!(order(&fuse_scores(&reranker, &first, 100.0)), [1, 2, 3, 0]);
+        // in between both count: the candidate both like (2) wins
+        assert_eq!(order(&fuse_scores(&reranker, &first, 1.0))[0], 2);
+        // standardised: rescaling or shifting the first stage's scores changes nothing
+        let scaled: Vec<f32> = first.iter().map(|x| 40.0 * x + 3.0).collect();
+        let (a, b) = (fuse_scores(&reranker, &first, 1.0), fuse_scores(&reranker, &scaled, 1.0));
+        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4), "{a:?} {b:?}");
+        // equal scores (one candidate, or ties) give no NaN
+        assert!(fuse_scores(&[1.0], &[0.5], 1.0).iter().all(|x| x.is_finite()));
     }
 }
 

@@ -278,6 +278,7 @@ pub fn run() -> Result<()> {
                 "set": set.unwrap_or_else(|| queries.display().to_string()), "system": system,
                 "queries": queries, "qrels": qrels, "index": index, "method": method_name,
                 "rerank": rerank.rerank, "reranker_model_id": reranker_id,
+                "first_stage_weight": (rerank.rerank > 0).then_some(rerank.first_stage_weight),
                 "model_id": enc.info.model_id, "metrics": m,
             });
             std::fs::write(&out, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;

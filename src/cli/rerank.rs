@@ -24,6 +24,10 @@ pub struct RerankArgs {
     /// The reranker's base model directory (default: --model if it is that base, else the default model).
     #[arg(long)]
     pub reranker_base: Option<PathBuf>,
+    /// Weight of the first stage's score in the reranked order: z(reranker) + W · z(first stage)
+    /// over each query's top N (0 = the reranker alone).
+    #[arg(long, default_value_t = medbridge::rerank::DEFAULT_FIRST_STAGE_WEIGHT)]
+    pub first_stage_weight: f32,
 }
 
 impl RerankArgs {
@@ -63,7 +67,9 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
             }
         }
     };
-    Ok(Reranker::load(&base, &a.reranker)?)
+    let mut rr = Reranker::load(&base, &a.reranker)?;
+    rr.first_stage_weight = a.first_stage_weight;
+    Ok(rr)
 }
 
 /// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k`; passage texts come from
