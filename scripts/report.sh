@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The evaluation report (issue 5): BM25, zero-shot e5-small, our fine-tuned bi-encoder and
 # fine-tuned + our reranker on the development data in ../shared/data, then `medbridge report`
-# → report/report.md (per-set table: MRR@10, R@1/3/5/10, MAP@10), report/report.svg, report/report.json.
+# → models/report/report.md (per-set table: MRR@10, R@1/3/5/10, MAP@10), report.svg, report.json.
 #
 #   bash scripts/report.sh            # all sets; REPORT_SETS="casi" or "codiesp" for one family
 #
@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 D="${MEDBRIDGE_SHARED:-../shared}/data"
 R=target/report
-OUT="${REPORT_OUT:-report}"
+OUT="${REPORT_OUT:-models/report}"
 SETS="${REPORT_SETS:-codiesp casi}"
 RERANK="${RERANK:-20}"
 mkdir -p "$R/results"

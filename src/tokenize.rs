@@ -215,6 +215,27 @@ impl Tokenizer {
     }
 }
 
+/// A tokenizer over the letters a–z (each alone and word-initial), for the tiny random models
+/// of tests and benchmarks: any lower-case text tokenizes without `<unk>`.
+#[doc(hidden)]
+pub fn letters_tokenizer() -> Tokenizer {
+    let mut pieces: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>", "▁"].iter().map(|p| (p.to_string(), 0.0)).collect();
+    for c in 'a'..='z' {
+        pieces.push((c.to_string(), -2.0));
+        pieces.push((format!("▁{c}"), -1.5));
+    }
+    Tokenizer::from_data(&crate::model::e5s1::TokenizerData {
+        scores: pieces.iter().map(|p| p.1).collect(),
+        pieces: pieces.into_iter().map(|p| p.0).collect(),
+        bos: 0,
+        eos: 2,
+        pad: 1,
+        unk: 3,
+        normalization: vec![],
+    })
+    .expect("a valid vocabulary")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The `medbridge` command line on the real model: contract, retrieval sanity and clear errors.
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn medbridge(args: &[&str]) -> Output {

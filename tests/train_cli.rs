@@ -3,10 +3,8 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use medbridge::encode::bert::Config;
-use medbridge::model::e5s1::TokenizerData;
 use medbridge::model::{write_gguf, ModelInfo, RawDType, RawTensor};
 use medbridge::synth::{HardNegative, SynthPair};
-use medbridge::tokenize::Tokenizer;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 fn medbridge(args: &[&str]) -> Output {
@@ -21,21 +19,7 @@ fn raw(name: String, shape: Vec<usize>, data: Vec<f32>) -> RawTensor {
 
 /// A 2-layer model over a letters-only vocabulary, as a model directory.
 fn tiny_model_dir(dir: &Path) {
-    let mut pieces: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>", "▁"].iter().map(|p| (p.to_string(), 0.0)).collect();
-    for c in 'a'..='z' {
-        pieces.push((c.to_string(), -2.0));
-        pieces.push((format!("▁{c}"), -1.5));
-    }
-    let tok = Tokenizer::from_data(&TokenizerData {
-        scores: pieces.iter().map(|p| p.1).collect(),
-        pieces: pieces.into_iter().map(|p| p.0).collect(),
-        bos: 0,
-        eos: 2,
-        pad: 1,
-        unk: 3,
-        normalization: vec![],
-    })
-    .unwrap();
+    let tok = medbridge::tokenize::letters_tokenizer();
     let cfg = Config::tiny(tok.vocab_size());
     let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
     let mut rng = StdRng::seed_from_u64(3);

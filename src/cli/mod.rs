@@ -144,7 +144,7 @@ enum Command {
         #[arg(required = true)]
         results: Vec<PathBuf>,
         /// Output directory.
-        #[arg(long, default_value = "report")]
+        #[arg(long, default_value = "models/report")]
         out: PathBuf,
     },
     /// Synthetic training pairs (query, positive code, hard negatives) in six languages, offline or from an LLM.

@@ -77,6 +77,31 @@ struct LoopArgs {
     log_every: usize,
 }
 
+impl LoopArgs {
+    /// The loop's options for `examples` training examples in batches of `batch`: steps from
+    /// --steps or --epochs, warm-up as a fraction of them.
+    fn options(&self, examples: usize, batch: usize, lr: f64, checkpoints: &Path, resume: bool, data_fingerprint: String) -> LoopOptions {
+        let steps_per_epoch = examples / batch.max(1);
+        let steps = self.steps.unwrap_or(((self.epochs * steps_per_epoch as f64).ceil() as usize).max(1));
+        LoopOptions {
+            batch,
+            steps,
+            lr,
+            warmup: (self.warmup * steps as f64).round() as usize,
+            adamw: train::AdamWParams { weight_decay: self.weight_decay, ..Default::default() },
+            clip: self.clip,
+            seed: self.seed,
+            eval_every: self.eval_every,
+            checkpoint_every: self.checkpoint_every,
+            checkpoint_dir: Some(checkpoints.to_path_buf()),
+            keep_checkpoints: self.keep,
+            resume,
+            stop_at: self.stop_at,
+            data_fingerprint,
+        }
+    }
+}
+
 #[derive(Args)]
 struct BiArgs {
     /// Synthetic pairs JSONL (from `medbridge synth`).
@@ -161,23 +186,8 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
     let dev_ex = bi::prepare(&enc, &dev_pairs, a.hard_negatives)?;
     eprintln!("tokenised in {:.1} s", t.elapsed().as_secs_f64());
     let spe = train_ex.len() / a.batch.max(1);
-    let steps = a.common.steps.unwrap_or(((a.common.epochs * spe as f64).ceil() as usize).max(1));
-    let opts = LoopOptions {
-        batch: a.batch,
-        steps,
-        lr: a.lr,
-        warmup: (a.common.warmup * steps as f64).round() as usize,
-        adamw: train::AdamWParams { weight_decay: a.common.weight_decay, ..Default::default() },
-        clip: a.common.clip,
-        seed: a.common.seed,
-        eval_every: a.common.eval_every,
-        checkpoint_every: a.common.checkpoint_every,
-        checkpoint_dir: Some(a.checkpoints.clone()),
-        keep_checkpoints: a.common.keep,
-        resume: a.resume,
-        stop_at: a.common.stop_at,
-        data_fingerprint: bi::fingerprint(&train_ex),
-    };
+    let opts = a.common.options(train_ex.len(), a.batch, a.lr, &a.checkpoints, a.resume, bi::fingerprint(&train_ex));
+    let steps = opts.steps;
     eprintln!("{steps} steps of {} pairs ({spe} per epoch), warm-up {}, lr {}, temperature {}", a.batch, opts.warmup, a.lr, a.temperature);
 
     let start = Instant::now();
@@ -388,23 +398,8 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     let short = train_ex.iter().filter(|e| e.seqs.len() < a.negatives + 1).count();
     eprintln!("tokenised {seqs} (query, passage) sequences in {:.1} s; mean list {mean_list:.1}, {short} lists shorter than {}", t.elapsed().as_secs_f64(), a.negatives + 1);
     let spe = train_ex.len() / a.batch.max(1);
-    let steps = a.common.steps.unwrap_or(((a.common.epochs * spe as f64).ceil() as usize).max(1));
-    let opts = LoopOptions {
-        batch: a.batch,
-        steps,
-        lr: a.lr,
-        warmup: (a.common.warmup * steps as f64).round() as usize,
-        adamw: train::AdamWParams { weight_decay: a.common.weight_decay, ..Default::default() },
-        clip: a.common.clip,
-        seed: a.common.seed,
-        eval_every: a.common.eval_every,
-        checkpoint_every: a.common.checkpoint_every,
-        checkpoint_dir: Some(a.checkpoints.clone()),
-        keep_checkpoints: a.common.keep,
-        resume: a.resume,
-        stop_at: a.common.stop_at,
-        data_fingerprint: cross::fingerprint(&train_ex),
-    };
+    let opts = a.common.options(train_ex.len(), a.batch, a.lr, &a.checkpoints, a.resume, cross::fingerprint(&train_ex));
+    let steps = opts.steps;
     eprintln!("{steps} steps of {} lists ({spe} per epoch), warm-up {}, lr {}", a.batch, opts.warmup, a.lr);
     let start = Instant::now();
     let report = drive("train cross", "pairs", mean_list, &mut enc, &obj, &train_ex, &dev_ex, &opts, a.common.log_every)?;

@@ -9,27 +9,12 @@ use super::encoder::{Adapt, Exec, Pool, TrainSpec, TrainableEncoder};
 use super::*;
 use crate::encode::bert::Config;
 use crate::encode::Encoder;
-use crate::model::e5s1::TokenizerData;
 use crate::model::{ModelInfo, RawDType, RawTensor};
 use crate::synth::{HardNegative, SynthPair};
 use crate::tokenize::Tokenizer;
 
 fn tokenizer() -> Tokenizer {
-    let mut pieces: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>", "▁"].iter().map(|p| (p.to_string(), 0.0)).collect();
-    for c in 'a'..='z' {
-        pieces.push((c.to_string(), -2.0));
-        pieces.push((format!("▁{c}"), -1.5));
-    }
-    Tokenizer::from_data(&TokenizerData {
-        scores: pieces.iter().map(|p| p.1).collect(),
-        pieces: pieces.into_iter().map(|p| p.0).collect(),
-        bos: 0,
-        eos: 2,
-        pad: 1,
-        unk: 3,
-        normalization: vec![],
-    })
-    .unwrap()
+    crate::tokenize::letters_tokenizer()
 }
 
 fn raw(name: String, shape: Vec<usize>, data: Vec<f32>) -> RawTensor {
