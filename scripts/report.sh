@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The evaluation report (issue 5): BM25, zero-shot e5-small, our fine-tuned bi-encoder and
-# fine-tuned + our reranker on the development data in ../shared/data, then `medbridge report`
-# → models/report/report.md (per-set table: MRR@10, R@1/3/5/10, MAP@10), report.svg, report.json.
+# The evaluation report (issue 5): BM25, zero-shot e5-small, our fine-tuned bi-encoder, fine-tuned +
+# our reranker, and BM25 fused with the fine-tuned bi-encoder (hybrid) on the development data in
+# ../shared/data, then `medbridge report` → models/report/report.md (per-set table: MRR@10, R@1/3/5/10, MAP@10), report.svg, report.json.
 #
 #   bash scripts/report.sh            # all sets; REPORT_SETS="casi" or "codiesp" for one family
 #
@@ -16,10 +16,11 @@ D="${MEDBRIDGE_SHARED:-../shared}/data"
 R=target/report
 OUT="${REPORT_OUT:-models/report}"
 SETS="${REPORT_SETS:-codiesp casi}"
-RERANK="${RERANK:-20}"
+RERANK="${RERANK:-20}"                       # candidates the reranker sees
+RERANKER="${RERANKER:-models/trained/cross}"
 mkdir -p "$R/results"
-cargo build --release --bin medbridge
-MB=target/release/medbridge
+MB="${MEDBRIDGE_BIN:-target/release/medbridge}"
+[ -n "${MEDBRIDGE_BIN:-}" ] || cargo build --release --bin medbridge
 BASE=models/e5-small
 BI=models/e5-small-bi
 [ -f $BI/config.json ] || { echo "no $BI: run scripts/setup.sh first" >&2; exit 1; }
@@ -38,7 +39,9 @@ systems() { # tag zero-shot-index fine-tuned-index queries qrels set
   ev "$t-bm25" $BASE "$zi" "$q" "$qr" "$s" "BM25" --method bm25
   ev "$t-zero-shot" $BASE "$zi" "$q" "$qr" "$s" "zero-shot e5-small"
   ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "fine-tuned bi-encoder"
-  ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$RERANK"
+  # RERANK=0 leaves the (slow) reranked runs out
+  [ "$RERANK" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$RERANK" --reranker "$RERANKER"
+  ev "$t-hybrid" $BI "$fi" "$q" "$qr" "$s" "hybrid: BM25 + fine-tuned" --method hybrid
 }
 RESULTS=()
 for family in $SETS; do
