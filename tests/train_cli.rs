@@ -234,6 +234,21 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
     assert_eq!(rep["rerank"], 5);
     assert_eq!(rep["reranker_model_id"], m["model_id"]);
+    assert_eq!(rep["first_stage_weight"], 1.0);
+
+    // labelled results → the report (table, plot, json); the unlabelled default names the queries file
+    let dense = tmp.path().join("dense.json");
+    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--set", "tiny set", "--system", "dense", "--out", s(&dense)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(rep["set"].as_str().unwrap().ends_with("queries.jsonl"), "{rep}");
+    let rdir = tmp.path().join("report");
+    let o = medbridge(&["report", "--out", s(&rdir), s(&dense), s(&mj)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let md = std::fs::read_to_string(rdir.join("report.md")).unwrap();
+    assert!(md.contains("| tiny set | dense |"), "{md}");
+    assert!(std::fs::read_to_string(rdir.join("report.svg")).unwrap().starts_with("<svg"));
+    let o = medbridge(&["report", "--out", s(&rdir), s(&dense), s(&dense)]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("dense.json"));
 
     // no reranker: a clear error before any work, naming the command that trains one
     let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&tmp.path().join("nowhere")), "x"]);
