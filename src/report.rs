@@ -123,32 +123,37 @@ impl Report {
     pub fn svg(&self, metrics: &[usize]) -> String {
         let (sets, systems) = (self.sets(), self.systems());
         const PALETTE: [&str; 8] = ["#9aa5b1", "#e0a458", "#3d7ab8", "#2a9d5c", "#b5476b", "#6c5b9e", "#c97b2a", "#444"];
-        let (bar_w, gap, panel_h, top, left) = (14.0, 18.0, 220.0, 40.0, 48.0);
+        const CHAR_W: f64 = 6.2; // ~ width of a character at font-size 11
+        let (bar_w, gap, panel_h, left) = (14.0, 18.0, 220.0, 48.0);
         let group_w = bar_w * systems.len() as f64 + gap;
-        let width = left + group_w * sets.len() as f64 + 20.0;
-        let label_h = 70.0;
-        let height = top + (panel_h + label_h + 30.0) * metrics.len() as f64 + 10.0;
+        // set names hang below the bars at 35° to the right: room below and to the right
+        let longest = sets.iter().map(|s| s.chars().count()).max().unwrap_or(0) as f64 * CHAR_W;
+        let (label_h, label_w) = (longest * 0.574 + 20.0, longest * 0.819);
+        let legend_h = 16.0 * systems.len() as f64 + 10.0;
+        let legend_w = systems.iter().map(|s| s.chars().count()).max().unwrap_or(0) as f64 * CHAR_W + 30.0;
+        let block_h = 24.0 + panel_h + label_h; // title, panel, set names
+        let plot_w = left + group_w * sets.len() as f64;
+        let width = (plot_w + (label_w - group_w / 2.0).max(20.0)).max(left + legend_w);
+        let height = legend_h + block_h * metrics.len() as f64 + 10.0;
         let mut s = String::new();
         let _ = writeln!(
             s,
             r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="sans-serif" font-size="11">"#
         );
         let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
-        // legend
-        let mut x = left;
         for (i, sy) in systems.iter().enumerate() {
-            let _ = writeln!(s, r#"<rect x="{x:.1}" y="10" width="10" height="10" fill="{}"/>"#, PALETTE[i % PALETTE.len()]);
-            let _ = writeln!(s, r#"<text x="{:.1}" y="19">{}</text>"#, x + 14.0, xml(sy));
-            x += 24.0 + 6.5 * sy.chars().count() as f64;
+            let y = 8.0 + 16.0 * i as f64;
+            let _ = writeln!(s, r#"<rect x="{left}" y="{y:.1}" width="10" height="10" fill="{}"/>"#, PALETTE[i % PALETTE.len()]);
+            let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}">{}</text>"#, left + 16.0, y + 9.0, xml(sy));
         }
         for (p, &col) in metrics.iter().enumerate() {
-            let y0 = top + p as f64 * (panel_h + label_h + 30.0) + 10.0; // panel top
-            let base = y0 + panel_h;
-            let _ = writeln!(s, r#"<text x="4" y="{:.1}" font-weight="bold">{}</text>"#, y0 - 2.0, COLUMNS[col].0);
+            let title_y = legend_h + p as f64 * block_h + 16.0;
+            let base = title_y + 8.0 + panel_h;
+            let _ = writeln!(s, r#"<text x="{left}" y="{title_y:.1}" font-weight="bold">{}</text>"#, COLUMNS[col].0);
             for tick in 0..=5 {
                 let v = tick as f64 * 0.2;
                 let y = base - v * panel_h;
-                let _ = writeln!(s, r##"<line x1="{left}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/>"##, width - 10.0);
+                let _ = writeln!(s, r##"<line x1="{left}" x2="{plot_w:.1}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/>"##);
                 let _ = writeln!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{v:.1}</text>"#, left - 4.0, y + 4.0);
             }
             for (g, set) in sets.iter().enumerate() {
@@ -171,13 +176,8 @@ impl Report {
                     }
                 }
                 let cx = gx + bar_w * systems.len() as f64 / 2.0;
-                let _ = writeln!(
-                    s,
-                    r#"<text x="{cx:.1}" y="{:.1}" text-anchor="end" transform="rotate(-35 {cx:.1} {:.1})">{}</text>"#,
-                    base + 14.0,
-                    base + 14.0,
-                    xml(set)
-                );
+                let ly = base + 12.0;
+                let _ = writeln!(s, r#"<text x="{cx:.1}" y="{ly:.1}" transform="rotate(35 {cx:.1} {ly:.1})">{}</text>"#, xml(set));
             }
         }
         s.push_str("</svg>\n");
@@ -254,7 +254,7 @@ mod tests {
         assert!(md.contains("| Casi es | **54.00** | – |"), "{md}");
         let svg = r.svg(&[0, 3]);
         // 3 entries × 2 panels, bar height proportional to the value (panel 220 px)
-        assert_eq!(svg.matches("<rect x=").count(), 2 + 6, "{svg}");
+        assert_eq!(svg.matches("<rect x=").count(), 2 + 6, "{svg}"); // legend + bars
         assert!(svg.contains(r#"width="14" height="66.0""#), "{svg}"); // 0.30 × 220
         assert!(svg.contains(r#"height="145.2""#), "{svg}"); // 0.66 × 220
         let written = r.write(&dir.path().join("out")).unwrap();
