@@ -8,7 +8,8 @@
 # Idempotent: indexes and results that exist are kept (delete target/report/ to start over).
 # Costs on a 2-vCPU machine, one thread each: the two 98,284-code English indexes ~70 min each
 # (bi_eval builds the fine-tuned one while it evaluates, see examples/bi_eval.rs), the CodiEsp
-# reranking (1,912 queries × top 20) ~35 min, everything else minutes.
+# reranking (1,912 queries × top 20) ~20 min, the CasiMedicos rerankings (7 × 381 × top 10) ~30 min,
+# everything else minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
@@ -16,7 +17,8 @@ D="${MEDBRIDGE_SHARED:-../shared}/data"
 R=target/report
 OUT="${REPORT_OUT:-models/report}"
 SETS="${REPORT_SETS:-codiesp casi}"
-RERANK="${RERANK:-20}"                       # candidates the reranker sees
+RERANK="${RERANK:-20}"                       # candidates the reranker sees (CodiEsp)
+CASI_RERANK="${CASI_RERANK:-10}"             # … for CasiMedicos (long texts: 2,670 ranked lists cost ~1 h at 20)
 RERANKER="${RERANKER:-models/trained/cross}"
 mkdir -p "$R/results"
 MB="${MEDBRIDGE_BIN:-target/release/medbridge}"
@@ -34,13 +36,13 @@ ev() { # file model index queries qrels set system [eval options…]
   [ -f "$f" ] || $MB --model "$model" eval --queries "$q" --qrels "$qr" --index "$idx" --set "$set" --system "$sys" --out "$f" "$@"
   RESULTS+=("$f")
 }
-systems() { # tag zero-shot-index fine-tuned-index queries qrels set
-  local t=$1 zi=$2 fi=$3 q=$4 qr=$5 s=$6
+systems() { # tag zero-shot-index fine-tuned-index queries qrels set rerank-depth
+  local t=$1 zi=$2 fi=$3 q=$4 qr=$5 s=$6 depth=$7
   ev "$t-bm25" $BASE "$zi" "$q" "$qr" "$s" "BM25" --method bm25
   ev "$t-zero-shot" $BASE "$zi" "$q" "$qr" "$s" "zero-shot e5-small"
   ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "fine-tuned bi-encoder"
-  # RERANK=0 leaves the (slow) reranked runs out
-  [ "$RERANK" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$RERANK" --reranker "$RERANKER"
+  # a depth of 0 (RERANK=0 CASI_RERANK=0) leaves the (slow) reranked runs out
+  [ "$depth" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$depth" --reranker "$RERANKER"
   ev "$t-hybrid" $BI "$fi" "$q" "$qr" "$s" "hybrid: BM25 + fine-tuned" --method hybrid
 }
 RESULTS=()
@@ -54,7 +56,7 @@ for family in $SETS; do
         --corpus $D/codiesp/corpus_en.jsonl --out $R/bi_codiesp_dev.json --save-index $R/codiesp_en_bi.mbix
     fi
     systems codiesp $R/codiesp_en.mbix $R/codiesp_en_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv \
-      "CodiEsp dev es → ICD-10-CM en (98k)"
+      "CodiEsp dev es → ICD-10-CM en (98k)" "$RERANK"
     ;;
   casi)
     for l in en es fr it; do
@@ -63,11 +65,11 @@ for family in $SETS; do
     done
     for l in en es fr it; do
       systems casi-$l $R/casi_$l.mbix $R/casi_${l}_bi.mbix $D/casimedicos/$l/queries.jsonl $D/casimedicos/$l/qrels.tsv \
-        "CasiMedicos $l → $l"
+        "CasiMedicos $l → $l" "$CASI_RERANK"
     done
     for l in es fr it; do # the case in one language, the explanations in English (same ids)
       systems casi-$l-en $R/casi_en.mbix $R/casi_en_bi.mbix $D/casimedicos/$l/queries.jsonl $D/casimedicos/en/qrels.tsv \
-        "CasiMedicos $l → en"
+        "CasiMedicos $l → en" "$CASI_RERANK"
     done
     ;;
   *) echo "unknown set family $family (codiesp, casi)" >&2; exit 1 ;;
