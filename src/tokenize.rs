@@ -219,19 +219,28 @@ impl Tokenizer {
 /// of tests and benchmarks: any lower-case text tokenizes without `<unk>`.
 #[doc(hidden)]
 pub fn letters_tokenizer() -> Tokenizer {
-    let mut pieces: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>", "▁"].iter().map(|p| (p.to_string(), 0.0)).collect();
+    let mut pieces: Vec<(String, f32)> = vec![("▁".into(), 0.0)];
     for c in 'a'..='z' {
         pieces.push((c.to_string(), -2.0));
         pieces.push((format!("▁{c}"), -1.5));
     }
+    test_tokenizer(pieces, vec![])
+}
+
+/// A tokenizer of `<s> <pad> </s> <unk>` (ids 0–3) followed by `pieces` (piece, score), with a
+/// normalisation table: the tiny vocabularies of tests.
+#[doc(hidden)]
+pub fn test_tokenizer(pieces: Vec<(String, f32)>, normalization: Vec<(u32, Vec<u32>)>) -> Tokenizer {
+    let mut all: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>"].iter().map(|p| (p.to_string(), 0.0)).collect();
+    all.extend(pieces);
     Tokenizer::from_data(&crate::model::e5s1::TokenizerData {
-        scores: pieces.iter().map(|p| p.1).collect(),
-        pieces: pieces.into_iter().map(|p| p.0).collect(),
+        scores: all.iter().map(|p| p.1).collect(),
+        pieces: all.into_iter().map(|p| p.0).collect(),
         bos: 0,
         eos: 2,
         pad: 1,
         unk: 3,
-        normalization: vec![],
+        normalization,
     })
     .expect("a valid vocabulary")
 }
@@ -241,21 +250,9 @@ mod tests {
     use super::*;
 
     fn tiny() -> Tokenizer {
-        let mut pieces: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>"].iter().map(|p| (p.to_string(), 0.0)).collect();
-        for (p, s) in [("▁", -2.0), ("▁a", -1.0), ("b", -1.5), ("▁ab", -0.5), ("a", -3.0), ("fi", -1.0), ("▁fi", -0.8)] {
-            pieces.push((p.to_string(), s));
-        }
-        Tokenizer::from_data(&TokenizerData {
-            scores: pieces.iter().map(|p| p.1).collect(),
-            pieces: pieces.into_iter().map(|p| p.0).collect(),
-            bos: 0,
-            eos: 2,
-            pad: 1,
-            unk: 3,
-            // ﬁ → f i; U+200B (zero-width space) is deleted; tab → space.
-            normalization: vec![(0xFB01, vec![0x66, 0x69]), (0x200B, vec![]), (0x09, vec![0x20])],
-        })
-        .unwrap()
+        let pieces = [("▁", -2.0), ("▁a", -1.0), ("b", -1.5), ("▁ab", -0.5), ("a", -3.0), ("fi", -1.0), ("▁fi", -0.8)];
+        // ﬁ → f i; U+200B (zero-width space) is deleted; tab → space.
+        test_tokenizer(pieces.iter().map(|(p, s)| (p.to_string(), *s)).collect(), vec![(0xFB01, vec![0x66, 0x69]), (0x200B, vec![]), (0x09, vec![0x20])])
     }
 
     #[test]
