@@ -126,7 +126,8 @@ fn main() -> anyhow::Result<()> {
         }
         Ok((vb, vf))
     };
-    let (db, df) = embed_both(docs.iter().map(|d| d.passage_text()).collect(), Kind::Passage, "documents")?;
+    let doc_texts: Vec<String> = docs.iter().map(|d| d.passage_text()).collect();
+    let (db, df) = embed_both(doc_texts.clone(), Kind::Passage, "documents")?;
     if let Some(p) = &a.save_index {
         eprintln!("building the HNSW graph over {} fine-tuned vectors …", df.len());
         let idx = medbridge::index::IndexBuilder::default().build(
@@ -134,7 +135,7 @@ fn main() -> anyhow::Result<()> {
             &a.corpus.display().to_string(),
             "passage",
             docs.iter().map(|d| d.id.clone()).collect(),
-            docs.iter().map(|d| d.passage_text()).collect(),
+            doc_texts,
             df.clone(),
         )?;
         idx.save(p)?;

@@ -185,16 +185,9 @@ pub fn export_web(model_dir: &Path, out_dir: &Path, body: BodyFormat) -> Result<
     let mut files = vec![FileEntry { name: BUNDLE_WEIGHTS.into(), bytes: weight_bytes.len() as u64, sha256: sha256_hex(&weight_bytes) }];
     drop(weight_bytes);
 
-    let write_atomic = |name: &str, bytes: &[u8]| -> Result<FileEntry> {
-        let path = out_dir.join(name);
-        let tmp = out_dir.join(format!(".{name}.partial"));
-        std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| Error::io(&path, e))?;
-        Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: sha256_hex(bytes) })
-    };
-    files.push(write_atomic(BUNDLE_TOKENIZER, &tokenizer.to_json_bytes())?);
+    files.push(write_entry(out_dir, BUNDLE_TOKENIZER, &tokenizer.to_json_bytes())?);
     let config = serde_json::to_vec_pretty(&md.info).expect("config serialises");
-    files.push(write_atomic(BUNDLE_CONFIG, &config)?);
+    files.push(write_entry(out_dir, BUNDLE_CONFIG, &config)?);
 
     let manifest = Manifest {
         format: BUNDLE_FORMAT.into(),
@@ -203,7 +196,7 @@ pub fn export_web(model_dir: &Path, out_dir: &Path, body: BodyFormat) -> Result<
         body,
         files,
     };
-    write_atomic(MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+    write_entry(out_dir, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
     Ok(manifest)
 }
 
@@ -259,6 +252,12 @@ pub fn verify_files(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Re
         f.verify(files.get(&f.name).ok_or_else(|| format_err!("bundle file {} is missing", f.name))?)?;
     }
     Ok(())
+}
+
+/// Write one file of a bundle directory atomically and describe it for the manifest.
+pub fn write_entry(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
+    crate::write_atomic(&dir.join(name), bytes)?;
+    Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: sha256_hex(bytes) })
 }
 
 #[cfg(test)]

@@ -3,7 +3,6 @@
 //! File layout: magic `MBIX`, u32 format version, u32 header length, JSON header ([`IndexMeta`]),
 //! u64 payload length, bincode payload (ids, texts, graph), then sha256 over everything before it.
 //! Loading verifies magic, version, checksum and (when asked) the model identity.
-use std::io::Write;
 use std::path::Path;
 
 use instant_distance::{Builder, HnswMap, Search};
@@ -166,14 +165,7 @@ impl Index {
 
     /// Write atomically: a damaged or interrupted save never replaces a good file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let bytes = self.to_bytes()?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let tmp = path.with_extension("partial");
-        let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+        crate::write_atomic(path, &self.to_bytes()?)
     }
 
     /// Load and verify; `expected_model` refuses an index built with other weights.

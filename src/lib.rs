@@ -26,11 +26,16 @@ pub mod web;
 
 pub use error::{Error, Result};
 
-/// Write `bytes` to `path` through a sibling temporary file and a rename, so a crash or a full
-/// disk never leaves a half-written file where a good one was.
+/// Write `bytes` to `path` (creating its directory) through a synced sibling temporary file and a
+/// rename, so a crash or a full disk never leaves a half-written file where a good one was.
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.partial"));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, e))?;
+    let mut f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    f.write_all(bytes).and_then(|_| f.sync_all()).map_err(|e| Error::io(&tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }

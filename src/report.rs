@@ -4,7 +4,7 @@
 //! Each result file is what `medbridge eval --set NAME --system NAME --out FILE` writes: the
 //! labels say which row of the table it is, `metrics` holds the numbers. Sets and systems keep
 //! the order in which they first appear in the input, so the caller decides the layout.
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -189,7 +189,6 @@ impl Report {
         if self.entries.is_empty() {
             return Err(Error::Invalid("no results to report".into()));
         }
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let mut md = String::from("# MedBridge evaluation report\n\nMetrics ×100; bold = best of the row's set. Plot: report.svg.\n\n");
         md.push_str(&self.markdown());
         let files = [
@@ -208,8 +207,8 @@ impl Report {
 }
 
 fn first_seen<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
-    let mut seen: HashMap<&str, ()> = HashMap::new();
-    it.filter(|s| seen.insert(s, ()).is_none()).collect()
+    let mut seen = HashSet::new();
+    it.filter(|s| seen.insert(*s)).collect()
 }
 
 fn bold_if(s: String, bold: bool) -> String {

@@ -281,7 +281,7 @@ pub fn run() -> Result<()> {
                 "first_stage_weight": (rerank.rerank > 0).then_some(rerank.first_stage_weight),
                 "model_id": enc.info.model_id, "metrics": m,
             });
-            std::fs::write(&out, serde_json::to_vec_pretty(&report)?).with_context(|| format!("writing {}", out.display()))?;
+            medbridge::write_atomic(&out, &serde_json::to_vec_pretty(&report)?)?;
             if let Some(r) = run {
                 medbridge::eval::write_trec_run(&r, &run_map, "medbridge")?;
             }

@@ -7,7 +7,7 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use medbridge::bundle::{self, BodyFormat, FileEntry, MANIFEST_FILE};
+use medbridge::bundle::{self, BodyFormat, MANIFEST_FILE};
 use medbridge::catalog::Catalog;
 use medbridge::catalog_asset::{self, ASSET_FILE};
 use medbridge::index::Index;
@@ -57,11 +57,6 @@ fn human(bytes: u64) -> String {
     }
 }
 
-fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
-    medbridge::write_atomic(&dir.join(name), bytes)?;
-    Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: bundle::sha256_hex(bytes) })
-}
-
 pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
     let body: BodyFormat = args.body.parse()?;
     // Check the inputs before the (slow) model export.
@@ -86,9 +81,9 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
         let (bytes, meta) = catalog_asset::build(&idx, &cat).with_context(|| format!("{} + {}", index_path.display(), catalog_path.display()))?;
         drop(idx);
         manifest.files.retain(|f| f.name != ASSET_FILE);
-        manifest.files.push(write_atomic(&args.out, ASSET_FILE, &bytes)?);
+        manifest.files.push(bundle::write_entry(&args.out, ASSET_FILE, &bytes)?);
         manifest.version = bundle::version_of(&manifest.files);
-        write_atomic(&args.out, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest)?)?;
+        bundle::write_entry(&args.out, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest)?)?;
         let index_bytes = std::fs::metadata(index_path).map(|m| m.len()).unwrap_or(0);
         eprintln!(
             "catalogue asset {ASSET_FILE}: {} passages, {} codes ({} rows with ancestors) of {}; vectors {} as int8 vs {} as f32 ({:.0} % smaller); file {} (the .mbix index: {})",
