@@ -255,6 +255,7 @@ pub fn verify_files(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Re
 }
 
 /// Write one file of a bundle directory atomically and describe it for the manifest.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn write_entry(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
     crate::write_atomic(&dir.join(name), bytes)?;
     Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: sha256_hex(bytes) })
