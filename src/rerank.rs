@@ -167,13 +167,15 @@ impl Reranker {
 
     /// Rerank the top `n` of every ranking in `run` by the reranker's score fused with the first
     /// stage's ([`fuse_scores`], weight `first_stage_weight`); the rest keep their order below them
-    /// (scores stay decreasing). `text_of` gives a result id's passage text and
-    /// `query_of` a query id's text; `progress(done, total)` counts queries.
+    /// (scores stay decreasing). `texts_of` gives a result id's descriptions (one or more, e.g. a
+    /// code's description in each language: the candidate's score is its best over them, so a
+    /// Spanish mention can match a code's Spanish wording) and `query_of` a query id's text;
+    /// `progress(done, total)` counts queries.
     pub fn rerank_run(
         &self,
         run: &Run,
         query_of: impl Fn(&str) -> Option<String>,
-        text_of: impl Fn(&str) -> Option<String>,
+        texts_of: impl Fn(&str) -> Option<Vec<String>>,
         n: usize,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Run> {
@@ -182,12 +184,19 @@ impl Reranker {
         for (done, (qid, hits)) in run.iter().enumerate() {
             let q = query_of(qid).ok_or_else(|| format_err!("rerank: no text for query {qid:?}"))?;
             let top = n.min(hits.len());
-            let texts = hits[..top]
-                .iter()
-                .map(|(id, _)| text_of(id).ok_or_else(|| format_err!("rerank: no passage text for result {id:?}")))
-                .collect::<Result<Vec<_>>>()?;
+            // every (candidate, description) pair in one scoring call: batches stay full
+            let mut owner = Vec::new();
+            let mut texts = Vec::new();
+            for (c, (id, _)) in hits[..top].iter().enumerate() {
+                let ts = texts_of(id).filter(|t| !t.is_empty()).ok_or_else(|| format_err!("rerank: no passage text for result {id:?}"))?;
+                owner.extend(std::iter::repeat(c).take(ts.len()));
+                texts.extend(ts);
+            }
             let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-            let scores = if top > 0 { self.score(&q, &refs)? } else { vec![] };
+            let mut scores = vec![f32::NEG_INFINITY; top];
+            for (c, s) in owner.into_iter().zip(if top > 0 { self.score(&q, &refs)? } else { vec![] }) {
+                scores[c] = scores[c].max(s);
+            }
             let first: Vec<f32> = hits[..top].iter().map(|h| h.1).collect();
             let scores = fuse_scores(&scores, &first, self.first_stage_weight);
             let mut head: Vec<(String, f32)> = hits[..top].iter().zip(scores).map(|((id, _), s)| (id.clone(), s)).collect();

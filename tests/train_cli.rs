@@ -235,6 +235,31 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     assert_eq!(rep["rerank"], 5);
     assert_eq!(rep["reranker_model_id"], m["model_id"]);
     assert_eq!(rep["first_stage_weight"], 1.0);
+    // the candidates' catalogue descriptions (every language) join the index's text
+    let catalog = tmp.path().join("catalog.jsonl");
+    let lines: Vec<String> = pairs
+        .iter()
+        .map(|p| serde_json::json!({"code": p.positive_code, "parent": null, "level": 3, "descriptions": {"en": p.positive_text, "es": format!("{} (es)", p.positive_text)}}).to_string())
+        .collect();
+    std::fs::write(&catalog, lines.join("\n") + "\n").unwrap();
+    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--rerank-catalog", s(&catalog), "--out", s(&mj)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
+    assert_eq!(rep["rerank_catalog"], s(&catalog));
+    // a catalogue that describes none of the index's ids is refused, as is one without --rerank
+    let other = tmp.path().join("other.jsonl");
+    std::fs::write(&other, serde_json::json!({"code": "Z99.9", "parent": null, "level": 4, "descriptions": {"en": "x"}}).to_string() + "\n").unwrap();
+    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--rerank-catalog", s(&other), "--out", s(&mj)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("other.jsonl") && err.contains("none of the index"), "{err}");
+    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank-catalog", s(&catalog), "x"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("needs --rerank"));
+    // the search page needs an ICD-10 index: a plain corpus index is refused before any file is written
+    let web = tmp.path().join("web");
+    let o = medbridge(&["--model", s(&base), "export-web", "--index", s(&index), "--catalog", s(&catalog), "--out", s(&web)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("ICD-10 index"), "{err}");
+    assert!(!web.exists(), "a refused export wrote {}", web.display());
 
     // labelled results → the report (table, plot, json); the unlabelled default names the queries file
     let dense = tmp.path().join("dense.json");

@@ -279,7 +279,7 @@ pub fn run() -> Result<()> {
                 "queries": queries, "qrels": qrels, "index": index, "method": method_name,
                 "rerank": rerank.rerank, "reranker_model_id": reranker_id,
                 "first_stage_weight": (rerank.rerank > 0).then_some(rerank.first_stage_weight),
-                "model_id": enc.info.model_id, "metrics": m,
+                "rerank_catalog": rerank.rerank_catalog, "model_id": enc.info.model_id, "metrics": m,
             });
             medbridge::write_atomic(&out, &serde_json::to_vec_pretty(&report)?)?;
             if let Some(r) = run {

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 use clap::Args;
 
+use medbridge::catalog::Catalog;
 use medbridge::corpus::Query;
 use medbridge::eval::Run;
 use medbridge::index::Index;
@@ -28,6 +29,11 @@ pub struct RerankArgs {
     /// over each query's top N (0 = the reranker alone).
     #[arg(long, default_value_t = medbridge::rerank::DEFAULT_FIRST_STAGE_WEIGHT)]
     pub first_stage_weight: f32,
+    /// Also describe each candidate code to the reranker by its descriptions in this ICD-10
+    /// catalogue (`medbridge catalog`'s catalog.jsonl: every language it has), scoring the best of
+    /// them. For indexes whose texts are in one language only (e.g. an English code list).
+    #[arg(long)]
+    pub rerank_catalog: Option<PathBuf>,
 }
 
 impl RerankArgs {
@@ -35,6 +41,14 @@ impl RerankArgs {
     pub fn check(&self) -> Result<()> {
         if self.rerank > 0 && !self.reranker.join(parts::PARTS_MANIFEST).is_file() {
             bail!("--rerank {}: no trained reranker in {} ({} is missing): {TRAIN_HINT}", self.rerank, self.reranker.display(), parts::PARTS_MANIFEST);
+        }
+        if let Some(c) = &self.rerank_catalog {
+            if self.rerank == 0 {
+                bail!("--rerank-catalog {} needs --rerank N", c.display());
+            }
+            if !c.is_file() {
+                bail!("--rerank-catalog {}: no such file (build it with `medbridge catalog`)", c.display());
+            }
         }
         Ok(())
     }
@@ -72,21 +86,37 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
     Ok(rr)
 }
 
-/// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k`; passage texts come from
-/// the index (for a catalogue index, a code's first description in the index).
+/// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k`. A candidate's texts are
+/// all of its texts in the index (a catalogue index holds a code's description in each language)
+/// plus, with `--rerank-catalog`, its descriptions there; it scores the best of them.
 pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], run: Run, top_k: usize) -> Result<(Run, Option<String>)> {
     let mut run = run;
     let mut id = None;
     if a.rerank > 0 {
         let rr = load(model_dir, a)?;
-        let mut texts: HashMap<&str, &str> = HashMap::with_capacity(idx.ids.len());
+        let mut texts: HashMap<&str, Vec<String>> = HashMap::with_capacity(idx.ids.len());
         for (i, t) in idx.ids.iter().zip(&idx.texts) {
-            texts.entry(search::result_id(idx, i)).or_insert(t.as_str());
+            texts.entry(search::result_id(idx, i)).or_default().push(t.clone());
+        }
+        if let Some(path) = &a.rerank_catalog {
+            let catalog = Catalog::load_jsonl(path)?;
+            let mut added = 0;
+            for (code, ts) in texts.iter_mut() {
+                for d in catalog.get(code).into_iter().flat_map(|e| e.descriptions.values()) {
+                    if !ts.contains(d) {
+                        ts.push(d.clone());
+                        added += 1;
+                    }
+                }
+            }
+            if added == 0 {
+                bail!("--rerank-catalog {}: none of the index's {} ids is a code of this catalogue", path.display(), texts.len());
+            }
         }
         let qtext: HashMap<&str, &str> = queries.iter().map(|q| (q.id.as_str(), q.text.as_str())).collect();
         let pb = if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
         let t = std::time::Instant::now();
-        run = rr.rerank_run(&run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d).map(|s| s.to_string()), a.rerank, |d, _| pb.set_position(d as u64))?;
+        run = rr.rerank_run(&run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d).cloned(), a.rerank, |d, _| pb.set_position(d as u64))?;
         pb.finish_and_clear();
         if run.len() > 1 {
             eprintln!("reranked the top {} of {} queries in {:.0} s ({})", a.rerank, run.len(), t.elapsed().as_secs_f64(), rr.encoder.info.model_id);

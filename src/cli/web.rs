@@ -73,13 +73,21 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
     if index.is_some() && !catalog_path.is_file() {
         bail!("{} does not exist: build the catalogue with `medbridge catalog`", catalog_path.display());
     }
+    // The catalogue asset is built (and a wrong index refused) before anything is written, so a
+    // bad --index leaves an existing bundle as it was.
+    let asset = match index {
+        Some(index_path) => {
+            let model_id = medbridge::model::ModelDir::open(model_dir)?.info.model_id;
+            let idx = Index::load(index_path, Some(&model_id))?;
+            let cat = Catalog::load_jsonl(&catalog_path)?;
+            let built = catalog_asset::build(&idx, &cat).with_context(|| format!("{} + {}", index_path.display(), catalog_path.display()))?;
+            Some((index_path, built))
+        }
+        None => None,
+    };
     let mut manifest = bundle::export_web(model_dir, &args.out, body)?;
     let stale = args.out.join(ASSET_FILE);
-    if let Some(index_path) = index {
-        let idx = Index::load(index_path, Some(&manifest.model_id))?;
-        let cat = Catalog::load_jsonl(&catalog_path)?;
-        let (bytes, meta) = catalog_asset::build(&idx, &cat).with_context(|| format!("{} + {}", index_path.display(), catalog_path.display()))?;
-        drop(idx);
+    if let Some((index_path, (bytes, meta))) = asset {
         manifest.files.retain(|f| f.name != ASSET_FILE);
         manifest.files.push(bundle::write_entry(&args.out, ASSET_FILE, &bytes)?);
         manifest.version = bundle::version_of(&manifest.files);

@@ -99,11 +99,26 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
         for (qid, hits) in run.clone() {
             let i = qi(&qid);
             let one: Run = [(qid.clone(), hits)].into_iter().collect();
-            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), |id| texts.get(&(i, id.to_string())).cloned(), 3, |_, _| {}).unwrap();
+            let one_text = |id: &str| texts.get(&(i, id.to_string())).cloned().map(|t| vec![t]);
+            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), one_text, 3, |_, _| {}).unwrap();
             let ranked = &re[&qid];
             assert_eq!(ranked[0].0, ps[i].positive_code, "{adapt:?}: {qid} reranked {ranked:?}");
             assert_eq!(ranked[3].0, "TAIL", "beyond the top N the order is kept");
             assert!(ranked.windows(2).all(|w| w[0].1 > w[1].1), "scores decrease: {ranked:?}");
+            // several descriptions per candidate: its best counts, so the first negative described
+            // also by the positive's text ties with the positive at the top
+            let first_negative = ps[i].hard_negatives[0].code.clone();
+            let with_extra = |id: &str| {
+                let mut t = one_text(id)?;
+                if id == first_negative {
+                    t.push(ps[i].positive_text.clone());
+                }
+                Some(t)
+            };
+            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), with_extra, 3, |_, _| {}).unwrap();
+            let top2: std::collections::HashSet<&str> = re[&qid][..2].iter().map(|h| h.0.as_str()).collect();
+            assert!(top2.contains(ps[i].positive_code.as_str()) && top2.contains(first_negative.as_str()), "{adapt:?}: {:?}", re[&qid]);
+            assert!((re[&qid][0].1 - re[&qid][1].1).abs() < 1e-3, "{adapt:?}: a shared best description scores the same: {:?}", re[&qid]);
         }
         // a missing passage text is an error naming the result
         let e = rr.rerank_run(&run, |_| Some("x".into()), |_| None, 3, |_, _| {}).unwrap_err().to_string();
