@@ -8,7 +8,7 @@
 # Idempotent: indexes and results that exist are kept (delete target/report/ to start over).
 # Costs on a 2-vCPU machine, one thread each: the two 98,284-code English indexes ~70 min each
 # (bi_eval builds the fine-tuned one while it evaluates, see examples/bi_eval.rs), the CodiEsp
-# reranking (1,912 queries × top 20) ~20 min, the CasiMedicos rerankings (7 × 381 × top 10) ~30 min,
+# reranking (1,912 queries × top 20, every catalogue description of a candidate) ~23 min, the CasiMedicos rerankings (7 × 381 × top 10) ~30 min,
 # everything else minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -42,10 +42,11 @@ systems() { # tag zero-shot-index fine-tuned-index queries qrels set rerank-dept
   ev "$t-zero-shot" $BASE "$zi" "$q" "$qr" "$s" "zero-shot e5-small"
   ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "fine-tuned bi-encoder"
   # a depth of 0 (RERANK=0 CASI_RERANK=0) leaves the (slow) reranked runs out
-  [ "$depth" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$depth" --reranker "$RERANKER"
+  [ "$depth" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$depth" --reranker "$RERANKER" "${RERANK_OPTS[@]}"
   ev "$t-hybrid" $BI "$fi" "$q" "$qr" "$s" "hybrid: BM25 + fine-tuned" --method hybrid
 }
 RESULTS=()
+RERANK_OPTS=()
 for family in $SETS; do
   case $family in
   codiesp)
@@ -55,10 +56,13 @@ for family in $SETS; do
       target/release/examples/bi_eval --queries $D/codiesp/dev/queries.jsonl --qrels $D/codiesp/dev/qrels.tsv \
         --corpus $D/codiesp/corpus_en.jsonl --out $R/bi_codiesp_dev.json --save-index $R/codiesp_en_bi.mbix
     fi
+    # the reranker also reads each candidate code's descriptions in our catalogue (Spanish, …)
+    RERANK_OPTS=(--rerank-catalog models/icd10/catalog.jsonl)
     systems codiesp $R/codiesp_en.mbix $R/codiesp_en_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv \
       "CodiEsp dev es → ICD-10-CM en (98k)" "$RERANK"
     ;;
   casi)
+    RERANK_OPTS=()
     for l in en es fr it; do
       index $BASE $D/casimedicos/$l/corpus.jsonl $R/casi_$l.mbix
       index $BI $D/casimedicos/$l/corpus.jsonl $R/casi_${l}_bi.mbix

@@ -254,6 +254,8 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     assert!(!o.status.success() && err.contains("other.jsonl") && err.contains("none of the index"), "{err}");
     let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank-catalog", s(&catalog), "x"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("needs --rerank"));
+    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--rerank-max-len", "4", "x"]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--rerank-max-len 4"));
     // the search page needs an ICD-10 index: a plain corpus index is refused before any file is written
     let web = tmp.path().join("web");
     let o = medbridge(&["--model", s(&base), "export-web", "--index", s(&index), "--catalog", s(&catalog), "--out", s(&web)]);

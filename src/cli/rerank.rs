@@ -34,6 +34,10 @@ pub struct RerankArgs {
     /// them. For indexes whose texts are in one language only (e.g. an English code list).
     #[arg(long)]
     pub rerank_catalog: Option<PathBuf>,
+    /// Token limit of a (query, passage) sequence (default: the reranker's training limit; the
+    /// longer side is cut first).
+    #[arg(long)]
+    pub rerank_max_len: Option<usize>,
 }
 
 impl RerankArgs {
@@ -83,6 +87,12 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
     };
     let mut rr = Reranker::load(&base, &a.reranker)?;
     rr.first_stage_weight = a.first_stage_weight;
+    if let Some(n) = a.rerank_max_len {
+        if !(8..=512).contains(&n) {
+            bail!("--rerank-max-len {n}: use 8 to 512 tokens");
+        }
+        rr.max_len = n;
+    }
     Ok(rr)
 }
 
