@@ -76,11 +76,14 @@ pub struct Reranker {
     pub first_stage_weight: f32,
 }
 
-/// The final scores of reranked candidates: z(reranker) + w · z(first stage), each standardised
-/// over the candidates of one query. Standardising makes the two scales comparable (cosines in a
-/// narrow band, logits, BM25 scores) without calibration; the first stage's opinion keeps the
-/// reranker from throwing away what the bi-encoder already ranks well.
-pub fn fuse_scores(reranker: &[f32], first_stage: &[f32], w: f32) -> Vec<f32> {
+/// The final scores of reranked candidates: seen · z(reranker) + w · z(first stage), each
+/// standardised over the candidates of one query. Standardising makes the two scales comparable
+/// (cosines in a narrow band, logits, BM25 scores) without calibration; the first stage's opinion
+/// keeps the reranker from throwing away what the bi-encoder already ranks well. `seen` (0–1) is
+/// the share of the pairs' tokens the reranker could read within its limit: a reranker trained on
+/// short pairs that saw a tenth of two long documents should not overrule a first stage that read
+/// them whole.
+pub fn fuse_scores(reranker: &[f32], first_stage: &[f32], w: f32, seen: f32) -> Vec<f32> {
     fn z(v: &[f32]) -> Vec<f32> {
         let n = v.len().max(1) as f32;
         let mean = v.iter().sum::<f32>() / n;
@@ -90,7 +93,7 @@ pub fn fuse_scores(reranker: &[f32], first_stage: &[f32], w: f32) -> Vec<f32> {
     if w == 0.0 {
         return reranker.to_vec();
     }
-    z(reranker).iter().zip(z(first_stage)).map(|(r, f)| r + w * f).collect()
+    z(reranker).iter().zip(z(first_stage)).map(|(r, f)| seen * r + w * f).collect()
 }
 
 impl Reranker {
@@ -145,6 +148,16 @@ impl Reranker {
         self.score_pairs(&pairs)
     }
 
+    /// Mean share of the (query, passage) pairs' tokens that fit in `max_len` (1 when nothing is cut).
+    pub fn seen_fraction(&self, query: &str, passages: &[&str]) -> Result<f32> {
+        let mut sum = 0.0;
+        for p in passages {
+            let (cut, truncated) = pair_ids(&self.encoder.tokenizer, query, p, self.max_len)?;
+            sum += if truncated { cut.len() as f32 / pair_ids(&self.encoder.tokenizer, query, p, usize::MAX)?.0.len() as f32 } else { 1.0 };
+        }
+        Ok(if passages.is_empty() { 1.0 } else { sum / passages.len() as f32 })
+    }
+
     /// Scores of already-built pair sequences (see [`pair_ids`]).
     pub fn score_ids(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
         let mut order: Vec<usize> = (0..seqs.len()).collect();
@@ -193,12 +206,13 @@ impl Reranker {
                 texts.extend(ts);
             }
             let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+            let seen = self.seen_fraction(&q, &refs)?;
             let mut scores = vec![f32::NEG_INFINITY; top];
             for (c, s) in owner.into_iter().zip(if top > 0 { self.score(&q, &refs)? } else { vec![] }) {
                 scores[c] = scores[c].max(s);
             }
             let first: Vec<f32> = hits[..top].iter().map(|h| h.1).collect();
-            let scores = fuse_scores(&scores, &first, self.first_stage_weight);
+            let scores = fuse_scores(&scores, &first, self.first_stage_weight, seen);
             let mut head: Vec<(String, f32)> = hits[..top].iter().zip(scores).map(|((id, _), s)| (id.clone(), s)).collect();
             head.sort_by(|a, b| b.1.total_cmp(&a.1));
             let floor = head.last().map(|h| h.1).unwrap_or(0.0) - 1.0;
@@ -225,17 +239,19 @@ mod tests {
     fn fusion_moves_from_the_reranker_to_the_first_stage_with_the_weight() {
         let reranker = [2.0, 0.0, 1.0, -1.0];
         let first = [0.80, 0.92, 0.90, 0.85];
-        assert_eq!(fuse_scores(&reranker, &first, 0.0), reranker.to_vec());
-        assert_eq!(order(&fuse_scores(&reranker, &first, 0.0)), [0, 2, 1, 3]);
-        assert_eq!(order(&fuse_scores(&reranker, &first, 100.0)), [1, 2, 3, 0]);
+        assert_eq!(fuse_scores(&reranker, &first, 0.0, 1.0), reranker.to_vec());
+        assert_eq!(order(&fuse_scores(&reranker, &first, 0.0, 1.0)), [0, 2, 1, 3]);
+        assert_eq!(order(&fuse_scores(&reranker, &first, 100.0, 1.0)), [1, 2, 3, 0]);
         // in between both count: the candidate both like (2) wins
-        assert_eq!(order(&fuse_scores(&reranker, &first, 1.0))[0], 2);
+        assert_eq!(order(&fuse_scores(&reranker, &first, 1.0, 1.0))[0], 2);
         // standardised: rescaling or shifting the first stage's scores changes nothing
         let scaled: Vec<f32> = first.iter().map(|x| 40.0 * x + 3.0).collect();
-        let (a, b) = (fuse_scores(&reranker, &first, 1.0), fuse_scores(&reranker, &scaled, 1.0));
+        let (a, b) = (fuse_scores(&reranker, &first, 1.0, 1.0), fuse_scores(&reranker, &scaled, 1.0, 1.0));
         assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4), "{a:?} {b:?}");
+        // a reranker that read little of the texts counts for little: at seen 0.1 the first stage leads
+        assert_eq!(order(&fuse_scores(&reranker, &first, 1.0, 0.1))[..2], [1, 2]);
         // equal scores (one candidate, or ties) give no NaN
-        assert!(fuse_scores(&[1.0], &[0.5], 1.0).iter().all(|x| x.is_finite()));
+        assert!(fuse_scores(&[1.0], &[0.5], 1.0, 1.0).iter().all(|x| x.is_finite()));
     }
 }
 
