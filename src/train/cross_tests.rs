@@ -71,6 +71,16 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
         assert!(m.model_id.starts_with("tiny-test@0+cross-"));
         let mut rr = reranker_from(&out).unwrap();
         rr.first_stage_weight = 0.0; // the reranker alone: the first stage below ranks the positive last
+        // the share of a pair the reranker reads: all of it within the limit, a part when cut
+        let (q0, p0) = (ps[0].query.as_str(), ps[0].positive_text.as_str());
+        let trained_len = rr.max_len;
+        rr.max_len = 512;
+        assert_eq!(rr.seen_fraction(q0, &[p0]).unwrap(), 1.0);
+        rr.max_len = 8;
+        let seen = rr.seen_fraction(q0, &[p0, p0]).unwrap();
+        let full = crate::rerank::pair_ids(&rr.encoder.tokenizer, q0, p0, 512).unwrap().0.len() as f32;
+        assert!((seen - 8.0 / full).abs() < 1e-6, "seen {seen}, pair of {full} tokens cut to 8");
+        rr.max_len = trained_len;
         assert_eq!(rr.encoder.info.model_id, m.model_id);
         // same scores as the trainer's (up to f16 storage of the parts)
         let seqs: Vec<&[u32]> = ex.iter().flat_map(|e| e.seqs.iter().map(|s| s.as_slice())).collect();
