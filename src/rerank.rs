@@ -150,12 +150,22 @@ impl Reranker {
 
     /// Mean share of the (query, passage) pairs' tokens that fit in `max_len` (1 when nothing is cut).
     pub fn seen_fraction(&self, query: &str, passages: &[&str]) -> Result<f32> {
+        Ok(self.pair_sequences(query, passages)?.1)
+    }
+
+    /// The pairs' token ids within `max_len` and the mean share of their tokens that fit (see
+    /// [`fuse_scores`]); only a cut pair is tokenised a second time, whole, for its length.
+    fn pair_sequences(&self, query: &str, passages: &[&str]) -> Result<(Vec<Vec<u32>>, f32)> {
+        let tok = &self.encoder.tokenizer;
+        let mut seqs = Vec::with_capacity(passages.len());
         let mut sum = 0.0;
         for p in passages {
-            let (cut, truncated) = pair_ids(&self.encoder.tokenizer, query, p, self.max_len)?;
-            sum += if truncated { cut.len() as f32 / pair_ids(&self.encoder.tokenizer, query, p, usize::MAX)?.0.len() as f32 } else { 1.0 };
+            let (ids, truncated) = pair_ids(tok, query, p, self.max_len)?;
+            sum += if truncated { ids.len() as f32 / pair_ids(tok, query, p, usize::MAX)?.0.len() as f32 } else { 1.0 };
+            seqs.push(ids);
         }
-        Ok(if passages.is_empty() { 1.0 } else { sum / passages.len() as f32 })
+        let seen = if passages.is_empty() { 1.0 } else { sum / passages.len() as f32 };
+        Ok((seqs, seen))
     }
 
     /// Scores of already-built pair sequences (see [`pair_ids`]).
@@ -206,9 +216,10 @@ impl Reranker {
                 texts.extend(ts);
             }
             let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-            let seen = self.seen_fraction(&q, &refs)?;
+            let (seqs, seen) = self.pair_sequences(&q, &refs)?;
+            let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
             let mut scores = vec![f32::NEG_INFINITY; top];
-            for (c, s) in owner.into_iter().zip(if top > 0 { self.score(&q, &refs)? } else { vec![] }) {
+            for (c, s) in owner.into_iter().zip(self.score_ids(&seqs)?) {
                 scores[c] = scores[c].max(s);
             }
             let first: Vec<f32> = hits[..top].iter().map(|h| h.1).collect();

@@ -104,17 +104,18 @@ pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], r
     let mut id = None;
     if a.rerank > 0 {
         let rr = load(model_dir, a)?;
-        let mut texts: HashMap<&str, Vec<String>> = HashMap::with_capacity(idx.ids.len());
+        // borrowed: only the candidates' texts are copied, when they are scored
+        let catalog = a.rerank_catalog.as_deref().map(Catalog::load_jsonl).transpose()?;
+        let mut texts: HashMap<&str, Vec<&str>> = HashMap::with_capacity(idx.ids.len());
         for (i, t) in idx.ids.iter().zip(&idx.texts) {
-            texts.entry(search::result_id(idx, i)).or_default().push(t.clone());
+            texts.entry(search::result_id(idx, i)).or_default().push(t);
         }
-        if let Some(path) = &a.rerank_catalog {
-            let catalog = Catalog::load_jsonl(path)?;
+        if let (Some(catalog), Some(path)) = (&catalog, &a.rerank_catalog) {
             let mut added = 0;
             for (code, ts) in texts.iter_mut() {
                 for d in catalog.get(code).into_iter().flat_map(|e| e.descriptions.values()) {
-                    if !ts.contains(d) {
-                        ts.push(d.clone());
+                    if !ts.contains(&d.as_str()) {
+                        ts.push(d);
                         added += 1;
                     }
                 }
@@ -126,7 +127,7 @@ pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], r
         let qtext: HashMap<&str, &str> = queries.iter().map(|q| (q.id.as_str(), q.text.as_str())).collect();
         let pb = if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
         let t = std::time::Instant::now();
-        run = rr.rerank_run(&run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d).cloned(), a.rerank, |d, _| pb.set_position(d as u64))?;
+        run = rr.rerank_run(&run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d).map(|ts| ts.iter().map(|t| t.to_string()).collect()), a.rerank, |d, _| pb.set_position(d as u64))?;
         pb.finish_and_clear();
         if run.len() > 1 {
             eprintln!("reranked the top {} of {} queries in {:.0} s ({})", a.rerank, run.len(), t.elapsed().as_secs_f64(), rr.encoder.info.model_id);
