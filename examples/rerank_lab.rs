@@ -1,7 +1,8 @@
 //! Scores the first stage's candidates every way the second stage could, for offline analysis of
 //! how to combine them: per query, the fine-tuned bi-encoder's top N over an index, and for each
 //! candidate code the reranker's score and the bi-encoder's cosine against the index text and
-//! against each of the code's catalogue descriptions (one per language).
+//! against each of the code's catalogue descriptions (one per language; `inc:N` = its N-th
+//! ICD-10-CM inclusion term).
 //!
 //! ```sh
 //! D=../shared/data
@@ -75,6 +76,9 @@ fn main() -> anyhow::Result<()> {
             if let Some(e) = cat.get(&h.id) {
                 for (l, d) in &e.descriptions {
                     variants.push((l.clone(), d.clone()));
+                }
+                for (i, t) in e.inclusion_terms.iter().enumerate() {
+                    variants.push((format!("inc:{i}"), t.clone()));
                 }
             }
             let vt: Vec<&str> = variants.iter().map(|v| v.1.as_str()).collect();

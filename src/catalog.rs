@@ -86,6 +86,12 @@ pub struct CatalogEntry {
     pub level: u8,
     /// language (one of [`LANGS`]) → description.
     pub descriptions: BTreeMap<String, String>,
+    /// ICD-10-CM inclusion terms (English): the other names coders use for this code
+    /// ("Oral thrush" for B37.0 "Candidal stomatitis", "Renal stone" for N20.0).
+    /// (`default`: catalogues written before they existed still load; always written, because the
+    /// web asset's bincode has no field names to skip by.)
+    #[serde(default)]
+    pub inclusion_terms: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -145,6 +151,8 @@ pub struct CmCode {
     pub code: String,
     pub parent: Option<String>,
     pub description: String,
+    /// `<inclusionTerm><note>` texts of the code's `<diag>` (none for seventh-character extensions).
+    pub inclusion_terms: Vec<String>,
 }
 
 /// Parse the set of codes of the official ICD-10-CM code list (one code per line, first word,
@@ -214,10 +222,18 @@ fn walk_cm<'a>(
         let code = normalize_code(name)
             .ok_or_else(|| Error::parse(label, line(), format!("<diag> name {name:?} is not an ICD-10 code")))?;
         let description = child_text(node, "desc").map(clean_text).unwrap_or_default();
+        let inclusion_terms = node
+            .children()
+            .filter(|c| c.has_tag_name("inclusionTerm"))
+            .flat_map(|t| t.children().filter(|n| n.has_tag_name("note")))
+            .filter_map(|n| n.text().map(clean_text))
+            .filter(|t| !t.is_empty())
+            .collect();
         out.push(CmCode {
             code: code.clone(),
             parent: parent_code.map(str::to_string),
             description: description.clone(),
+            inclusion_terms,
         });
         let is_leaf = !node.children().any(|c| c.has_tag_name("diag"));
         if is_leaf {
@@ -236,6 +252,7 @@ fn walk_cm<'a>(
                             code: ext,
                             parent: Some(code.clone()),
                             description: format!("{description}, {text}"),
+                            inclusion_terms: Vec::new(),
                         });
                     }
                 }
@@ -583,6 +600,7 @@ impl Catalog {
                 parent: None,
                 level: code_level(code),
                 descriptions: BTreeMap::new(),
+                inclusion_terms: Vec::new(),
             });
             if text.is_empty() {
                 return;
@@ -599,6 +617,9 @@ impl Catalog {
         };
         for c in &src.en {
             add(&mut map, &c.code, "en", &c.description);
+            if let Some(e) = map.get_mut(&c.code) {
+                e.inclusion_terms.extend(c.inclusion_terms.iter().cloned());
+            }
             cm_parent.entry(c.code.clone()).or_insert_with(|| c.parent.clone());
         }
         // gnuhealth first: it follows WHO's current wording ("Diabetes mellitus tipo 2"); cie's
@@ -765,6 +786,11 @@ mod tests {
         <diag>
           <name>E11.9</name>
           <desc>Type 2 diabetes mellitus without complications</desc>
+          <inclusionTerm>
+            <note>Type 2 diabetes
+              mellitus NOS</note>
+            <note>Adult-onset diabetes</note>
+          </inclusionTerm>
         </diag>
       </diag>
     </section>
@@ -840,6 +866,9 @@ mod tests {
         );
         assert_eq!(codes[2].description, "Type 2 diabetes mellitus with hyperglycemia");
         assert_eq!(codes[7].description, "Unspecified superficial injury of scalp, initial encounter");
+        // inclusion terms: whitespace folded, only the code's own (not `<includes>`, not inherited)
+        assert_eq!(codes[3].inclusion_terms, vec!["Type 2 diabetes mellitus NOS", "Adult-onset diabetes"]);
+        assert!(codes.iter().filter(|c| c.code != "E11.9").all(|c| c.inclusion_terms.is_empty()));
         let err = parse_cm_xml(
             "<ICD10CM.tabular><diag><desc>x</desc></diag></ICD10CM.tabular>",
             &HashSet::new(),
@@ -981,6 +1010,8 @@ msgstr "Infarto agudo del miocardio"
         assert!(!e.descriptions.contains_key("en"));
         assert_eq!(c.get("X99.9").unwrap().parent, None, "no category anywhere");
         assert_eq!(c.get("S00.00XA").unwrap().level, 7);
+        assert_eq!(c.get("E11.9").unwrap().inclusion_terms, ["Type 2 diabetes mellitus NOS", "Adult-onset diabetes"]);
+        assert!(c.get("E11").unwrap().inclusion_terms.is_empty());
         assert_eq!(c.get("E11.65@es").unwrap().parent.as_deref(), Some("E11.6"));
         let counts = c.counts();
         assert_eq!(counts.keys().map(String::as_str).collect::<Vec<_>>(), ["ca", "en", "es", "fr", "it", "pt"]);

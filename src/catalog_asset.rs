@@ -222,7 +222,8 @@ fn rows_with_ancestors(catalog: &Catalog, codes: &HashSet<&str>) -> Result<Vec<C
             }
             let e = catalog.get(&c).ok_or_else(|| format_err!("code {c} of the index is not in the catalogue: rebuild the index from this catalogue"))?;
             cur = e.parent.clone();
-            want.insert(c, e.clone());
+            // the page shows descriptions only: inclusion terms would just grow the download
+            want.insert(c, CatalogEntry { inclusion_terms: Vec::new(), ..e.clone() });
         }
     }
     Ok(want.into_values().collect())
@@ -508,6 +509,7 @@ mod tests {
             parent: parent.map(Into::into),
             level: crate::catalog::code_level(code),
             descriptions: descs.iter().map(|(l, d)| (l.to_string(), d.to_string())).collect(),
+            inclusion_terms: Vec::new(),
         }
     }
 

@@ -58,6 +58,7 @@ pub(crate) fn tiny_catalog() -> Catalog {
                 .filter(|(_, t)| !t.is_empty())
                 .map(|(l, t)| (l.to_string(), t.to_string()))
                 .collect::<BTreeMap<_, _>>(),
+            inclusion_terms: Vec::new(),
         })
         .collect();
     entries.sort_by(|a, b| a.code.cmp(&b.code));
