@@ -83,6 +83,16 @@ fn spanish_catalogue_finds_type_2_diabetes() {
 }
 
 #[test]
+fn real_catalogue_keeps_inclusion_terms() {
+    let cat = medbridge::catalog::Catalog::load_jsonl(&catalog_path()).unwrap();
+    let terms = |code: &str| cat.get(code).unwrap().inclusion_terms.clone();
+    assert_eq!(terms("B37.0"), ["Oral thrush"]);
+    assert!(terms("N20.0").iter().any(|t| t == "Renal stone"), "{:?}", terms("N20.0"));
+    let n: usize = cat.entries.iter().map(|e| e.inclusion_terms.len()).sum();
+    assert!(n > 10_000, "only {n} inclusion terms: is the catalogue older than its builder?");
+}
+
+#[test]
 fn casimedicos_cases_find_their_own_explanation() {
     let d = common::shared().join("data/casimedicos/en");
     let corpus = d.join("corpus.jsonl");

@@ -241,6 +241,9 @@ pub fn run() -> Result<()> {
             for (lang, n) in cat.counts() {
                 eprintln!("  {lang}: {n} descriptions{}", if lang == "ca" { " (no Catalan source exists)" } else { "" });
             }
+            let with_terms = cat.entries.iter().filter(|e| !e.inclusion_terms.is_empty());
+            let terms: usize = with_terms.clone().map(|e| e.inclusion_terms.len()).sum();
+            eprintln!("  inclusion terms (en): {terms} on {} codes", with_terms.count());
         }
         Command::Report { results, out } => {
             let report = medbridge::report::Report::load(&results)?;
