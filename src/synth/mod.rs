@@ -26,7 +26,8 @@
 //!   siblings (same parent) first, then cousins (same grandparent), then other codes of the
 //!   same 3-character category. Never the positive, its ancestors or its descendants (those are
 //!   partly right), never a code whose text equals the positive text.
-//! - `generator`: `"offline"` or `"llm"`; `seed`: the run's seed; `template`: `+`-joined list
+//! - `generator`: `"offline"`, `"llm"`, or `"annotated"` (real mentions with their coders' codes,
+//!   converted by `scripts/annotated-pairs.py`, e.g. from CodiEsp train); `seed`: the run's seed; `template`: `+`-joined list
 //!   of what produced the query (e.g. `transfer:es>it`, `abbrev`, `lay`, `drop_qualifier`,
 //!   `typo`, `no_accents`, `curated`, `llm`), so quality can be inspected per template.
 //!
@@ -131,7 +132,7 @@ pub fn read_jsonl(path: &Path) -> Result<Vec<SynthPair>> {
         if !LANGS.contains(&p.lang.as_str()) || !LANGS.contains(&p.positive_lang.as_str()) {
             return Err(Error::parse(path, line, format!("unknown language {:?}/{:?}", p.lang, p.positive_lang)));
         }
-        if p.generator != "offline" && p.generator != "llm" {
+        if !["offline", "llm", "annotated"].contains(&p.generator.as_str()) {
             return Err(Error::parse(path, line, format!("unknown generator {:?}", p.generator)));
         }
         out.push(p);

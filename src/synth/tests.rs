@@ -260,6 +260,8 @@ fn synth_jsonl_roundtrip_and_errors_name_line() {
     std::fs::write(&path, text).unwrap();
     let err = read_jsonl(&path).unwrap_err().to_string();
     assert!(err.contains("pairs.jsonl:2") && err.contains("generator"), "{err}");
+    std::fs::write(&path, format!("{first}\n{}\n", first.replace("\"offline\"", "\"annotated\""))).unwrap();
+    assert_eq!(read_jsonl(&path).unwrap()[1].generator, "annotated");
     std::fs::write(&path, format!("{first}\n{{\"lang\": \n")).unwrap();
     assert!(read_jsonl(&path).unwrap_err().to_string().contains("pairs.jsonl:2"));
 }
