@@ -617,8 +617,10 @@ impl Catalog {
         };
         for c in &src.en {
             add(&mut map, &c.code, "en", &c.description);
-            if let Some(e) = map.get_mut(&c.code) {
-                e.inclusion_terms.extend(c.inclusion_terms.iter().cloned());
+            // `add` made the entry; as for descriptions, a repeated code's first terms win
+            let e = map.get_mut(&c.code).expect("added above");
+            if e.inclusion_terms.is_empty() {
+                e.inclusion_terms = c.inclusion_terms.clone();
             }
             cm_parent.entry(c.code.clone()).or_insert_with(|| c.parent.clone());
         }

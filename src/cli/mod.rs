@@ -241,9 +241,8 @@ pub fn run() -> Result<()> {
             for (lang, n) in cat.counts() {
                 eprintln!("  {lang}: {n} descriptions{}", if lang == "ca" { " (no Catalan source exists)" } else { "" });
             }
-            let with_terms = cat.entries.iter().filter(|e| !e.inclusion_terms.is_empty());
-            let terms: usize = with_terms.clone().map(|e| e.inclusion_terms.len()).sum();
-            eprintln!("  inclusion terms (en): {terms} on {} codes", with_terms.count());
+            let (terms, codes) = cat.entries.iter().map(|e| e.inclusion_terms.len()).filter(|&n| n > 0).fold((0, 0), |(t, c), n| (t + n, c + 1));
+            eprintln!("  inclusion terms (en): {terms} on {codes} codes");
         }
         Command::Report { results, out } => {
             let report = medbridge::report::Report::load(&results)?;

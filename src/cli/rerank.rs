@@ -31,7 +31,8 @@ pub struct RerankArgs {
     pub first_stage_weight: f32,
     /// Also describe each candidate code to the reranker by its descriptions in this ICD-10
     /// catalogue (`medbridge catalog`'s catalog.jsonl: every language it has, and the ICD-10-CM
-    /// inclusion terms), scoring the best of them. For indexes whose texts are in one language only (e.g. an English code list).
+    /// inclusion terms), scoring the best of them. For indexes whose texts are in one language
+    /// only (e.g. an English code list).
     #[arg(long)]
     pub rerank_catalog: Option<PathBuf>,
     /// Token limit of a (query, passage) sequence (default: the reranker's training limit; the
@@ -98,7 +99,8 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
 
 /// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k`. A candidate's texts are
 /// all of its texts in the index (a catalogue index holds a code's description in each language)
-/// plus, with `--rerank-catalog`, its descriptions and inclusion terms there; it scores the best of them.
+/// plus, with `--rerank-catalog`, its descriptions and inclusion terms there; it scores the best
+/// of them.
 pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], run: Run, top_k: usize) -> Result<(Run, Option<String>)> {
     let mut run = run;
     let mut id = None;
