@@ -29,9 +29,11 @@ use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
 use medbridge::corpus::{read_corpus, read_qrels, read_queries, Query};
 use medbridge::encode::Kind;
-use medbridge::eval::{evaluate, Metrics, Run};
+use medbridge::eval::{evaluate, Metrics};
+use medbridge::retrieve::Run;
 use medbridge::model::ModelDir;
-use medbridge::train::{parts, Adapt, Exec, Pool, TrainSpec, TrainableEncoder};
+use medbridge::model::parts;
+use medbridge::train::{Adapt, Exec, Pool, TrainSpec, TrainableEncoder};
 
 struct Args {
     queries: Vec<PathBuf>,
@@ -130,7 +132,7 @@ fn main() -> anyhow::Result<()> {
     let (db, df) = embed_both(doc_texts.clone(), Kind::Passage, "documents")?;
     if let Some(p) = &a.save_index {
         eprintln!("building the HNSW graph over {} fine-tuned vectors …", df.len());
-        let idx = medbridge::index::IndexBuilder::default().build(
+        let idx = medbridge::retrieve::index::IndexBuilder::default().build(
             &manifest.model_id,
             &a.corpus.display().to_string(),
             "passage",

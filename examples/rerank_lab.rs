@@ -23,8 +23,8 @@ use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use medbridge::catalog::Catalog;
 use medbridge::corpus::{read_qrels, read_queries};
 use medbridge::encode::{Encoder, Kind};
-use medbridge::index::Index;
-use medbridge::rerank::Reranker;
+use medbridge::retrieve::index::Index;
+use medbridge::retrieve::rerank::Reranker;
 
 fn main() -> anyhow::Result<()> {
     let (mut index, mut queries, mut qrels, mut exclude, mut out) = (None, None, None, None, None);

@@ -9,8 +9,9 @@ mod common;
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
-use medbridge::encode::bert::{mean_pool_normalize, Config, Mode, Model};
-use medbridge::encode::{cosine, weights_from_raw, word_embeddings, Encoder};
+use medbridge::model::bert::{mean_pool_normalize, Config, Mode, Model};
+use medbridge::encode::{cosine, Encoder};
+use medbridge::model::bert::{weights_from_raw, word_embeddings};
 use medbridge::gpu::{quantize_q4_0, testing, GpuContext, GpuEncoder, GpuOptions, WeightFormat};
 use medbridge::model::e5s1::{dequantize_q4_0, dequantize_q8_0, quantize_q8_0, RawDType, RawTensor};
 use medbridge::model::ModelDir;

@@ -2,8 +2,8 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use medbridge::encode::bert::Config;
-use medbridge::model::{write_gguf, ModelInfo, RawDType, RawTensor};
+
+
 use medbridge::synth::{HardNegative, SynthPair};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -13,40 +13,10 @@ fn medbridge(args: &[&str]) -> Output {
     out
 }
 
-fn raw(name: String, shape: Vec<usize>, data: Vec<f32>) -> RawTensor {
-    RawTensor { name, dtype: RawDType::F32, shape, bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect() }
-}
-
 /// A 2-layer model over a letters-only vocabulary, as a model directory.
 fn tiny_model_dir(dir: &Path) {
-    let tok = medbridge::tokenize::letters_tokenizer();
-    let cfg = Config::tiny(tok.vocab_size());
-    let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
-    let mut rng = StdRng::seed_from_u64(3);
-    let mut rnd = |n: usize, s: f32| -> Vec<f32> { (0..n).map(|_| rng.gen_range(-s..s)).collect() };
-    let mut t = vec![
-        raw("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h], rnd(cfg.vocab_size * h, 1.0)),
-        raw("embeddings.position_embeddings.weight".into(), vec![cfg.max_position_embeddings, h], rnd(cfg.max_position_embeddings * h, 0.2)),
-        raw("embeddings.token_type_embeddings.weight".into(), vec![2, h], rnd(2 * h, 0.1)),
-        raw("embeddings.LayerNorm.weight".into(), vec![h], vec![1.0; h]),
-        raw("embeddings.LayerNorm.bias".into(), vec![h], vec![0.0; h]),
-    ];
-    for i in 0..cfg.num_hidden_layers {
-        let p = |n: &str| format!("encoder.layer.{i}.{n}");
-        for (n, o, inp) in [("attention.self.query", h, h), ("attention.self.key", h, h), ("attention.self.value", h, h), ("attention.output.dense", h, h), ("intermediate.dense", ff, h), ("output.dense", h, ff)] {
-            t.push(raw(p(&format!("{n}.weight")), vec![o, inp], rnd(o * inp, 1.0 / (inp as f32).sqrt())));
-            t.push(raw(p(&format!("{n}.bias")), vec![o], rnd(o, 0.05)));
-        }
-        for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            t.push(raw(p(&format!("{n}.weight")), vec![h], vec![1.0; h]));
-            t.push(raw(p(&format!("{n}.bias")), vec![h], rnd(h, 0.05)));
-        }
-    }
-    std::fs::create_dir_all(dir).unwrap();
-    let info = ModelInfo { model_id: "tiny-cli@0".into(), name: "tiny".into(), source: "random".into(), config: cfg };
-    write_gguf(&dir.join("model.gguf"), &t, &[("medbridge.model_id", info.model_id.clone())]).unwrap();
-    tok.save(&dir.join("tokenizer.json")).unwrap();
-    std::fs::write(dir.join("config.json"), serde_json::to_vec_pretty(&info).unwrap()).unwrap();
+    let (info, tok, t) = medbridge::model::testing::tiny_model(medbridge::text::tokenize::letters_tokenizer(), 2, 3);
+    medbridge::model::testing::write_model_dir(dir, &info, &tok, &t).unwrap();
 }
 
 fn write_pairs(path: &Path, n: usize) {

@@ -46,7 +46,7 @@ function onWorkerMessage(ev) {
   if (!p) return;
   state.pending.delete(m.id);
   if (m.ok) p.resolve(m.result);
-  else p.reject(Object.assign(new Error(m.error), { name: m.name || "Error" }));
+  else p.reject(Object.assign(new Error(m.error), { name: m.name || "Error", code: m.code }));
 }
 
 function onProgress(p) {
@@ -74,15 +74,21 @@ function onDocProgress(p) {
   $("doc-status").textContent = `Embedding ${p.name} on this device: ${p.done} of ${p.total} passages`;
 }
 
+// Errors from the engine carry a stable `code` (Rust's Error::code, or "fetch-failed"); the browser's
+// own errors are told apart by their name.
 function describeLoadError(e) {
   const msg = e.message || String(e);
-  if (/manifest\.json.*(404|failed)/.test(msg)) {
-    return `The engine's files are missing on this server (${msg}). Build them with scripts/run.sh.`;
+  switch (e.code) {
+    case "fetch-failed":
+      return `The engine's files are missing on this server (${msg}). Build them with scripts/run.sh.`;
+    case "damaged-file":
+    case "model-mismatch":
+    case "unsupported-version":
+    case "not-medbridge-file":
+      return `The engine's files on this server do not fit together (${msg}). Rebuild them with scripts/run.sh.`;
   }
-  if (/WebAssembly|wasm/i.test(msg) && /compile|instantiate|CompileError/i.test(msg)) {
-    return `This browser cannot run the engine (WebAssembly): ${msg}`;
-  }
-  if (/quota|QuotaExceeded/i.test(msg)) return `Browser storage is full: ${msg}`;
+  if (e.name === "CompileError" || e.name === "LinkError") return `This browser cannot run the engine (WebAssembly): ${msg}`;
+  if (e.name === "QuotaExceededError") return `Browser storage is full: ${msg}`;
   return `The search engine could not start: ${msg}`;
 }
 

@@ -152,7 +152,7 @@ self.onmessage = (ev) => {
       const transfer = result && result.bytes instanceof Uint8Array ? [result.bytes.buffer] : [];
       post({ id: msg.id, ok: true, result }, transfer);
     } catch (e) {
-      post({ id: msg.id, ok: false, error: describe(e), name: e && e.name });
+      post({ id: msg.id, ok: false, error: describe(e), name: e && e.name, code: e && e.code });
     }
   });
 };

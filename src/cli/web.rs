@@ -7,10 +7,10 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use medbridge::bundle::{self, BodyFormat, MANIFEST_FILE};
+use medbridge::model::bundle::{self, BodyFormat, MANIFEST_FILE};
 use medbridge::catalog::Catalog;
-use medbridge::catalog_asset::{self, ASSET_FILE};
-use medbridge::index::Index;
+use medbridge::catalog::asset::{self, ASSET_FILE};
+use medbridge::retrieve::index::Index;
 
 /// The page's Content-Security-Policy: its own origin only; wasm compilation allowed.
 /// `www/index.html` carries the same policy in a meta tag (minus frame-ancestors, which meta cannot set).
@@ -80,7 +80,7 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
             let model_id = medbridge::model::ModelDir::open(model_dir)?.info.model_id;
             let idx = Index::load(index_path, Some(&model_id))?;
             let cat = Catalog::load_jsonl(&catalog_path)?;
-            let built = catalog_asset::build(&idx, &cat).with_context(|| format!("{} + {}", index_path.display(), catalog_path.display()))?;
+            let built = asset::build(&idx, &cat).with_context(|| format!("{} + {}", index_path.display(), catalog_path.display()))?;
             Some((index_path, built))
         }
         None => None,

@@ -1,5 +1,5 @@
 //! The e5 forward pass on WebGPU (feature `webgpu`): our own WGSL compute shaders, quantised
-//! weights resident on the device, the same numerics as the candle path in [`crate::encode::bert`].
+//! weights resident on the device, the same numerics as the candle path in [`crate::model::bert`].
 //!
 //! Natively this runs on any wgpu adapter (tests use Mesa lavapipe over Vulkan); on wasm32 it runs on
 //! the browser's WebGPU. Per batch: embedding gather (split word table) → layer norm → 12 × [fused
@@ -18,7 +18,7 @@ mod pack;
 #[doc(hidden)]
 pub mod testing;
 
-use crate::encode::bert::Config;
+use crate::model::bert::Config;
 use crate::model::e5s1::{RawDType, RawTensor, QK};
 use crate::{format_err, Result};
 use kernels::{empty, grid, storage, uniform, Kernels};
@@ -194,8 +194,8 @@ impl GpuEncoder {
         let val = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let built = (|| -> Result<Self> {
             let max_binding = opts.max_table_binding.unwrap_or(device.limits().max_storage_buffer_binding_size as u64).min(device.limits().max_buffer_size);
-            let (table, table_fmt) = GpuTable::upload(&device, find(tensors, crate::encode::WORD_EMBEDDINGS)?, max_binding)?;
-            if table.chunks.len() > 0 && find(tensors, crate::encode::WORD_EMBEDDINGS)?.shape[1] != h {
+            let (table, table_fmt) = GpuTable::upload(&device, find(tensors, crate::model::names::WORD_EMBEDDINGS)?, max_binding)?;
+            if table.chunks.len() > 0 && find(tensors, crate::model::names::WORD_EMBEDDINGS)?.shape[1] != h {
                 return Err(format_err!("word table width differs from hidden size {h}"));
             }
             let k = Kernels::new(&device, fmt, table_fmt, hd as u32);

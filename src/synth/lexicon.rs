@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use crate::bm25::fold;
+use crate::retrieve::bm25::fold;
 
 /// `es | ca | it`, one entry per line; multi-word entries take precedence (longest match).
 /// Matching is on accent-folded lowercase Spanish, so the unaccented CIE wording matches too.

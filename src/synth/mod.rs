@@ -43,7 +43,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::bm25::fold;
+use crate::retrieve::bm25::fold;
 use crate::catalog::{Catalog, CatalogEntry, LANGS};
 use crate::corpus::read_lines_jsonl;
 use crate::{format_err, Error, Result};

@@ -225,7 +225,7 @@ pub(crate) fn keep_entry(e: &CatalogEntry, injury_rate: f64, rng: &mut impl Rng)
 }
 
 fn fold_first_word(s: &str) -> String {
-    crate::bm25::fold(s.split_whitespace().next().unwrap_or(""))
+    crate::retrieve::bm25::fold(s.split_whitespace().next().unwrap_or(""))
 }
 
 /// First wording of a Spanish `"gnuhealth / cie"` description 70% of the time, else the second.

@@ -11,9 +11,9 @@ use std::collections::{BTreeMap, HashMap};
 use candle_core::Tensor;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
-use super::encoder::{Pool, TrainableEncoder};
+use super::encoder::TrainableEncoder;
 use super::Objective;
-use crate::encode::Kind;
+use crate::encode::{Kind, Pool};
 use crate::synth::SynthPair;
 use crate::{format_err, Result};
 

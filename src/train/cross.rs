@@ -1,8 +1,8 @@
-//! Listwise fine-tuning of the cross-encoder reranker (see [`crate::rerank`] for its use).
+//! Listwise fine-tuning of the cross-encoder reranker (see [`crate::retrieve::rerank`] for its use).
 //!
 //! The model is the base encoder (lower layers frozen, top layers or adapters trained, as for the
-//! bi-encoder) reading `<s> query: Q </s></s> passage: P </s>` ([`crate::rerank::pair_ids`]),
-//! plus a linear head on the first token's last hidden state ([`crate::rerank::HEAD_WEIGHT`]),
+//! bi-encoder) reading `<s> query: Q </s></s> passage: P </s>` ([`crate::encode::pair_tokens`]),
+//! plus a linear head on the first token's last hidden state ([`crate::retrieve::rerank::HEAD_WEIGHT`]),
 //! registered as a trainable parameter of the encoder so the optimiser, checkpoints and trained
 //! parts carry it like any other tensor. The head has no bias: a listwise softmax is invariant to
 //! adding the same number to every score of a list, so a bias would get an exactly zero gradient
@@ -17,11 +17,11 @@ use std::collections::{BTreeMap, HashSet};
 use candle_core::{DType, Tensor, Var};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
-use super::encoder::{Pool, TrainableEncoder};
+use super::encoder::TrainableEncoder;
 use super::Objective;
-use crate::encode::{Encoder, Kind};
-use crate::index::Index;
-use crate::rerank::{pair_ids, HEAD_WEIGHT};
+use crate::encode::{pair_tokens, Encoder, Kind, Pool};
+use crate::retrieve::index::Index;
+use crate::retrieve::rerank::HEAD_WEIGHT;
 use crate::synth::{HardNegative, SynthPair};
 use crate::{format_err, Result};
 
@@ -77,10 +77,10 @@ pub fn prepare(enc: &TrainableEncoder, pairs: &[SynthPair], mined: Option<&[Vec<
     let mut out = Vec::with_capacity(pairs.len());
     for (i, p) in pairs.iter().enumerate() {
         let negs = merge_negatives(p, mined.map(|m| m[i].as_slice()).unwrap_or(&[]), k);
-        let mut seqs = vec![pair_ids(&enc.tokenizer, &p.query, &p.positive_text, max_len)?.0];
+        let mut seqs = vec![pair_tokens(&enc.tokenizer, &p.query, &p.positive_text, max_len)?.ids];
         let mut codes = vec![p.positive_code.clone()];
         for n in negs {
-            seqs.push(pair_ids(&enc.tokenizer, &p.query, &n.text, max_len)?.0);
+            seqs.push(pair_tokens(&enc.tokenizer, &p.query, &n.text, max_len)?.ids);
             codes.push(n.code);
         }
         out.push(CrossExample { lang: p.lang.clone(), code: p.positive_code.clone(), seqs, codes });
@@ -92,7 +92,7 @@ pub fn prepare(enc: &TrainableEncoder, pairs: &[SynthPair], mined: Option<&[Vec<
 /// `encoder`: up to `k` per pair, excluding the positive's code and text. `progress(done, total)`.
 pub fn mine_negatives(encoder: &Encoder, index: &Index, pairs: &[SynthPair], k: usize, mut progress: impl FnMut(usize, usize)) -> Result<Vec<Vec<HardNegative>>> {
     let mut out = Vec::with_capacity(pairs.len());
-    let depth = (k + 5) * if index.meta.source == "icd10:all" { 4 } else { 1 };
+    let depth = (k + 5) * index.source().overfetch();
     for chunk in pairs.chunks(256) {
         let texts: Vec<&str> = chunk.iter().map(|p| p.query.as_str()).collect();
         let vecs = encoder.embed(&texts, Kind::Query)?;
@@ -100,7 +100,7 @@ pub fn mine_negatives(encoder: &Encoder, index: &Index, pairs: &[SynthPair], k: 
             let mut seen: HashSet<String> = HashSet::from([p.positive_code.clone()]);
             let mut negs = Vec::new();
             for hit in index.search(&v, depth)? {
-                let code = crate::search::result_id(index, &hit.id).to_string();
+                let code = index.source().result_id(&hit.id).to_string();
                 if negs.len() >= k {
                     break;
                 }

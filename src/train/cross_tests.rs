@@ -1,9 +1,10 @@
 //! Cross-encoder reranker tests on tiny random models (a child of `train::tests`, whose model,
 //! tokenizer and data builders it uses).
 use super::*;
-use crate::eval::Run;
-use crate::index::IndexBuilder;
-use crate::rerank::{Reranker, HEAD_WEIGHT};
+use crate::model::parts;
+use crate::retrieve::Run;
+use crate::retrieve::index::IndexBuilder;
+use crate::retrieve::rerank::{Reranker, HEAD_WEIGHT};
 use crate::train::cross::{self, CrossExample, CrossObjective};
 
 fn cross_trainable(layers: usize, freeze: usize, adapt: Adapt) -> (TrainableEncoder, CrossObjective) {
@@ -67,7 +68,7 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
 
         // ship the parts (f16), load them as a Reranker over the base model, rerank the lists
         let out = dir.path().join(format!("{adapt:?}").replace(' ', ""));
-        let m = parts::save(&out, "cross", &enc, 11, serde_json::json!({}), serde_json::json!({})).unwrap();
+        let m = enc.save_parts(&out, "cross", 11, serde_json::json!({}), serde_json::json!({})).unwrap();
         assert!(m.model_id.starts_with("tiny-test@0+cross-"));
         let mut rr = reranker_from(&out).unwrap();
         rr.first_stage_weight = 0.0; // the reranker alone: the first stage below ranks the positive last
@@ -78,7 +79,7 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
         assert_eq!(rr.seen_fraction(q0, &[p0]).unwrap(), 1.0);
         rr.max_len = 8;
         let seen = rr.seen_fraction(q0, &[p0, p0]).unwrap();
-        let full = crate::rerank::pair_ids(&rr.encoder.tokenizer, q0, p0, 512).unwrap().0.len() as f32;
+        let full = crate::encode::pair_tokens(&rr.encoder.tokenizer, q0, p0, 512).unwrap().ids.len() as f32;
         assert!((seen - 8.0 / full).abs() < 1e-6, "seen {seen}, pair of {full} tokens cut to 8");
         rr.max_len = trained_len;
         assert_eq!(rr.encoder.info.model_id, m.model_id);
@@ -147,7 +148,7 @@ fn bad_reranker_directories_are_refused_clearly() {
     let ex = cross::prepare(&enc, &pairs(4, 4), None, 2).unwrap();
     train_loop(&mut enc, &obj, &ex, &[], &opts(2, 4, 1e-3), |_| {}).unwrap();
     let good = dir.path().join("cross");
-    parts::save(&good, "cross", &enc, 1, serde_json::json!({}), serde_json::json!({})).unwrap();
+    enc.save_parts(&good, "cross", 1, serde_json::json!({}), serde_json::json!({})).unwrap();
     assert!(reranker_from(&good).is_ok());
     // a reranker is not an encoder: `train assemble` / bi loading refuse it
     let (info, _, mut t) = tiny_model(3, 7);
@@ -158,7 +159,7 @@ fn bad_reranker_directories_are_refused_clearly() {
     let bex = bi::prepare(&bi_enc, &pairs(4, 4), 1).unwrap();
     train_loop(&mut bi_enc, &BiObjective::default(), &bex, &[], &opts(1, 4, 1e-3), |_| {}).unwrap();
     let bi_dir = dir.path().join("bi");
-    parts::save(&bi_dir, "bi", &bi_enc, 1, serde_json::json!({}), serde_json::json!({})).unwrap();
+    bi_enc.save_parts(&bi_dir, "bi", 1, serde_json::json!({}), serde_json::json!({})).unwrap();
     let e = reranker_from(&bi_dir).err().unwrap().to_string();
     assert!(e.contains("manifest.json") && e.contains("not a reranker") && e.contains("medbridge train cross"), "{e}");
     // another base model

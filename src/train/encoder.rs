@@ -16,31 +16,15 @@ use half::f16;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::encode::bert::{mean_pool_normalize, Layer, Mode, Model};
-use crate::encode::{weights_from_raw, word_embeddings, Kind, WORD_EMBEDDINGS};
+use crate::model::bert::{mean_pool_normalize, Layer, Mode, Model};
+use crate::encode::batch::{self, length_sorted_batches, pad_tensor};
+use crate::encode::{Kind, Pool};
+use crate::model::bert::{weights_from_raw, word_embeddings};
+use crate::model::names::{self, WORD_EMBEDDINGS};
+use crate::model::parts::{Adapt, TrainSpec};
 use crate::model::{ModelDir, ModelInfo, RawTensor};
-use crate::tokenize::Tokenizer;
+use crate::text::tokenize::Tokenizer;
 use crate::{format_err, Result};
-
-/// What is trained above the frozen layers.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
-#[serde(tag = "mode", rename_all = "lowercase")]
-pub enum Adapt {
-    /// Every tensor of the top layers (except the key bias, see the module docs).
-    Layers,
-    /// Low-rank adapters `W + (alpha/rank)·B·A` on the six matrices of each top layer.
-    Lora { rank: usize, alpha: f64 },
-}
-
-/// What is trained; recorded in checkpoints and the manifest.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct TrainSpec {
-    /// The lower this many transformer layers are frozen (the embeddings always are).
-    pub freeze_layers: usize,
-    pub adapt: Adapt,
-    /// Token limit per text (specials included).
-    pub max_len: usize,
-}
 
 /// How the computation runs (does not change the result beyond f16 rounding of the cache).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -60,33 +44,17 @@ impl Default for Exec {
     }
 }
 
-/// How hidden states become one vector per text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pool {
-    /// e5: mean over tokens, L2-normalised (the bi-encoder).
-    Mean,
-    /// The first token's hidden state, unnormalised (a cross-encoder's input to its head).
-    Cls,
-}
-
-/// The six matrices of a layer that adapters attach to: (field, Hugging Face name).
-pub const LORA_TARGETS: [&str; 6] = [
-    "attention.self.query",
-    "attention.self.key",
-    "attention.self.value",
-    "attention.output.dense",
-    "intermediate.dense",
-    "output.dense",
-];
+/// The six matrices of a layer that adapters attach to.
+pub const LORA_TARGETS: [&str; 6] = names::LAYER_MATRICES;
 
 fn slot<'a>(layer: &'a mut Layer, target: &str) -> &'a mut Linear {
     match target {
-        "attention.self.query" => &mut layer.query,
-        "attention.self.key" => &mut layer.key,
-        "attention.self.value" => &mut layer.value,
-        "attention.output.dense" => &mut layer.attn_out,
-        "intermediate.dense" => &mut layer.ffn_in,
-        "output.dense" => &mut layer.ffn_out,
+        names::QUERY => &mut layer.query,
+        names::KEY => &mut layer.key,
+        names::VALUE => &mut layer.value,
+        names::ATTENTION_OUT => &mut layer.attn_out,
+        names::FFN_IN => &mut layer.ffn_in,
+        names::FFN_OUT => &mut layer.ffn_out,
         _ => unreachable!("unknown adapter target {target}"),
     }
 }
@@ -112,13 +80,13 @@ pub struct TrainableEncoder {
 }
 
 impl TrainableEncoder {
-    /// Load a model directory (optionally with trained parts applied first, see [`super::parts`]).
+    /// Load a model directory (optionally with trained parts applied first, see [`crate::model::parts`]).
     pub fn load(dir: &std::path::Path, trained: Option<&std::path::Path>, spec: TrainSpec, exec: Exec, seed: u64, device: &Device) -> Result<Self> {
         let md = ModelDir::open(dir)?;
         let mut info = md.info.clone();
         let mut tensors = md.raw_tensors()?;
         if let Some(t) = trained {
-            let m = super::parts::apply(&mut tensors, &info, t)?;
+            let m = crate::model::parts::apply(&mut tensors, &info, t)?;
             info.model_id = m.model_id;
         }
         Self::from_raw(info, md.tokenizer()?, tensors, spec, exec, seed, device)
@@ -140,7 +108,7 @@ impl TrainableEncoder {
         let mut params = Vec::new();
         let mut top = Vec::new();
         for i in spec.freeze_layers..n {
-            let prefix = format!("encoder.layer.{i}.");
+            let prefix = format!("{}{i}.", names::LAYER_PREFIX);
             match spec.adapt {
                 Adapt::Layers => {
                     let mut names: Vec<&String> = map.keys().filter(|k| k.starts_with(&prefix)).collect();
@@ -149,7 +117,7 @@ impl TrainableEncoder {
                     for name in names {
                         let short = name[prefix.len()..].to_string();
                         let t = &map[name];
-                        if short == "attention.self.key.bias" {
+                        if short == format!("{}.bias", names::KEY) {
                             fixed.insert(short, t.clone());
                         } else {
                             let v = Var::from_tensor(t)?;
@@ -199,7 +167,7 @@ impl TrainableEncoder {
 
     /// Token ids of a text with e5's prefix for `kind`, cut to `spec.max_len`.
     pub fn tokenize(&self, text: &str, kind: Kind) -> Result<Vec<u32>> {
-        Ok(self.tokenizer.encode_with_limit(&kind.apply(text), self.spec.max_len)?.ids)
+        Ok(crate::encode::tokenize(&self.tokenizer, text, kind, self.spec.max_len)?.ids)
     }
 
     pub fn cached_sequences(&self) -> usize {
@@ -214,7 +182,7 @@ impl TrainableEncoder {
     /// Output of the frozen part for a batch, padded to `seq` tokens: (b, seq, hidden).
     fn frozen_forward(&mut self, seqs: &[&[u32]], seq: usize) -> Result<(Tensor, Tensor)> {
         let t0 = std::time::Instant::now();
-        let (ids, mask) = pad(seqs, seq, self.tokenizer.pad_id(), self.device())?;
+        let (ids, mask) = pad_tensor(seqs, seq, self.tokenizer.pad_id(), self.device())?;
         let x = self.base.embed_tokens(&ids, seqs.len(), seq, Mode::Inference)?;
         let x = self.base.run_layers(x, &Model::mask_bias(&mask)?, 0..self.spec.freeze_layers, Mode::Inference)?;
         self.frozen_secs += t0.elapsed().as_secs_f64();
@@ -290,13 +258,13 @@ impl TrainableEncoder {
             return Err(format_err!("nothing to encode"));
         }
         let layers = self.top_layers(mode == Mode::Inference)?;
-        let mut order: Vec<usize> = (0..seqs.len()).collect();
-        order.sort_by_key(|&i| seqs[i].len());
+        let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let batches = length_sorted_batches(&lens, self.exec.chunk);
         let h = self.base.config.hidden_size;
         let mut outs = Vec::new();
-        for chunk in order.chunks(self.exec.chunk.max(1)) {
+        for chunk in &batches {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| seqs[i]).collect();
-            let seq = batch.iter().map(|s| s.len()).max().unwrap_or(1).max(self.exec.pad_to);
+            let seq = batch::longest(&batch).max(self.exec.pad_to);
             let (x, mask) = if self.exec.cache {
                 self.precompute(&batch, |_, _| {})?;
                 let mut data = vec![0f32; batch.len() * seq * h];
@@ -307,7 +275,7 @@ impl TrainableEncoder {
                     }
                 }
                 let x = Tensor::from_vec(data, (batch.len(), seq, h), self.device())?;
-                let (_, mask) = pad(&batch, seq, self.tokenizer.pad_id(), self.device())?;
+                let (_, mask) = pad_tensor(&batch, seq, self.tokenizer.pad_id(), self.device())?;
                 (x, mask)
             } else {
                 self.frozen_forward(&batch, seq)?
@@ -324,7 +292,7 @@ impl TrainableEncoder {
         }
         let sorted = Tensor::cat(&outs, 0)?;
         let mut inverse = vec![0u32; seqs.len()];
-        for (pos, &i) in order.iter().enumerate() {
+        for (pos, &i) in batches.iter().flatten().enumerate() {
             inverse[i] = pos as u32;
         }
         let idx = Tensor::from_vec(inverse, seqs.len(), self.device())?;
@@ -355,23 +323,13 @@ impl TrainableEncoder {
         self.cache.clear();
     }
 
-    /// The trained tensors as they are shipped: name → tensor (see [`super::parts`]).
+    /// Save the trained tensors and their manifest into `dir` (see [`crate::model::parts`]).
+    pub fn save_parts(&self, dir: &std::path::Path, kind: &str, seed: u64, training: serde_json::Value, metrics: serde_json::Value) -> Result<crate::model::parts::Manifest> {
+        crate::model::parts::save(dir, kind, &self.info, &self.spec, self.trained_tensors(), seed, training, metrics)
+    }
+
+    /// The trained tensors as they are shipped: name → tensor (see [`crate::model::parts`]).
     pub fn trained_tensors(&self) -> Vec<(String, Tensor)> {
         self.params.iter().map(|(n, v)| (n.clone(), v.as_detached_tensor())).collect()
     }
-}
-
-/// Padded ids (row-major) and a (b, seq) f32 0/1 mask.
-pub fn pad(seqs: &[&[u32]], seq: usize, pad_id: u32, device: &Device) -> Result<(Vec<u32>, Tensor)> {
-    let mut ids = Vec::with_capacity(seqs.len() * seq);
-    let mut mask = Vec::with_capacity(seqs.len() * seq);
-    for s in seqs {
-        if s.len() > seq {
-            return Err(format_err!("sequence of {} tokens does not fit the padded length {seq}", s.len()));
-        }
-        ids.extend_from_slice(s);
-        ids.extend(std::iter::repeat_n(pad_id, seq - s.len()));
-        mask.extend((0..seq).map(|i| if i < s.len() { 1f32 } else { 0.0 }));
-    }
-    Ok((ids, Tensor::from_vec(mask, (seqs.len(), seq), device)?))
 }

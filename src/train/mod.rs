@@ -16,7 +16,6 @@
 pub mod bi;
 pub mod cross;
 pub mod encoder;
-pub mod parts;
 #[cfg(test)]
 mod tests;
 
@@ -29,7 +28,9 @@ use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::{format_err, Error, Result};
-pub use encoder::{Adapt, Exec, Pool, TrainSpec, TrainableEncoder};
+pub use crate::model::parts::{Adapt, TrainSpec};
+pub use crate::encode::Pool;
+pub use encoder::{Exec, TrainableEncoder};
 
 // ---------------------------------------------------------------------------------------------
 // Optimiser
@@ -461,11 +462,6 @@ pub fn train_loop<O: Objective>(
     })
 }
 
-/// sha256 (hex) of some bytes: data fingerprints, file hashes.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
 
 /// The device training runs on: the first CUDA GPU when built with `--features cuda` and one is
 /// present, otherwise the CPU.

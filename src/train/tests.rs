@@ -5,57 +5,21 @@ use candle_core::{Device, Tensor};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::bi::{self, BiExample, BiObjective};
-use super::encoder::{Adapt, Exec, Pool, TrainSpec, TrainableEncoder};
+use super::encoder::{Exec, TrainableEncoder};
+use crate::encode::Pool;
+use crate::model::parts;
 use super::*;
-use crate::encode::bert::Config;
 use crate::encode::Encoder;
-use crate::model::{ModelInfo, RawDType, RawTensor};
+use crate::model::{ModelInfo, RawTensor};
 use crate::synth::{HardNegative, SynthPair};
-use crate::tokenize::Tokenizer;
+use crate::text::tokenize::Tokenizer;
 
 fn tokenizer() -> Tokenizer {
-    crate::tokenize::letters_tokenizer()
-}
-
-fn raw(name: String, shape: Vec<usize>, data: Vec<f32>) -> RawTensor {
-    RawTensor { name, dtype: RawDType::F32, shape, bytes: data.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    crate::text::tokenize::letters_tokenizer()
 }
 
 fn tiny_model(layers: usize, seed: u64) -> (ModelInfo, Tokenizer, Vec<RawTensor>) {
-    let tok = tokenizer();
-    let mut cfg = Config::tiny(tok.vocab_size());
-    cfg.num_hidden_layers = layers;
-    let mut rng = StdRng::seed_from_u64(seed);
-    let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
-    let mut rnd = |n: usize, s: f32| -> Vec<f32> { (0..n).map(|_| rng.gen_range(-s..s)).collect() };
-    let mut t = vec![
-        raw("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h], rnd(cfg.vocab_size * h, 1.0)),
-        raw("embeddings.position_embeddings.weight".into(), vec![cfg.max_position_embeddings, h], rnd(cfg.max_position_embeddings * h, 0.2)),
-        raw("embeddings.token_type_embeddings.weight".into(), vec![2, h], rnd(2 * h, 0.1)),
-        raw("embeddings.LayerNorm.weight".into(), vec![h], vec![1.0; h]),
-        raw("embeddings.LayerNorm.bias".into(), vec![h], vec![0.0; h]),
-    ];
-    for i in 0..layers {
-        let p = |n: &str| format!("encoder.layer.{i}.{n}");
-        for (n, o, inp) in [
-            ("attention.self.query", h, h),
-            ("attention.self.key", h, h),
-            ("attention.self.value", h, h),
-            ("attention.output.dense", h, h),
-            ("intermediate.dense", ff, h),
-            ("output.dense", h, ff),
-        ] {
-            let s = 1.0 / (inp as f32).sqrt();
-            t.push(raw(p(&format!("{n}.weight")), vec![o, inp], rnd(o * inp, s)));
-            t.push(raw(p(&format!("{n}.bias")), vec![o], rnd(o, 0.05)));
-        }
-        for n in ["attention.output.LayerNorm", "output.LayerNorm"] {
-            t.push(raw(p(&format!("{n}.weight")), vec![h], rnd(h, 0.1).iter().map(|v| 1.0 + v).collect()));
-            t.push(raw(p(&format!("{n}.bias")), vec![h], rnd(h, 0.05)));
-        }
-    }
-    let info = ModelInfo { model_id: "tiny-test@0".into(), name: "tiny".into(), source: "random".into(), config: cfg };
-    (info, tok, t)
+    crate::model::testing::tiny_model(tokenizer(), layers, seed)
 }
 
 fn trainable(layers: usize, freeze: usize, adapt: Adapt, exec: Exec) -> TrainableEncoder {
@@ -276,7 +240,7 @@ fn trained_parts_round_trip_into_an_encoder_with_a_new_model_id() {
         let mut enc = trainable(3, 1, adapt, Exec::default());
         let ex = bi::prepare(&enc, &pairs(8, 6), 2).unwrap();
         train_loop(&mut enc, &BiObjective::default(), &ex, &[], &opts(3, 4, 1e-2), |_| {}).unwrap();
-        let m = parts::save(&out, "bi", &enc, 11, serde_json::json!({"recipe": "test"}), serde_json::json!({})).unwrap();
+        let m = enc.save_parts(&out, "bi", 11, serde_json::json!({"recipe": "test"}), serde_json::json!({})).unwrap();
         assert_ne!(m.model_id, "tiny-test@0");
         assert!(m.model_id.starts_with("tiny-test@0+bi-"));
         let names: Vec<String> = enc.params().iter().map(|p| p.0.clone()).collect();

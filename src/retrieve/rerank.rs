@@ -1,13 +1,14 @@
 //! Second stage: a cross-encoder reranker (query and passage in one sequence, a scoring head).
 //!
 //! The reranker is the base encoder with trained parts applied (the top layers or their adapters,
-//! exactly as for the bi-encoder, see [`crate::train::parts`]) plus a linear head on the first
-//! token's last hidden state (no bias: see [`crate::train::cross`]). Its trained parts live in
+//! exactly as for the bi-encoder, see [`crate::model::parts`]) plus a linear head on the first
+//! token's last hidden state (no bias: see `train::cross`). Its trained parts live in
 //! `models/trained/cross/` (`weights.safetensors` + `manifest.json`, kind `cross`, head tensor
 //! [`HEAD_WEIGHT`]); `medbridge train cross` writes them.
 //!
 //! Input: XLM-R's pair template with e5's prefixes, `<s> query: Q </s></s> passage: P </s>`
-//! ([`pair_ids`], shared by training and inference so they cannot drift apart).
+//! ([`crate::encode::pair_tokens`], shared by training and inference so they cannot drift apart);
+//! batching and the forward pass are the encoder's ([`Encoder::forward_all`]).
 //!
 //! Native and wasm32: [`Reranker::from_bytes`] takes the files' bytes; [`Reranker::load`] reads
 //! them from directories.
@@ -16,12 +17,12 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use crate::encode::bert::Mode;
-use crate::encode::{Encoder, Kind};
-use crate::eval::Run;
+use super::fusion::fuse_scores;
+use super::Run;
+use crate::encode::{pair_tokens, Encoder, Pool};
+use crate::model::parts::{self, Manifest, PARTS_FORMAT, PARTS_MANIFEST};
 use crate::model::{ModelDir, ModelInfo, RawTensor};
-use crate::tokenize::Tokenizer;
-use crate::train::parts::{self, Manifest, PARTS_FORMAT, PARTS_MANIFEST};
+use crate::text::tokenize::Tokenizer;
 use crate::{format_err, Error, Result};
 
 /// Head weight, shape (1, hidden).
@@ -35,13 +36,6 @@ pub const DEFAULT_MAX_LEN: usize = 128;
 pub const DEFAULT_FIRST_STAGE_WEIGHT: f32 = 1.0;
 /// What to run when no reranker exists.
 pub const TRAIN_HINT: &str = "train one with `medbridge train cross --data PAIRS.jsonl` (pairs from `medbridge synth`)";
-
-/// Token ids of a (query, passage) pair: `<s> query: Q </s></s> passage: P </s>`, at most
-/// `max_len` tokens (the longer side is cut first); the flag says whether anything was cut.
-pub fn pair_ids(tokenizer: &Tokenizer, query: &str, passage: &str, max_len: usize) -> Result<(Vec<u32>, bool)> {
-    let t = tokenizer.encode_pair_with_limit(&Kind::Query.apply(query), &Kind::Passage.apply(passage), max_len)?;
-    Ok((t.ids, t.truncated))
-}
 
 /// Split a cross-encoder's trained tensors into the head weight (1, h) and the encoder part;
 /// `origin` names the file in errors.
@@ -76,26 +70,6 @@ pub struct Reranker {
     pub first_stage_weight: f32,
 }
 
-/// The final scores of reranked candidates: seen · z(reranker) + w · z(first stage), each
-/// standardised over the candidates of one query. Standardising makes the two scales comparable
-/// (cosines in a narrow band, logits, BM25 scores) without calibration; the first stage's opinion
-/// keeps the reranker from throwing away what the bi-encoder already ranks well. `seen` (0–1) is
-/// the share of the pairs' tokens the reranker could read within its limit: a reranker trained on
-/// short pairs that saw a tenth of two long documents should not overrule a first stage that read
-/// them whole.
-pub fn fuse_scores(reranker: &[f32], first_stage: &[f32], w: f32, seen: f32) -> Vec<f32> {
-    fn z(v: &[f32]) -> Vec<f32> {
-        let n = v.len().max(1) as f32;
-        let mean = v.iter().sum::<f32>() / n;
-        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n).sqrt();
-        v.iter().map(|x| if sd > 0.0 { (x - mean) / sd } else { 0.0 }).collect()
-    }
-    if w == 0.0 {
-        return reranker.to_vec();
-    }
-    z(reranker).iter().zip(z(first_stage)).map(|(r, f)| seen * r + w * f).collect()
-}
-
 impl Reranker {
     /// Load the base model directory `base_dir` and the trained parts in `cross_dir`.
     pub fn load(base_dir: &Path, cross_dir: &Path) -> Result<Self> {
@@ -121,7 +95,7 @@ impl Reranker {
             return Err(format_err!("{mpath}: this reranker was trained on base model {}, not {} (pass that base model)", m.base_model_id, info.model_id));
         }
         let wpath = format!("{origin}/{}", m.weights.file);
-        let sha = crate::train::sha256_hex(weights);
+        let sha = crate::io::sha256_hex(weights);
         if sha != m.weights.sha256 {
             return Err(format_err!("{wpath}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)", m.weights.sha256));
         }
@@ -136,13 +110,15 @@ impl Reranker {
     }
 
     /// Scores of (query, passage) pairs, higher = more relevant; length-sorted batches.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
-        let ids = pairs.iter().map(|(q, p)| Ok(pair_ids(&self.encoder.tokenizer, q, p, self.max_len)?.0)).collect::<Result<Vec<_>>>()?;
+        let ids = pairs.iter().map(|(q, p)| Ok(pair_tokens(&self.encoder.tokenizer, q, p, self.max_len)?.ids)).collect::<Result<Vec<_>>>()?;
         let seqs: Vec<&[u32]> = ids.iter().map(|v| v.as_slice()).collect();
         self.score_ids(&seqs)
     }
 
     /// Scores of one query against several passages.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn score(&self, query: &str, passages: &[&str]) -> Result<Vec<f32>> {
         let pairs: Vec<(&str, &str)> = passages.iter().map(|p| (query, *p)).collect();
         self.score_pairs(&pairs)
@@ -160,32 +136,39 @@ impl Reranker {
         let mut seqs = Vec::with_capacity(passages.len());
         let mut sum = 0.0;
         for p in passages {
-            let (ids, truncated) = pair_ids(tok, query, p, self.max_len)?;
-            sum += if truncated { ids.len() as f32 / pair_ids(tok, query, p, usize::MAX)?.0.len() as f32 } else { 1.0 };
-            seqs.push(ids);
+            let t = pair_tokens(tok, query, p, self.max_len)?;
+            sum += if t.truncated { t.ids.len() as f32 / pair_tokens(tok, query, p, usize::MAX)?.ids.len() as f32 } else { 1.0 };
+            seqs.push(t.ids);
         }
         let seen = if passages.is_empty() { 1.0 } else { sum / passages.len() as f32 };
         Ok((seqs, seen))
     }
 
-    /// Scores of already-built pair sequences (see [`pair_ids`]).
-    pub fn score_ids(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
-        let mut order: Vec<usize> = (0..seqs.len()).collect();
-        order.sort_by_key(|&i| seqs[i].len());
-        let mut out = vec![0f32; seqs.len()];
-        let model = &self.encoder.model;
-        for chunk in order.chunks(self.batch_size.max(1)) {
+    /// Scores of already-built pair sequences (see [`pair_tokens`]): the encoder's first-token
+    /// states, length-sorted in batches of `batch_size`, times the head.
+    pub async fn score_ids_async(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
+        if seqs.is_empty() {
+            return Ok(vec![]);
+        }
+        let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let mut scores = vec![0f32; seqs.len()];
+        for chunk in crate::encode::batch::length_sorted_batches(&lens, self.batch_size) {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| seqs[i]).collect();
-            let seq = batch.iter().map(|s| s.len()).max().unwrap_or(1).max(1);
-            let (ids, mask) = crate::train::encoder::pad(&batch, seq, self.encoder.tokenizer.pad_id(), &model.device)?;
-            let hidden = model.forward(&ids, &mask, Mode::Inference)?;
-            let first = hidden.narrow(1, 0, 1)?.squeeze(1)?;
-            let s = first.contiguous()?.matmul(&self.head_w)?.squeeze(1)?.to_vec1::<f32>()?;
+            let first = self.encoder.forward(&batch, Pool::Cls).await?;
+            let h = self.head_w.dims()[0];
+            let first = Tensor::from_vec(first.into_iter().flatten().collect::<Vec<f32>>(), (batch.len(), h), &Device::Cpu)?;
+            let s = first.matmul(&self.head_w)?.squeeze(1)?.to_vec1::<f32>()?;
             for (&i, v) in chunk.iter().zip(s) {
-                out[i] = v;
+                scores[i] = v;
             }
         }
-        Ok(out)
+        Ok(scores)
+    }
+
+    /// [`score_ids_async`](Self::score_ids_async), blocking.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn score_ids(&self, seqs: &[&[u32]]) -> Result<Vec<f32>> {
+        crate::encode::block_on(self.score_ids_async(seqs))
     }
 
     /// Rerank the top `n` of every ranking in `run` by the reranker's score fused with the first
@@ -194,6 +177,7 @@ impl Reranker {
     /// code's description in each language: the candidate's score is its best over them, so a
     /// Spanish mention can match a code's Spanish wording) and `query_of` a query id's text;
     /// `progress(done, total)` counts queries.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn rerank_run(
         &self,
         run: &Run,
@@ -236,35 +220,6 @@ impl Reranker {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::fuse_scores;
-
-    fn order(s: &[f32]) -> Vec<usize> {
-        let mut o: Vec<usize> = (0..s.len()).collect();
-        o.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
-        o
-    }
-
-    #[test]
-    fn fusion_moves_from_the_reranker_to_the_first_stage_with_the_weight() {
-        let reranker = [2.0, 0.0, 1.0, -1.0];
-        let first = [0.80, 0.92, 0.90, 0.85];
-        assert_eq!(fuse_scores(&reranker, &first, 0.0, 1.0), reranker.to_vec());
-        assert_eq!(order(&fuse_scores(&reranker, &first, 0.0, 1.0)), [0, 2, 1, 3]);
-        assert_eq!(order(&fuse_scores(&reranker, &first, 100.0, 1.0)), [1, 2, 3, 0]);
-        // in between both count: the candidate both like (2) wins
-        assert_eq!(order(&fuse_scores(&reranker, &first, 1.0, 1.0))[0], 2);
-        // standardised: rescaling or shifting the first stage's scores changes nothing
-        let scaled: Vec<f32> = first.iter().map(|x| 40.0 * x + 3.0).collect();
-        let (a, b) = (fuse_scores(&reranker, &first, 1.0, 1.0), fuse_scores(&reranker, &scaled, 1.0, 1.0));
-        assert!(a.iter().zip(&b).all(|(x, y)| (x - y).abs() < 1e-4), "{a:?} {b:?}");
-        // a reranker that read little of the texts counts for little: at seen 0.1 the first stage leads
-        assert_eq!(order(&fuse_scores(&reranker, &first, 1.0, 0.1))[..2], [1, 2]);
-        // equal scores (one candidate, or ties) give no NaN
-        assert!(fuse_scores(&[1.0], &[0.5], 1.0, 1.0).iter().all(|x| x.is_finite()));
-    }
-}
 
 fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest> {
     let m: Manifest = serde_json::from_slice(bytes).map_err(|e| format_err!("{origin}: not a trained-parts manifest: {e}"))?;

@@ -23,6 +23,8 @@
 //!   trec_eval's `map_cut_10` (which BEIR reports), not min(|relevant|, 10).
 //!   So a query with more than 10 relevant documents cannot reach MAP@10 = 1.
 //! * Every metric is the unweighted mean over evaluated queries.
+pub mod report;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io::{BufWriter, Write};
@@ -33,8 +35,28 @@ use serde::{Deserialize, Serialize};
 use crate::corpus::Qrels;
 use crate::{Error, Result};
 
-/// A retrieval run: query id → ranked `(doc id, score)`, best first.
-pub type Run = BTreeMap<String, Vec<(String, f32)>>;
+use crate::retrieve::{Method, Run};
+
+/// What `medbridge eval --out FILE` writes: the labels `medbridge report` groups by, what was
+/// evaluated and how, and the metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvalResult {
+    /// The evaluation set's name in the report (default: the queries file).
+    pub set: String,
+    /// The system's name in the report (default: method, model and reranking).
+    pub system: String,
+    pub queries: std::path::PathBuf,
+    pub qrels: std::path::PathBuf,
+    pub index: std::path::PathBuf,
+    pub method: Method,
+    /// Candidates the reranker saw per query (0: no reranking).
+    pub rerank: usize,
+    pub reranker_model_id: Option<String>,
+    pub first_stage_weight: Option<f32>,
+    pub rerank_catalog: Option<std::path::PathBuf>,
+    pub model_id: String,
+    pub metrics: Metrics,
+}
 
 /// Mean metrics over the evaluated queries (see the module docs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -251,37 +273,6 @@ pub fn read_trec_run(path: impl AsRef<Path>) -> Result<Run> {
         .collect())
 }
 
-/// Reciprocal-rank fusion (Cormack et al. 2009): each doc scores
-/// Σ_runs 1 / (k + rank) with rank from 1 in each run where it appears
-/// (`k` = 60 is the usual choice). Output covers the union of queries and
-/// documents, sorted by fused score descending, ties by doc id ascending.
-/// Input scores are ignored; only ranks matter.
-pub fn reciprocal_rank_fusion(runs: &[&Run], k: f64) -> Run {
-    let mut fused: BTreeMap<&str, HashMap<&str, f64>> = BTreeMap::new();
-    for run in runs {
-        for (qid, ranking) in run.iter() {
-            let acc = fused.entry(qid.as_str()).or_default();
-            let mut seen = HashSet::new();
-            let mut rank = 0usize;
-            for (doc, _) in ranking {
-                if !seen.insert(doc.as_str()) {
-                    continue;
-                }
-                rank += 1;
-                *acc.entry(doc.as_str()).or_insert(0.0) += 1.0 / (k + rank as f64);
-            }
-        }
-    }
-    fused
-        .into_iter()
-        .map(|(qid, acc)| {
-            let mut v: Vec<(&str, f64)> = acc.into_iter().collect();
-            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            (qid.to_string(), v.into_iter().map(|(d, s)| (d.to_string(), s as f32)).collect())
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,16 +387,4 @@ mod tests {
         assert!(write_trec_run(&p, &run, "has space").is_err());
     }
 
-    #[test]
-    fn rrf_fuses_by_rank() {
-        let a: Run = [("q".to_string(), ranking(&["x", "y", "z"]))].into();
-        let b: Run = [("q".to_string(), ranking(&["y", "w"])), ("q2".to_string(), ranking(&["v"]))].into();
-        let f = reciprocal_rank_fusion(&[&a, &b], 60.0);
-        let q = &f["q"];
-        let docs: Vec<&str> = q.iter().map(|(d, _)| d.as_str()).collect();
-        // y: 1/62 + 1/61; x: 1/61; w: 1/62; z: 1/63
-        assert_eq!(docs, ["y", "x", "w", "z"]);
-        assert!((q[0].1 as f64 - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-6);
-        assert_eq!(f["q2"].len(), 1);
-    }
 }

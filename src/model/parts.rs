@@ -16,14 +16,34 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::encoder::{Adapt, TrainSpec, TrainableEncoder};
-use crate::encode::Encoder;
+use crate::io::sha256_hex;
+
 use crate::model::{write_gguf, ModelDir, ModelInfo, RawDType, RawTensor, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
 use crate::{format_err, Error, Result};
 
 pub const PARTS_WEIGHTS: &str = "weights.safetensors";
 pub const PARTS_MANIFEST: &str = "manifest.json";
 pub const PARTS_FORMAT: u32 = 1;
+
+/// What is trained above the frozen layers.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum Adapt {
+    /// Every tensor of the top layers (except the key bias, see the module docs).
+    Layers,
+    /// Low-rank adapters `W + (alpha/rank)·B·A` on the six matrices of each top layer.
+    Lora { rank: usize, alpha: f64 },
+}
+
+/// What is trained; recorded in checkpoints and the manifest.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TrainSpec {
+    /// The lower this many transformer layers are frozen (the embeddings always are).
+    pub freeze_layers: usize,
+    pub adapt: Adapt,
+    /// Token limit per text (specials included).
+    pub max_len: usize,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct WeightsInfo {
@@ -54,35 +74,33 @@ pub struct Manifest {
     pub metrics: serde_json::Value,
 }
 
-/// Save the trained tensors of `enc` (f16) and a manifest into `dir`; returns the manifest.
-pub fn save(dir: &Path, kind: &str, enc: &TrainableEncoder, seed: u64, training: serde_json::Value, metrics: serde_json::Value) -> Result<Manifest> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+/// Save trained tensors (as f16) and their manifest into `dir`; returns the manifest. The weights
+/// are written first, the manifest last, each atomically.
+#[allow(clippy::too_many_arguments)]
+pub fn save(dir: &Path, kind: &str, base: &ModelInfo, spec: &TrainSpec, trained: Vec<(String, Tensor)>, seed: u64, training: serde_json::Value, metrics: serde_json::Value) -> Result<Manifest> {
     let mut tensors = std::collections::HashMap::new();
     let mut parameters = 0;
-    for (name, t) in enc.trained_tensors() {
+    for (name, t) in trained {
         parameters += t.elem_count();
         tensors.insert(name, t.to_dtype(DType::F16)?.to_device(&Device::Cpu)?);
     }
     let n = tensors.len();
-    let wp = dir.join(PARTS_WEIGHTS);
-    let tmp = dir.join(format!("{PARTS_WEIGHTS}.partial"));
-    candle_core::safetensors::save(&tensors, &tmp)?;
-    std::fs::rename(&tmp, &wp).map_err(|e| Error::io(&wp, e))?;
-    let bytes = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
-    let sha = super::sha256_hex(&bytes);
+    let bytes = safetensors::serialize(&tensors, None).map_err(|e| format_err!("{}: {e}", dir.join(PARTS_WEIGHTS).display()))?;
+    crate::io::write_atomic(&dir.join(PARTS_WEIGHTS), &bytes)?;
+    let sha = sha256_hex(&bytes);
     let m = Manifest {
         format: PARTS_FORMAT,
         kind: kind.to_string(),
-        base_model_id: enc.info.model_id.clone(),
-        base_model_name: enc.info.name.clone(),
-        model_id: format!("{}+{kind}-{}", enc.info.model_id, &sha[..12]),
-        spec: enc.spec.clone(),
+        base_model_id: base.model_id.clone(),
+        base_model_name: base.name.clone(),
+        model_id: format!("{}+{kind}-{}", base.model_id, &sha[..12]),
+        spec: spec.clone(),
         weights: WeightsInfo { file: PARTS_WEIGHTS.into(), sha256: sha, bytes: bytes.len() as u64, dtype: "f16".into(), tensors: n, parameters },
         seed,
         training,
         metrics,
     };
-    crate::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
+    crate::io::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
     Ok(m)
 }
 
@@ -100,7 +118,7 @@ pub fn read_manifest(dir: &Path) -> Result<Manifest> {
 pub fn update_metrics(dir: &Path, metrics: serde_json::Value) -> Result<Manifest> {
     let mut m = read_manifest(dir)?;
     m.metrics = metrics;
-    crate::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
+    crate::io::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
     Ok(m)
 }
 
@@ -126,7 +144,7 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
     }
     let wp = dir.join(&m.weights.file);
     let bytes = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
-    let sha = super::sha256_hex(&bytes);
+    let sha = sha256_hex(&bytes);
     if sha != m.weights.sha256 {
         return Err(format_err!("{}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)", wp.display(), m.weights.sha256));
     }
@@ -137,7 +155,7 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
 
 /// The core of [`apply`] on tensors already loaded (and checked) from `origin`: replace trained
 /// tensors, merge adapters. Every name must be an encoder tensor or an adapter of one (a
-/// reranker's head is taken out by its caller, see `crate::rerank`).
+/// reranker's head is taken out by its caller, see `crate::retrieve::rerank`).
 pub fn apply_tensors(tensors: &mut [RawTensor], m: &Manifest, trained: &std::collections::HashMap<String, Tensor>, origin: &Path) -> Result<()> {
     let wp = origin;
     let pos: std::collections::HashMap<String, usize> = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
@@ -168,16 +186,6 @@ pub fn apply_tensors(tensors: &mut [RawTensor], m: &Manifest, trained: &std::col
         }
     }
     Ok(())
-}
-
-/// Base model + trained parts → an encoder whose `model_id` is the manifest's.
-pub fn load_encoder(base_dir: &Path, trained_dir: &Path) -> Result<Encoder> {
-    let md = ModelDir::open(base_dir)?;
-    let mut tensors = md.raw_tensors()?;
-    let m = apply(&mut tensors, &md.info, trained_dir)?;
-    let mut info = md.info.clone();
-    info.model_id = m.model_id;
-    Encoder::from_parts(info, md.tokenizer()?, tensors, &Device::Cpu)
 }
 
 /// Write a model directory `out` = base + trained parts (atomically, via `<out>.partial`).

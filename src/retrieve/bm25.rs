@@ -31,7 +31,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::corpus::{Doc, Query};
-use crate::eval::Run;
+use super::Run;
 use crate::{format_err, Error, Result};
 
 /// Function words dropped by the analyzer (already lowercased and accent-folded).

@@ -1,18 +1,21 @@
 //! HNSW index over normalised embeddings (instant-distance), saved as one self-checking file.
 //!
-//! File layout: magic `MBIX`, u32 format version, u32 header length, JSON header ([`IndexMeta`]),
-//! u64 payload length, bincode payload (ids, texts, graph), then sha256 over everything before it.
-//! Loading verifies magic, version, checksum and (when asked) the model identity.
+//! File: the crate's container ([`crate::io::container`], magic `MBIX`) with an [`IndexMeta`] header
+//! and a bincode payload (ids, texts, graph). Loading verifies magic, version, checksum and (when
+//! asked) the model identity.
+use std::borrow::Cow;
 use std::path::Path;
 
 use instant_distance::{Builder, HnswMap, Search};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
+use super::{Source, VectorIndex};
+use crate::io::container::{self, FileKind};
 use crate::{format_err, Error, Result};
 
-const MAGIC: &[u8; 4] = b"MBIX";
 pub const FORMAT_VERSION: u32 = 1;
+/// The `.mbix` file (see [`crate::io::container`]).
+pub const FILE: FileKind = FileKind { magic: b"MBIX", version: FORMAT_VERSION, name: "index file", fix: "rebuild it with `medbridge index`" };
 
 /// An L2-normalised vector; distance is 1 − cosine.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -46,6 +49,7 @@ struct Payload {
 
 pub struct Index {
     pub meta: IndexMeta,
+    source: Source,
     pub ids: Vec<String>,
     pub texts: Vec<String>,
     graph: HnswMap<Vector, u32>,
@@ -103,11 +107,38 @@ impl IndexBuilder {
             source: source.into(),
             doc_kind: doc_kind.into(),
         };
-        Ok(Index { meta, ids, texts, graph })
+        Ok(Index { source: Source::parse(&meta.source), meta, ids, texts, graph })
+    }
+}
+
+impl VectorIndex for Index {
+    fn source(&self) -> &Source {
+        &self.source
+    }
+    fn dim(&self) -> usize {
+        self.meta.dim
+    }
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+    fn passage_id(&self, i: usize) -> &str {
+        &self.ids[i]
+    }
+    fn passage_text(&self, i: usize) -> Cow<'_, str> {
+        Cow::Borrowed(&self.texts[i])
+    }
+    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+        let mut search = Search::default();
+        self.graph.search(&Vector(query.to_vec()), &mut search).take(n).map(|item| (*item.value as usize, 1.0 - item.distance)).collect()
     }
 }
 
 impl Index {
+    /// Where the documents came from.
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
     pub fn len(&self) -> usize {
         self.ids.len()
     }
@@ -115,7 +146,7 @@ impl Index {
         self.ids.is_empty()
     }
 
-    /// The HNSW graph (for re-encoding it, see [`crate::catalog_asset`]).
+    /// The HNSW graph (for re-encoding it, see [`crate::catalog::asset`]).
     pub fn graph(&self) -> &HnswMap<Vector, u32> {
         &self.graph
     }
@@ -125,17 +156,7 @@ impl Index {
         if query.len() != self.meta.dim {
             return Err(format_err!("query vector has {} dimensions, the index has {}", query.len(), self.meta.dim));
         }
-        let mut search = Search::default();
-        let q = Vector(query.to_vec());
-        Ok(self
-            .graph
-            .search(&q, &mut search)
-            .take(k)
-            .map(|item| {
-                let i = *item.value as usize;
-                Hit { id: self.ids[i].clone(), score: 1.0 - item.distance, text: self.texts[i].clone() }
-            })
-            .collect())
+        Ok(self.nearest(query, k).into_iter().map(|(i, score)| Hit { id: self.ids[i].clone(), score, text: self.texts[i].clone() }).collect())
     }
 
     /// The stored vector of every document, in id order (for exporting and re-indexing).
@@ -148,63 +169,34 @@ impl Index {
     }
 
     pub fn to_bytes(&self) -> Result<Vec<u8>> {
-        let header = serde_json::to_vec(&self.meta).map_err(|e| format_err!("index header: {e}"))?;
         let payload = bincode::serialize(&PayloadRef { ids: &self.ids, texts: &self.texts, graph: &self.graph })
             .map_err(|e| format_err!("index payload: {e}"))?;
-        let mut out = Vec::with_capacity(header.len() + payload.len() + 64);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-        out.extend_from_slice(&header);
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
-        let sum = Sha256::digest(&out);
-        out.extend_from_slice(&sum);
-        Ok(out)
+        container::write(&FILE, &self.meta, &payload)
     }
 
     /// Write atomically: a damaged or interrupted save never replaces a good file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        crate::write_atomic(path, &self.to_bytes()?)
+        crate::io::write_atomic(path, &self.to_bytes()?)
     }
 
     /// Load and verify; `expected_model` refuses an index built with other weights.
     pub fn load(path: &Path, expected_model: Option<&str>) -> Result<Index> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        Self::from_bytes(&bytes, expected_model).map_err(|e| format_err!("{}: {e}", path.display()))
+        Self::parse(&bytes, expected_model, &path.display().to_string())
     }
 
     pub fn from_bytes(bytes: &[u8], expected_model: Option<&str>) -> Result<Index> {
-        if bytes.len() < 4 + 4 + 4 + 8 + 32 || &bytes[..4] != MAGIC {
-            return Err(format_err!("not a MedBridge index file (bad magic or too short)"));
-        }
-        let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
-        if version != FORMAT_VERSION {
-            return Err(format_err!("index format version {version} is not supported (this build reads version {FORMAT_VERSION}); rebuild it with `medbridge index`"));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 32);
-        if Sha256::digest(body).as_slice() != sum {
-            return Err(format_err!("index file is damaged (checksum mismatch); rebuild it with `medbridge index`"));
-        }
-        let hlen = u32::from_le_bytes(body[8..12].try_into().unwrap()) as usize;
-        let header = body.get(12..12 + hlen).ok_or_else(|| format_err!("index header truncated"))?;
-        let meta: IndexMeta = serde_json::from_slice(header).map_err(|e| format_err!("index header: {e}"))?;
-        if let Some(m) = expected_model {
-            if m != meta.model_id {
-                return Err(format_err!(
-                    "index was built with model {:?}, but the loaded model is {m:?}; rebuild the index with this model",
-                    meta.model_id
-                ));
-            }
-        }
-        let p = 12 + hlen;
-        let plen = u64::from_le_bytes(body.get(p..p + 8).ok_or_else(|| format_err!("index truncated"))?.try_into().unwrap()) as usize;
-        let payload = body.get(p + 8..p + 8 + plen).ok_or_else(|| format_err!("index payload truncated"))?;
-        let Payload { ids, texts, graph } = bincode::deserialize(payload).map_err(|e| format_err!("index payload: {e}"))?;
+        Self::parse(bytes, expected_model, "index")
+    }
+
+    fn parse(bytes: &[u8], expected_model: Option<&str>, what: &str) -> Result<Index> {
+        let (meta, payload): (IndexMeta, _) = container::read(&FILE, bytes, what)?;
+        Error::check_model(what, &meta.model_id, expected_model, "rebuild the index with this model (`medbridge index`)")?;
+        let Payload { ids, texts, graph } = bincode::deserialize(payload).map_err(|e| Error::damaged(what, format!("payload: {e}"), FILE.fix))?;
         if ids.len() != meta.documents || texts.len() != ids.len() {
-            return Err(format_err!("index holds {} ids for {} documents", ids.len(), meta.documents));
+            return Err(Error::damaged(what, format!("{} ids for {} documents", ids.len(), meta.documents), FILE.fix));
         }
-        Ok(Index { meta, ids, texts, graph })
+        Ok(Index { source: Source::parse(&meta.source), meta, ids, texts, graph })
     }
 }
 

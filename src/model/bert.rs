@@ -4,13 +4,16 @@
 //! stay Q4_0 in memory (rows are dequantised as they are gathered), and layer norm / softmax have a
 //! differentiable mode, because candle's fused kernels have no backward pass (training would
 //! silently get no gradients).
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
-use crate::model::e5s1::{dequantize_q4_0_block, Q4_0_BLOCK_BYTES, QK};
+use super::e5s1::{dequantize_q4_0_block, Q4_0_BLOCK_BYTES, QK};
+use super::names;
+use super::{RawDType, RawTensor};
 use crate::{format_err, Result};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -76,6 +79,30 @@ impl WordEmbeddings {
     }
 }
 
+/// f32 copies of every tensor except the word table, which is returned apart (kept as stored).
+pub fn weights_from_raw(tensors: Vec<RawTensor>, device: &Device) -> Result<(HashMap<String, Tensor>, Option<RawTensor>)> {
+    let mut map = HashMap::new();
+    let mut word = None;
+    for t in tensors {
+        if t.name == names::WORD_EMBEDDINGS {
+            word = Some(t);
+            continue;
+        }
+        let v = Tensor::from_vec(t.to_f32(), t.shape.clone(), device)?;
+        map.insert(t.name, v);
+    }
+    Ok((map, word))
+}
+
+/// The word table as the model holds it: Q4_0 rows stay quantised, anything else becomes f32.
+pub fn word_embeddings(raw: RawTensor, device: &Device) -> Result<WordEmbeddings> {
+    let (rows, dim) = (raw.shape[0], raw.shape[1]);
+    Ok(match raw.dtype {
+        RawDType::Q4_0 => WordEmbeddings::Q4_0 { bytes: Arc::new(raw.bytes), rows, dim },
+        _ => WordEmbeddings::Dense(Tensor::from_vec(raw.to_f32(), (rows, dim), device)?),
+    })
+}
+
 /// How to run the numerics: fused kernels for inference, differentiable ops for training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -124,16 +151,15 @@ pub struct Layer {
 impl Layer {
     pub fn new(cfg: &Config, vb: VarBuilder) -> Result<Self> {
         let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
-        let att = vb.pp("attention");
         Ok(Self {
-            query: linear(att.pp("self").pp("query"), h, h)?,
-            key: linear(att.pp("self").pp("key"), h, h)?,
-            value: linear(att.pp("self").pp("value"), h, h)?,
-            attn_out: linear(att.pp("output").pp("dense"), h, h)?,
-            attn_norm: LayerNorm::new(att.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
-            ffn_in: linear(vb.pp("intermediate").pp("dense"), h, ff)?,
-            ffn_out: linear(vb.pp("output").pp("dense"), ff, h)?,
-            out_norm: LayerNorm::new(vb.pp("output").pp("LayerNorm"), h, cfg.layer_norm_eps)?,
+            query: linear(vb.pp(names::QUERY), h, h)?,
+            key: linear(vb.pp(names::KEY), h, h)?,
+            value: linear(vb.pp(names::VALUE), h, h)?,
+            attn_out: linear(vb.pp(names::ATTENTION_OUT), h, h)?,
+            attn_norm: LayerNorm::new(vb.pp(names::ATTENTION_NORM), h, cfg.layer_norm_eps)?,
+            ffn_in: linear(vb.pp(names::FFN_IN), h, ff)?,
+            ffn_out: linear(vb.pp(names::FFN_OUT), ff, h)?,
+            out_norm: LayerNorm::new(vb.pp(names::OUTPUT_NORM), h, cfg.layer_norm_eps)?,
             heads: cfg.num_attention_heads,
             head_dim: cfg.head_dim(),
         })
@@ -173,19 +199,23 @@ impl Model {
     /// Build from a VarBuilder holding every tensor except the word table (Hugging Face names).
     pub fn new(config: &Config, vb: VarBuilder, word: WordEmbeddings) -> Result<Self> {
         let h = config.hidden_size;
-        let emb = vb.pp("embeddings");
-        let layers = (0..config.num_hidden_layers)
-            .map(|i| Layer::new(config, vb.pp("encoder").pp("layer").pp(i.to_string())))
-            .collect::<Result<Vec<_>>>()?;
+        let layers = (0..config.num_hidden_layers).map(|i| Layer::new(config, vb.pp(format!("{}{i}", names::LAYER_PREFIX)))).collect::<Result<Vec<_>>>()?;
         Ok(Self {
             config: config.clone(),
             word,
-            position: emb.get((config.max_position_embeddings, h), "position_embeddings.weight")?,
-            token_type: emb.get((config.type_vocab_size, h), "token_type_embeddings.weight")?,
-            emb_norm: LayerNorm::new(emb.pp("LayerNorm"), h, config.layer_norm_eps)?,
+            position: vb.get((config.max_position_embeddings, h), names::POSITION_EMBEDDINGS)?,
+            token_type: vb.get((config.type_vocab_size, h), names::TOKEN_TYPE_EMBEDDINGS)?,
+            emb_norm: LayerNorm::new(vb.pp(names::EMBEDDINGS_NORM), h, config.layer_norm_eps)?,
             layers,
             device: vb.device().clone(),
         })
+    }
+
+    /// Build from a model's raw tensors (Hugging Face names), all f32 but the word table.
+    pub fn from_raw(config: &Config, tensors: Vec<RawTensor>, device: &Device) -> Result<Self> {
+        let (map, word) = weights_from_raw(tensors, device)?;
+        let word = word.ok_or_else(|| format_err!("model has no {} tensor", names::WORD_EMBEDDINGS))?;
+        Self::new(config, VarBuilder::from_tensors(map, DType::F32, device), word_embeddings(word, device)?)
     }
 
     /// Embedding layer output for a padded batch of ids (batch, seq) → (batch, seq, hidden).

@@ -199,7 +199,7 @@ impl Report {
         let mut written = vec![];
         for (name, bytes) in files {
             let p = dir.join(name);
-            crate::write_atomic(&p, &bytes)?;
+            crate::io::write_atomic(&p, &bytes)?;
             written.push(p);
         }
         Ok(written)

@@ -17,9 +17,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::encode::WORD_EMBEDDINGS;
+use crate::model::names::WORD_EMBEDDINGS;
 use crate::model::{ModelInfo, RawDType, RawTensor};
-use crate::tokenize::Tokenizer;
+use crate::text::tokenize::Tokenizer;
+use crate::io::sha256_hex;
 use crate::{format_err, Result};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -107,10 +108,6 @@ impl Manifest {
     pub fn total_bytes(&self) -> u64 {
         self.files.iter().map(|f| f.bytes).sum()
     }
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// The bundle version: sha256 over `name\tsha256\n` of every file (sorted by name), first 16 hex digits.
@@ -257,7 +254,7 @@ pub fn verify_files(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Re
 /// Write one file of a bundle directory atomically and describe it for the manifest.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn write_entry(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
-    crate::write_atomic(&dir.join(name), bytes)?;
+    crate::io::write_atomic(&dir.join(name), bytes)?;
     Ok(FileEntry { name: name.into(), bytes: bytes.len() as u64, sha256: sha256_hex(bytes) })
 }
 

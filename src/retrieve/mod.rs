@@ -1,0 +1,195 @@
+//! Retrieval: vector indexes, BM25, their fusion and reranking — one core the CLI and the page share.
+//!
+//! - [`VectorIndex`]: what a first stage needs of an index — the f32 HNSW file ([`index::Index`],
+//!   `.mbix`) and the page's int8 index ([`quantized::QuantizedIndex`], inside `catalog.mbca`).
+//! - [`search::Retriever`]: dense, BM25 and hybrid search over any [`VectorIndex`], collapsing an
+//!   ICD-10 index's passages (`CODE@lang`) to codes.
+//! - [`fusion`]: reciprocal-rank fusion and the reranker's score fusion; [`rerank`]: the cross-encoder.
+pub mod bm25;
+pub mod fusion;
+pub mod index;
+pub mod quantized;
+pub mod rerank;
+pub mod search;
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::text::Lang;
+use crate::{format_err, Result};
+
+/// A retrieval run: query id → ranked `(doc id, score)`, best first.
+pub type Run = BTreeMap<String, Vec<(String, f32)>>;
+
+/// A first-stage index of passage vectors (L2-normalised; score = cosine).
+pub trait VectorIndex {
+    /// Where the passages came from (decides how passages collapse to results).
+    fn source(&self) -> &Source;
+    fn dim(&self) -> usize;
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The id of passage `i` (`CODE`, `CODE@lang` or a corpus document id).
+    fn passage_id(&self, i: usize) -> &str;
+    /// The text of passage `i` (what BM25 and the reranker read).
+    fn passage_text(&self, i: usize) -> Cow<'_, str>;
+    /// The `n` passages nearest to `query`: (passage, cosine), best first. `query` has [`dim`](Self::dim) values.
+    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)>;
+}
+
+/// Where an index's passages come from; stored in files as `icd10:<lang>`, `icd10:all` or a path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The ICD-10 catalogue in one language (passage id = code) or in all (`None`: `CODE@lang`).
+    Icd10(Option<Lang>),
+    /// A BEIR corpus or any other document collection (passage id = document id).
+    Corpus(String),
+}
+
+impl Source {
+    pub fn parse(s: &str) -> Source {
+        match s.strip_prefix("icd10:") {
+            Some("all") => Source::Icd10(None),
+            Some(l) => match l.parse() {
+                Ok(l) => Source::Icd10(Some(l)),
+                Err(_) => Source::Corpus(s.to_string()),
+            },
+            None => Source::Corpus(s.to_string()),
+        }
+    }
+
+    pub fn is_icd10(&self) -> bool {
+        matches!(self, Source::Icd10(_))
+    }
+
+    /// The id a passage counts as in results: an ICD-10 passage `CODE@lang` counts as `CODE`.
+    pub fn result_id<'a>(&self, passage_id: &'a str) -> &'a str {
+        match self {
+            Source::Icd10(_) => split_passage_id(passage_id).0,
+            Source::Corpus(_) => passage_id,
+        }
+    }
+
+    /// The language of an ICD-10 passage: its id's suffix, else the index's language, else English.
+    pub fn passage_lang<'a>(&self, passage_id: &'a str) -> &'a str {
+        match (passage_id.split_once('@'), self) {
+            (Some((_, l)), _) => l,
+            (None, Source::Icd10(Some(l))) => l.as_str(),
+            _ => "en",
+        }
+    }
+
+    /// Passages fetched per result wanted: an all-language catalogue holds up to five passages per
+    /// code (en, es, fr, pt, it), so collapsing needs five times as many to be sure of `k` codes.
+    pub fn overfetch(&self) -> usize {
+        match self {
+            Source::Icd10(None) => 5,
+            _ => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Icd10(None) => write!(f, "icd10:all"),
+            Source::Icd10(Some(l)) => write!(f, "icd10:{}", l.as_str()),
+            Source::Corpus(s) => write!(f, "{s}"),
+        }
+    }
+}
+
+/// The passage id of a code's description in a language of an all-language catalogue index:
+/// `CODE` for English, `CODE@lang` otherwise.
+pub fn passage_id(code: &str, lang: &str) -> String {
+    if lang == "en" {
+        code.to_string()
+    } else {
+        format!("{code}@{lang}")
+    }
+}
+
+/// `CODE@lang` → (`CODE`, `lang`); an id without a language is English (`CODE` → (`CODE`, `en`)).
+pub fn split_passage_id(id: &str) -> (&str, &str) {
+    id.split_once('@').unwrap_or((id, "en"))
+}
+
+/// How a first-stage ranking is produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+pub enum Method {
+    /// Encoder + HNSW.
+    #[default]
+    Dense,
+    /// Lexical, over the index's own texts.
+    Bm25,
+    /// Reciprocal-rank fusion (k = 60) of dense and BM25.
+    Hybrid,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Dense => "dense",
+            Method::Bm25 => "bm25",
+            Method::Hybrid => "hybrid",
+        }
+    }
+}
+
+impl std::str::FromStr for Method {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self> {
+        match s {
+            "dense" => Ok(Method::Dense),
+            "bm25" => Ok(Method::Bm25),
+            "hybrid" => Ok(Method::Hybrid),
+            _ => Err(format_err!("unknown method {s:?}: use dense, bm25 or hybrid")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_round_trip_and_collapse_catalogue_passages() {
+        for s in ["icd10:all", "icd10:es", "corpus.jsonl", "icd10:xx"] {
+            assert_eq!(Source::parse(s).to_string(), s);
+        }
+        assert_eq!(Source::parse("icd10:xx"), Source::Corpus("icd10:xx".into()));
+        let all = Source::parse("icd10:all");
+        assert_eq!((all.result_id("A00.1@es"), all.passage_lang("A00.1@es"), all.overfetch()), ("A00.1", "es", 5));
+        let es = Source::parse("icd10:es");
+        assert_eq!((es.result_id("A00.1"), es.passage_lang("A00.1"), es.overfetch()), ("A00.1", "es", 1));
+        let corpus = Source::parse("c.jsonl");
+        assert_eq!(corpus.result_id("doc@1"), "doc@1");
+        assert_eq!(split_passage_id(&passage_id("B37.0", "fr")), ("B37.0", "fr"));
+    }
+}
+
+impl<T: VectorIndex + ?Sized> VectorIndex for &T {
+    fn source(&self) -> &Source {
+        (**self).source()
+    }
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+    fn passage_id(&self, i: usize) -> &str {
+        (**self).passage_id(i)
+    }
+    fn passage_text(&self, i: usize) -> Cow<'_, str> {
+        (**self).passage_text(i)
+    }
+    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+        (**self).nearest(query, n)
+    }
+}

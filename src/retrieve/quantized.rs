@@ -1,0 +1,246 @@
+//! The page's vector index: the f32 HNSW index's own graph (same neighbours, same entry point) over
+//! int8 vectors with one f32 scale each (`q = round(x / s)`, `s = max|x| / 127`: `dim + 4` bytes
+//! instead of `4·dim`; the cosine error is ~1e-3).
+//!
+//! The graph is transcoded, not rebuilt, from instant-distance's serialised layout (checked by a
+//! round-trip test; the crate is pinned to the version whose layout this reads), with the unused
+//! neighbour slots dropped.
+use instant_distance::{HnswMap, Search};
+use serde::{Deserialize, Serialize};
+
+use super::index::{Index, Vector};
+use crate::{format_err, Result};
+
+pub const QUANTIZATION: &str = "int8 + f32 scale per vector";
+/// instant-distance's neighbour slots per node on layer 0 (2·M) and above (M), M = 32 in 0.6.
+const ZERO_SLOTS: usize = 64;
+const UPPER_SLOTS: usize = 32;
+const INVALID: u32 = u32::MAX;
+
+/// An int8 vector with its scale; distance is 1 − (approximate) cosine.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct QVector {
+    pub scale: f32,
+    pub q: Vec<i8>,
+}
+
+impl QVector {
+    pub fn quantize(v: &[f32]) -> Self {
+        let max = v.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 { max / 127.0 } else { 1.0 };
+        QVector { scale, q: v.iter().map(|x| (x / scale).round().clamp(-127.0, 127.0) as i8).collect() }
+    }
+
+    pub fn dot(&self, o: &QVector) -> f32 {
+        let s: i32 = self.q.iter().zip(&o.q).map(|(&a, &b)| a as i32 * b as i32).sum();
+        s as f32 * self.scale * o.scale
+    }
+
+    pub fn to_f32(&self) -> Vec<f32> {
+        self.q.iter().map(|&x| x as f32 * self.scale).collect()
+    }
+}
+
+impl instant_distance::Point for QVector {
+    fn distance(&self, other: &Self) -> f32 {
+        1.0 - self.dot(other)
+    }
+}
+
+/// The HNSW graph without its points: neighbour lists (unused slots dropped), values (point → passage).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CompactGraph {
+    ef_search: u64,
+    zero: Vec<Vec<u32>>,
+    layers: Vec<Vec<Vec<u32>>>,
+    values: Vec<u32>,
+}
+
+// ---- instant-distance's serialised layout (bincode 1, fixint): HnswMap { hnsw: Hnsw { ef_search: usize,
+// points: Vec<P>, zero: Vec<[u32; 64]>, layers: Vec<Vec<[u32; 32]>> }, values: Vec<V> }.
+
+struct Reader<'a> {
+    b: &'a [u8],
+    p: usize,
+}
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Result<&[u8]> {
+        let s = self.b.get(self.p..self.p + n).ok_or_else(|| format_err!("HNSW graph: unexpected end of the serialised graph at byte {}", self.p))?;
+        self.p += n;
+        Ok(s)
+    }
+    fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.take(8)?.try_into().unwrap()))
+    }
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.take(4)?.try_into().unwrap()))
+    }
+    fn len(&mut self, what: &str) -> Result<usize> {
+        let n = self.u64()?;
+        if n as usize > self.b.len() {
+            return Err(format_err!("HNSW graph: implausible {what} count {n}"));
+        }
+        Ok(n as usize)
+    }
+}
+
+fn slots(r: &mut Reader, n: usize) -> Result<Vec<u32>> {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        v.push(r.u32()?);
+    }
+    // Used slots come first; keep only those (and check that they do).
+    let used = v.iter().position(|&x| x == INVALID).unwrap_or(n);
+    if v[used..].iter().any(|&x| x != INVALID) {
+        return Err(format_err!("HNSW graph: a neighbour list has a gap (unexpected instant-distance layout)"));
+    }
+    v.truncate(used);
+    Ok(v)
+}
+
+/// Split a serialised `HnswMap<Vector, u32>` into its points (f32) and its structure.
+fn decompose(graph: &HnswMap<Vector, u32>) -> Result<(Vec<Vec<f32>>, CompactGraph)> {
+    let bytes = bincode::serialize(graph).map_err(|e| format_err!("HNSW graph: {e}"))?;
+    let mut r = Reader { b: &bytes, p: 0 };
+    let ef_search = r.u64()?;
+    let n = r.len("point")?;
+    let mut points = Vec::with_capacity(n);
+    for _ in 0..n {
+        let d = r.len("dimension")?;
+        let raw = r.take(d * 4)?;
+        points.push(raw.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect());
+    }
+    let nz = r.len("layer-0 node")?;
+    let zero = (0..nz).map(|_| slots(&mut r, ZERO_SLOTS)).collect::<Result<Vec<_>>>()?;
+    let nl = r.len("layer")?;
+    let mut layers = Vec::with_capacity(nl);
+    for _ in 0..nl {
+        let m = r.len("node")?;
+        layers.push((0..m).map(|_| slots(&mut r, UPPER_SLOTS)).collect::<Result<Vec<_>>>()?);
+    }
+    let nv = r.len("value")?;
+    let values = (0..nv).map(|_| r.u32()).collect::<Result<Vec<_>>>()?;
+    if r.p != bytes.len() || nz != n || nv != n {
+        return Err(format_err!("HNSW graph: unexpected serialised layout ({n} points, {nz} nodes, {nv} values, {} of {} bytes read)", r.p, bytes.len()));
+    }
+    Ok((points, CompactGraph { ef_search, zero, layers, values }))
+}
+
+/// Rebuild an `HnswMap<P, u32>` from its structure and points (inverse of [`decompose`]).
+fn compose<P: Serialize + for<'de> Deserialize<'de>>(g: &CompactGraph, points: &[P]) -> Result<HnswMap<P, u32>> {
+    let n = points.len();
+    if g.zero.len() != n || g.values.len() != n {
+        return Err(format_err!("HNSW graph: {n} points but {} nodes and {} values", g.zero.len(), g.values.len()));
+    }
+    let mut out = Vec::new();
+    out.extend_from_slice(&g.ef_search.to_le_bytes());
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    for p in points {
+        bincode::serialize_into(&mut out, p).map_err(|e| format_err!("HNSW graph: {e}"))?;
+    }
+    let put_slots = |out: &mut Vec<u8>, list: &[u32], total: usize| -> Result<()> {
+        if list.len() > total || list.iter().any(|&x| x as usize >= n) {
+            return Err(format_err!("HNSW graph: bad neighbour list ({} entries, slots {total}, {n} points)", list.len()));
+        }
+        for i in 0..total {
+            out.extend_from_slice(&list.get(i).copied().unwrap_or(INVALID).to_le_bytes());
+        }
+        Ok(())
+    };
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    for z in &g.zero {
+        put_slots(&mut out, z, ZERO_SLOTS)?;
+    }
+    out.extend_from_slice(&(g.layers.len() as u64).to_le_bytes());
+    for layer in &g.layers {
+        out.extend_from_slice(&(layer.len() as u64).to_le_bytes());
+        for node in layer {
+            put_slots(&mut out, node, UPPER_SLOTS)?;
+        }
+    }
+    out.extend_from_slice(&(n as u64).to_le_bytes());
+    for v in &g.values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    bincode::deserialize(&out).map_err(|e| format_err!("HNSW graph: {e}"))
+}
+
+/// An index's vectors quantised and its graph without points, as stored in a file.
+pub struct Quantized {
+    pub graph: CompactGraph,
+    /// Per graph point: its scale, and `dim` int8 values in `vectors`.
+    pub scales: Vec<f32>,
+    pub vectors: Vec<i8>,
+}
+
+impl Quantized {
+    pub fn from_index(index: &Index) -> Result<Self> {
+        let (points, graph) = decompose(index.graph())?;
+        let mut scales = Vec::with_capacity(points.len());
+        let mut vectors = Vec::with_capacity(points.len() * index.meta.dim);
+        for p in &points {
+            let q = QVector::quantize(p);
+            scales.push(q.scale);
+            vectors.extend_from_slice(&q.q);
+        }
+        Ok(Quantized { graph, scales, vectors })
+    }
+}
+
+/// The searchable int8 graph: point → passage values as in the f32 index.
+pub struct QuantizedIndex {
+    dim: usize,
+    graph: HnswMap<QVector, u32>,
+}
+
+impl QuantizedIndex {
+    /// Rebuild the graph of `passages` passages from its stored form; checks every count and value.
+    pub fn new(q: &CompactGraph, scales: &[f32], vectors: &[i8], dim: usize, passages: usize) -> Result<Self> {
+        let n = scales.len();
+        if vectors.len() != n * dim || n != passages {
+            return Err(format_err!("{n} scales and {} int8 values for {passages} passages of {dim} dimensions", vectors.len()));
+        }
+        if let Some(v) = q.values.iter().find(|&&v| v as usize >= n) {
+            return Err(format_err!("graph value {v} out of range"));
+        }
+        let points: Vec<QVector> = scales.iter().zip(vectors.chunks_exact(dim.max(1))).map(|(&scale, q)| QVector { scale, q: q.to_vec() }).collect();
+        Ok(Self { dim, graph: compose(q, &points)? })
+    }
+
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// The `n` passages nearest to `query` (quantised like the stored vectors): (passage, cosine).
+    pub fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+        let q = QVector::quantize(query);
+        let mut s = Search::default();
+        self.graph.search(&q, &mut s).take(n).map(|it| (*it.value as usize, 1.0 - it.distance)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retrieve::index::IndexBuilder;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn graph_transcode_is_exact() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(3);
+        let vecs: Vec<Vec<f32>> = (0..400)
+            .map(|_| {
+                let v: Vec<f32> = (0..24).map(|_| rng.gen_range(-1.0..1.0)).collect();
+                let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+                v.into_iter().map(|x| x / n).collect()
+            })
+            .collect();
+        let ids = (0..400).map(|i| format!("d{i}")).collect();
+        let idx = IndexBuilder::default().build("m", "test", "passage", ids, vec![String::new(); 400], vecs).unwrap();
+        let (points, g) = decompose(idx.graph()).unwrap();
+        let back: HnswMap<Vector, u32> = compose(&g, &points.into_iter().map(Vector).collect::<Vec<_>>()).unwrap();
+        assert_eq!(bincode::serialize(&back).unwrap(), bincode::serialize(idx.graph()).unwrap());
+        assert!(g.zero.iter().all(|z| !z.is_empty() && z.len() <= ZERO_SLOTS && !z.contains(&INVALID)));
+    }
+}

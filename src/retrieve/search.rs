@@ -1,0 +1,152 @@
+//! The first stage, once for every index: dense (HNSW), lexical (BM25 over the index's own texts)
+//! and hybrid (their reciprocal-rank fusion), each collapsed to results — an ICD-10 passage
+//! `CODE@lang` counts as `CODE`, the best-scoring passage of a code stands for it.
+use std::cell::OnceCell;
+
+use super::bm25::Bm25Index;
+use super::fusion::reciprocal_rank_fusion;
+use super::{Method, Run, VectorIndex};
+use crate::{format_err, Result};
+
+/// Reciprocal-rank fusion constant (Cormack et al. 2009).
+pub const RRF_K: f64 = 60.0;
+/// How deep each list goes before hybrid fusion (at least the results wanted).
+pub const HYBRID_DEPTH: usize = 100;
+
+/// One ranked result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    /// The result id (a code, or a document id).
+    pub id: String,
+    /// The passage that stands for it (`CODE@lang`, or the id itself).
+    pub passage_id: String,
+    pub score: f32,
+    /// Which first stages ranked it.
+    pub dense: bool,
+    pub lexical: bool,
+}
+
+impl Hit {
+    /// "bi-encoder", "bm25" or "bi-encoder+bm25".
+    pub fn stage(&self) -> &'static str {
+        match (self.dense, self.lexical) {
+            (true, true) => "bi-encoder+bm25",
+            (false, true) => "bm25",
+            _ => "bi-encoder",
+        }
+    }
+}
+
+/// A query as the first stage sees it: its text (BM25) and its vector (dense; `None` for BM25 alone).
+pub struct QueryInput<'a> {
+    pub text: &'a str,
+    pub vector: Option<&'a [f32]>,
+}
+
+/// Dense, BM25 and hybrid search over one [`VectorIndex`]; BM25 is built on first use.
+pub struct Retriever<I> {
+    index: I,
+    bm25: OnceCell<Bm25Index>,
+}
+
+impl<I: VectorIndex> Retriever<I> {
+    pub fn new(index: I) -> Self {
+        Self { index, bm25: OnceCell::new() }
+    }
+
+    pub fn index(&self) -> &I {
+        &self.index
+    }
+
+    pub fn into_index(self) -> I {
+        self.index
+    }
+
+    /// BM25 over the index's passage texts.
+    pub fn bm25(&self) -> &Bm25Index {
+        self.bm25.get_or_init(|| {
+            let docs: Vec<(String, String)> =
+                (0..self.index.len()).map(|i| (self.index.passage_id(i).to_string(), self.index.passage_text(i).into_owned())).collect();
+            Bm25Index::new(&docs)
+        })
+    }
+
+    /// Keep the best-scoring passage per result (a code found in several languages counts once).
+    fn collapse(&self, hits: impl IntoIterator<Item = (String, f32)>, k: usize, dense: bool) -> Vec<Hit> {
+        let source = self.index.source();
+        let mut seen = std::collections::HashSet::new();
+        hits.into_iter()
+            .filter_map(|(pid, score)| {
+                let id = source.result_id(&pid).to_string();
+                seen.insert(id.clone()).then(|| Hit { id, passage_id: pid, score, dense, lexical: !dense })
+            })
+            .take(k)
+            .collect()
+    }
+
+    /// The `k` results nearest to a normalised query vector.
+    pub fn dense(&self, query: &[f32], k: usize) -> Result<Vec<Hit>> {
+        if query.len() != self.index.dim() {
+            return Err(format_err!("query vector has {} dimensions, the index has {}", query.len(), self.index.dim()));
+        }
+        let fetch = k * self.index.source().overfetch();
+        let hits = self.index.nearest(query, fetch).into_iter().map(|(i, s)| (self.index.passage_id(i).to_string(), s));
+        Ok(self.collapse(hits, k, true))
+    }
+
+    /// The `k` best results by BM25 over the passage texts.
+    pub fn lexical(&self, text: &str, k: usize) -> Vec<Hit> {
+        let fetch = k * self.index.source().overfetch();
+        self.collapse(self.bm25().search(text, fetch), k, false)
+    }
+
+    /// Reciprocal-rank fusion of the dense and lexical top [`HYBRID_DEPTH`] (or `k`, if more); the
+    /// score is the fused one, ties broken by id.
+    pub fn hybrid(&self, query: &[f32], text: &str, k: usize) -> Result<Vec<Hit>> {
+        let depth = k.max(HYBRID_DEPTH);
+        Ok(fuse(&self.dense(query, depth)?, &self.lexical(text, depth), k))
+    }
+
+    /// One query by `method` (dense and hybrid need the vector).
+    pub fn search(&self, q: &QueryInput, method: Method, k: usize) -> Result<Vec<Hit>> {
+        let vector = || q.vector.ok_or_else(|| format_err!("{} search needs the query's vector", method.as_str()));
+        match method {
+            Method::Dense => self.dense(vector()?, k),
+            Method::Bm25 => Ok(self.lexical(q.text, k)),
+            Method::Hybrid => self.hybrid(vector()?, q.text, k),
+        }
+    }
+
+    /// A run over many queries (`vectors[i]` belongs to `queries[i]`; empty for BM25).
+    pub fn run(&self, queries: &[(String, String)], vectors: &[Vec<f32>], method: Method, k: usize) -> Result<Run> {
+        if method != Method::Bm25 && vectors.len() != queries.len() {
+            return Err(format_err!("{} queries but {} query vectors", queries.len(), vectors.len()));
+        }
+        let mut run = Run::new();
+        for (i, (id, text)) in queries.iter().enumerate() {
+            let q = QueryInput { text, vector: vectors.get(i).map(|v| v.as_slice()) };
+            run.insert(id.clone(), self.search(&q, method, k)?.into_iter().map(|h| (h.id, h.score)).collect());
+        }
+        Ok(run)
+    }
+}
+
+/// Reciprocal-rank fusion of a dense and a lexical list of one query (see [`reciprocal_rank_fusion`]),
+/// keeping which lists held each result and its passage (the dense one when both did).
+pub fn fuse(dense: &[Hit], lexical: &[Hit], k: usize) -> Vec<Hit> {
+    let as_run = |hits: &[Hit]| -> Run { [(String::new(), hits.iter().map(|h| (h.id.clone(), h.score)).collect())].into() };
+    let fused = reciprocal_rank_fusion(&[&as_run(dense), &as_run(lexical)], RRF_K);
+    let find = |hits: &[Hit], id: &str| hits.iter().position(|h| h.id == id);
+    fused
+        .into_values()
+        .next()
+        .unwrap_or_default()
+        .into_iter()
+        .take(k)
+        .map(|(id, score)| {
+            let (d, l) = (find(dense, &id), find(lexical, &id));
+            let passage_id = d.map(|i| &dense[i]).or(l.map(|i| &lexical[i])).map(|h| h.passage_id.clone()).unwrap_or_else(|| id.clone());
+            Hit { id, passage_id, score, dense: d.is_some(), lexical: l.is_some() }
+        })
+        .collect()
+}

@@ -1,0 +1,313 @@
+//! Fetching the bundle into the page: every file verified against the manifest and kept in the
+//! Cache API behind one interface ([`BundleCache`]).
+//!
+//! `manifest.json` is always revalidated with the server (`cache: "no-cache"`; it is small and is how
+//! a new model is noticed). Each file is looked up in the cache `medbridge-model-<manifest.version>`
+//! first and, if present and its sha256 matches the manifest, used with no network request at all. A
+//! missing or damaged copy (length/sha mismatch) is deleted and fetched again (`cache: "no-store"`,
+//! verified, then stored). After a successful load, caches of other versions are deleted. If the
+//! manifest cannot be fetched (offline), the copy of it kept in the cache is used. Without the Cache
+//! API (insecure context) files are simply fetched every time.
+use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Cache, CacheStorage, Request, RequestCache, RequestInit, Response};
+
+use super::{js_err, js_err_code};
+use crate::model::bundle::{FileEntry, Manifest, MANIFEST_FILE};
+
+const CACHE_PREFIX: &str = "medbridge-model-";
+
+pub(crate) fn describe(v: &JsValue) -> String {
+    if let Some(e) = v.dyn_ref::<js_sys::Error>() {
+        return String::from(e.message());
+    }
+    v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// The global scope: a window or a worker (fetch and caches live on both, on different interfaces).
+pub(crate) enum Scope {
+    Window(web_sys::Window),
+    Worker(web_sys::WorkerGlobalScope),
+}
+
+impl Scope {
+    pub(crate) fn get() -> Result<Self, JsValue> {
+        let g = js_sys::global();
+        if let Some(w) = g.dyn_ref::<web_sys::Window>() {
+            Ok(Scope::Window(w.clone()))
+        } else if let Some(w) = g.dyn_ref::<web_sys::WorkerGlobalScope>() {
+            Ok(Scope::Worker(w.clone()))
+        } else {
+            Err(js_err("MedBridge needs a window or a worker global scope"))
+        }
+    }
+
+    pub(crate) fn fetch(&self, req: &Request) -> Promise {
+        match self {
+            Scope::Window(w) => w.fetch_with_request(req),
+            Scope::Worker(w) => w.fetch_with_request(req),
+        }
+    }
+
+    /// `None` when the Cache API is unavailable (insecure context, some private modes).
+    pub(crate) fn caches(&self) -> Option<CacheStorage> {
+        let g = js_sys::global();
+        if Reflect::get(&g, &"caches".into()).map(|c| c.is_undefined()).unwrap_or(true) {
+            return None;
+        }
+        match self {
+            Scope::Window(w) => w.caches().ok(),
+            Scope::Worker(w) => w.caches().ok(),
+        }
+    }
+
+    pub(crate) fn href(&self) -> String {
+        let g = js_sys::global();
+        Reflect::get(&g, &"location".into())
+            .and_then(|l| Reflect::get(&l, &"href".into()))
+            .ok()
+            .and_then(|h| h.as_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Resolve `rel` against `base` (absolute URL).
+pub(crate) fn resolve(rel: &str, base: &str) -> Result<String, JsValue> {
+    Ok(web_sys::Url::new_with_base(rel, base).map_err(|e| js_err(format!("bad URL {rel:?} (base {base:?}): {}", describe(&e))))?.href())
+}
+
+/// Where each file came from on this load (for tests and UIs).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileReport {
+    pub name: String,
+    pub bytes: u64,
+    /// "cache", "network", or "network-after-damaged-cache".
+    pub source: String,
+    pub ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadReport {
+    pub version: String,
+    pub model_id: String,
+    pub manifest_source: String,
+    pub cache_available: bool,
+    pub files: Vec<FileReport>,
+    pub deleted_caches: Vec<String>,
+    pub backend: String,
+    pub gpu_status: String,
+    pub fetch_ms: f64,
+    pub build_ms: f64,
+}
+
+pub(crate) fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+pub(crate) struct Progress {
+    pub(crate) cb: Option<Function>,
+    pub(crate) total: u64,
+    pub(crate) done_before: u64,
+}
+
+impl Progress {
+    pub(crate) fn report(&self, file: &str, file_done: u64, file_total: u64, source: &str, phase: &str) {
+        let Some(cb) = &self.cb else { return };
+        let o = Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = Reflect::set(&o, &k.into(), &v);
+        };
+        set("phase", phase.into());
+        set("file", file.into());
+        set("source", source.into());
+        set("fileLoaded", (file_done as f64).into());
+        set("fileTotal", (file_total as f64).into());
+        set("loaded", ((self.done_before + file_done) as f64).into());
+        set("total", (self.total as f64).into());
+        // A throwing callback must not break loading.
+        let _ = cb.call1(&JsValue::NULL, &o);
+    }
+}
+
+pub(crate) async fn await_js(p: Promise) -> Result<JsValue, JsValue> {
+    JsFuture::from(p).await
+}
+
+pub(crate) fn request(url: &str, cache: RequestCache) -> Result<Request, JsValue> {
+    let init = RequestInit::new();
+    init.set_method("GET");
+    init.set_cache(cache);
+    Request::new_with_str_and_init(url, &init)
+}
+
+/// GET `url` and read the body, reporting progress per chunk.
+pub(crate) async fn fetch_bytes(scope: &Scope, url: &str, cache: RequestCache, expected: Option<u64>, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, JsValue> {
+    let resp: Response = await_js(scope.fetch(&request(url, cache)?))
+        .await
+        .map_err(|e| js_err_code(format!("fetching {url} failed: {}", describe(&e)), "fetch-failed"))?
+        .dyn_into()?;
+    if !resp.ok() {
+        return Err(js_err_code(format!("fetching {url} failed: HTTP {} {}", resp.status(), resp.status_text()), "fetch-failed"));
+    }
+    let mut buf: Vec<u8> = Vec::with_capacity(expected.unwrap_or(0) as usize);
+    match resp.body() {
+        Some(stream) => {
+            let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().dyn_into()?;
+            loop {
+                let chunk = await_js(reader.read()).await.map_err(|e| js_err(format!("reading {url} failed: {}", describe(&e))))?;
+                if Reflect::get(&chunk, &"done".into())?.as_bool().unwrap_or(false) {
+                    break;
+                }
+                let value: Uint8Array = Reflect::get(&chunk, &"value".into())?.dyn_into()?;
+                let start = buf.len();
+                buf.resize(start + value.length() as usize, 0);
+                value.copy_to(&mut buf[start..]);
+                on_chunk(buf.len() as u64);
+            }
+        }
+        None => {
+            let ab = await_js(resp.array_buffer()?).await?;
+            buf = Uint8Array::new(&ab).to_vec();
+            on_chunk(buf.len() as u64);
+        }
+    }
+    Ok(buf)
+}
+
+pub(crate) async fn cache_get(cache: &Cache, url: &str) -> Result<Option<Vec<u8>>, JsValue> {
+    let hit = await_js(cache.match_with_str(url)).await?;
+    if hit.is_undefined() || hit.is_null() {
+        return Ok(None);
+    }
+    let resp: Response = hit.dyn_into()?;
+    let ab = await_js(resp.array_buffer()?).await?;
+    Ok(Some(Uint8Array::new(&ab).to_vec()))
+}
+
+pub(crate) async fn cache_put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<(), JsValue> {
+    let body = Uint8Array::from(bytes);
+    let resp = Response::new_with_opt_buffer_source(Some(&body))?;
+    await_js(cache.put_with_str(url, &resp)).await?;
+    Ok(())
+}
+
+/// Get one verified file: from the cache if intact, else from the network (then cached).
+pub(crate) async fn get_file(scope: &Scope, cache: Option<&Cache>, url: &str, entry: &FileEntry, progress: &Progress) -> Result<(Vec<u8>, String), JsValue> {
+    let mut source = "network";
+    if let Some(cache) = cache {
+        match cache_get(cache, url).await {
+            Ok(Some(bytes)) => match entry.verify(&bytes) {
+                Ok(()) => {
+                    progress.report(&entry.name, entry.bytes, entry.bytes, "cache", "file");
+                    return Ok((bytes, "cache".into()));
+                }
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("medbridge: discarding damaged cached {}: {e}", entry.name).into());
+                    let _ = await_js(cache.delete_with_str(url)).await;
+                    source = "network-after-damaged-cache";
+                }
+            },
+            Ok(None) => {}
+            Err(e) => web_sys::console::warn_1(&format!("medbridge: cache read of {} failed: {}", entry.name, describe(&e)).into()),
+        }
+    }
+    let bytes = fetch_bytes(scope, url, RequestCache::NoStore, Some(entry.bytes), |n| progress.report(&entry.name, n, entry.bytes, source, "file")).await?;
+    entry
+        .verify(&bytes)
+        .map_err(|e| js_err_code(format!("{url}: {e} (the server's files do not match its manifest: re-export the bundle)"), "damaged-file"))?;
+    if let Some(cache) = cache {
+        if let Err(e) = cache_put(cache, url, &bytes).await {
+            // Quota or private mode: keep going, uncached.
+            web_sys::console::warn_1(&format!("medbridge: could not cache {}: {}", entry.name, describe(&e)).into());
+        }
+    }
+    Ok((bytes, source.into()))
+}
+
+/// The Cache API store of one bundle version (absent without the Cache API).
+pub(crate) struct BundleCache {
+    caches: Option<CacheStorage>,
+    cache: Option<Cache>,
+    name: String,
+}
+
+impl BundleCache {
+    /// The manifest at `url`: from the server, or the cached copy when the server is unreachable.
+    pub(crate) async fn manifest(scope: &Scope, url: &str) -> Result<(Manifest, Vec<u8>, &'static str), JsValue> {
+        let (bytes, source) = match fetch_bytes(scope, url, RequestCache::NoCache, None, |_| {}).await {
+            Ok(b) => (b, "network"),
+            Err(net_err) => match scope.caches() {
+                Some(c) => match cache_get_any(&c, url).await? {
+                    Some(b) => (b, "cache"),
+                    None => return Err(net_err),
+                },
+                None => return Err(net_err),
+            },
+        };
+        let manifest = Manifest::from_json_bytes(&bytes).map_err(|e| super::js_error(e.at(url)))?;
+        Ok((manifest, bytes, source))
+    }
+
+    /// Open the cache of `version` (or none, when the Cache API is missing or refuses).
+    pub(crate) async fn open(scope: &Scope, version: &str) -> Self {
+        let caches = scope.caches();
+        let name = format!("{CACHE_PREFIX}{version}");
+        let cache = match &caches {
+            Some(c) => match await_js(c.open(&name)).await {
+                Ok(v) => v.dyn_into().ok(),
+                Err(e) => {
+                    web_sys::console::warn_1(&format!("medbridge: Cache API unavailable: {}", describe(&e)).into());
+                    None
+                }
+            },
+            None => None,
+        };
+        Self { caches, cache, name }
+    }
+
+    pub(crate) fn available(&self) -> bool {
+        self.cache.is_some()
+    }
+
+    /// One verified file: from the cache if intact, else from the network (then cached).
+    pub(crate) async fn file(&self, scope: &Scope, url: &str, entry: &FileEntry, progress: &Progress) -> Result<(Vec<u8>, String), JsValue> {
+        get_file(scope, self.cache.as_ref(), url, entry, progress).await
+    }
+
+    /// Keep `bytes` under `url` (quota or private mode: silently not).
+    pub(crate) async fn put(&self, url: &str, bytes: &[u8]) {
+        if let Some(c) = &self.cache {
+            let _ = cache_put(c, url, bytes).await;
+        }
+    }
+
+    /// Delete the caches of other bundle versions (old models); returns their names.
+    pub(crate) async fn remove_other_versions(&self) -> Vec<String> {
+        let mut deleted = Vec::new();
+        if let (Some(cs), Some(_)) = (&self.caches, &self.cache) {
+            if let Ok(keys) = await_js(cs.keys()).await {
+                for k in Array::from(&keys).iter().filter_map(|k| k.as_string()) {
+                    if k.starts_with(CACHE_PREFIX) && k != self.name && await_js(cs.delete(&k)).await.is_ok() {
+                        deleted.push(k);
+                    }
+                }
+            }
+        }
+        deleted
+    }
+}
+
+/// A response stored under `url` in any cache of the storage.
+async fn cache_get_any(caches: &CacheStorage, url: &str) -> Result<Option<Vec<u8>>, JsValue> {
+    let hit = await_js(caches.match_with_str(url)).await.unwrap_or(JsValue::UNDEFINED);
+    if hit.is_undefined() || hit.is_null() {
+        return Ok(None);
+    }
+    let resp: Response = hit.dyn_into()?;
+    Ok(Some(Uint8Array::new(&await_js(resp.array_buffer()?).await?).to_vec()))
+}
