@@ -373,6 +373,12 @@ impl<'a> Hierarchy<'a> {
     /// same category (each group shuffled with `rng`). Level-7 codes are only used as negatives
     /// of level-7 positives.
     pub fn hard_negatives(&self, code: &str, lang: &str, k: usize, rng: &mut impl rand::Rng) -> Vec<HardNegative> {
+        self.hard_negatives_of(code, lang, k, &["sibling", "cousin", "category"], rng)
+    }
+
+    /// [`Hierarchy::hard_negatives`] from the given relations only, in that order (`"sibling"`,
+    /// `"cousin"`, `"category"`); e.g. `&["sibling"]` for siblings alone (the annotated generator).
+    pub fn hard_negatives_of(&self, code: &str, lang: &str, k: usize, relations: &[&str], rng: &mut impl rand::Rng) -> Vec<HardNegative> {
         use rand::seq::SliceRandom;
         let Some(e) = self.entry(code) else { return Vec::new() };
         let pos_text = e.descriptions.get(lang).map(|s| s.as_str()).unwrap_or("");
@@ -381,7 +387,7 @@ impl<'a> Hierarchy<'a> {
         let parent = e.parent.as_deref();
         let grand = parent.and_then(|p| self.entry(p)).and_then(|p| p.parent.as_deref());
         let empty: Vec<usize> = Vec::new();
-        for rel in ["sibling", "cousin", "category"] {
+        for &rel in relations {
             if out.len() >= k {
                 break;
             }
@@ -402,7 +408,8 @@ impl<'a> Hierarchy<'a> {
                     }
                     c
                 }
-                _ => self.by_category.get(category(code)).unwrap_or(&empty).clone(),
+                "category" => self.by_category.get(category(code)).unwrap_or(&empty).clone(),
+                _ => Vec::new(),
             };
             group.shuffle(rng);
             for i in group {
