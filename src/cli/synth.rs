@@ -1,4 +1,5 @@
-//! `medbridge synth`: synthetic (query, positive, hard negatives) pairs from the catalogue.
+//! `medbridge synth`: (query, positive, hard negatives) pairs from the catalogue (offline, llm) or
+//! from real coded mentions (annotated).
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -6,14 +7,15 @@ use anyhow::{bail, Result};
 use clap::Args;
 
 use medbridge::catalog::{Catalog, LANGS};
-use medbridge::synth::{self, Exclusion, LlmOptions, OfflineOptions};
+use medbridge::synth::{self, AnnotatedOptions, Exclusion, LlmOptions, OfflineOptions};
 
 #[derive(Args)]
 pub struct SynthArgs {
-    /// Output JSONL (one pair per line). The LLM generator appends and resumes; the offline one replaces it.
+    /// Output JSONL (one pair per line). The LLM generator appends and resumes; the others replace it.
     #[arg(long, default_value = "target/synth/pairs.jsonl")]
     out: PathBuf,
-    /// offline (no service needed) or llm (an OpenAI-compatible chat-completions endpoint).
+    /// offline (no service needed), llm (an OpenAI-compatible chat-completions endpoint) or annotated
+    /// (real mentions coded by people: --queries, --qrels, --lang).
     #[arg(long, default_value = "offline")]
     generator: String,
     /// Catalogue file (built by `medbridge catalog`).
@@ -25,12 +27,13 @@ pub struct SynthArgs {
     /// Query languages, comma-separated (en,es,fr,pt,it,ca).
     #[arg(long, default_value = "en,es,fr,pt,it,ca")]
     langs: String,
-    /// Hard negatives per pair (siblings, then cousins, then the same category).
+    /// Hard negatives per pair (siblings, then cousins, then the same category; annotated: siblings only).
     #[arg(long, default_value_t = synth::DEFAULT_HARD_NEGATIVES)]
     hard_negatives: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// Evaluation queries never to emit (JSONL with "text" or "query"); repeat the flag for several files.
+    /// annotated: mentions equal to one are dropped and counted.
     #[arg(long)]
     exclude: Vec<PathBuf>,
     /// Fail instead of dropping a generated query that equals an evaluation query.
@@ -57,6 +60,19 @@ pub struct SynthArgs {
     /// llm: stop after this many requests in this run (resume later by running again).
     #[arg(long)]
     max_batches: Option<usize>,
+    /// annotated: BEIR queries.jsonl of the mentions ({"_id", "text"} per line), e.g. CodiEsp train.
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// annotated: BEIR qrels TSV (query-id, corpus-id = ICD-10 code, score); a mention's first code
+    /// with score > 0 is its positive.
+    #[arg(long)]
+    qrels: Option<PathBuf>,
+    /// annotated: language of the mentions (en, es, fr, pt, it, ca).
+    #[arg(long)]
+    lang: Option<String>,
+    /// annotated: language of the code descriptions used as positive and negative passages.
+    #[arg(long, default_value = "en")]
+    passage_lang: String,
 }
 
 pub fn run(a: SynthArgs) -> Result<()> {
@@ -69,6 +85,9 @@ pub fn run(a: SynthArgs) -> Result<()> {
     }
     if !a.catalog.is_file() {
         bail!("{} does not exist: build the catalogue with `medbridge catalog`", a.catalog.display());
+    }
+    if a.generator != "annotated" && (a.queries.is_some() || a.qrels.is_some() || a.lang.is_some()) {
+        bail!("--queries, --qrels and --lang are options of --generator annotated");
     }
     let catalog = Catalog::load_jsonl(&a.catalog)?;
     let exclude = Exclusion::load(&a.exclude)?;
@@ -141,7 +160,26 @@ pub fn run(a: SynthArgs) -> Result<()> {
             }
             eprintln!("{}", synth::format_counts(&synth::read_jsonl(&a.out)?));
         }
-        other => bail!("--generator: {other:?} is not offline or llm"),
+        "annotated" => {
+            let (Some(queries), Some(qrels), Some(lang)) = (&a.queries, &a.qrels, &a.lang) else {
+                bail!("--generator annotated needs --queries FILE, --qrels FILE and --lang L (the mentions' language)");
+            };
+            let mut opts = AnnotatedOptions::new(lang);
+            opts.passage_lang = a.passage_lang.clone();
+            opts.hard_negatives = a.hard_negatives;
+            opts.seed = a.seed;
+            opts.exclude = exclude;
+            opts.strict = a.strict;
+            let out = synth::generate_annotated_files(&catalog, queries, qrels, &opts)?;
+            synth::write_jsonl(&a.out, &out.pairs)?;
+            eprintln!("{}", synth::format_counts(&out.pairs));
+            eprintln!("{}", out.summary(&opts.passage_lang));
+            if !out.excluded.examples.is_empty() {
+                eprintln!("equal to evaluation queries, e.g. {:?}", out.excluded.examples);
+            }
+            eprintln!("{} pairs written to {}", out.pairs.len(), a.out.display());
+        }
+        other => bail!("--generator: {other:?} is not offline, llm or annotated"),
     }
     Ok(())
 }

@@ -1,9 +1,9 @@
 //! Hand-written language resources for the offline generator (written for MedBridge, not copied
 //! from any dataset):
 //!
-//! - [`TRANSFER`]: a Spanish → Catalan / Italian clinical phrase lexicon (~480 entries, multi-word
-//!   phrases first) and [`SUFFIX_RULES`] (morphology: `-ción → -ció / -zione`, `-dad → -tat / -tà`,
-//!   `-oso → -ós / -oso`, `-ico → -ic / -ico`, `-itis → -itis / -ite` …), used by
+//! - [`transfer_table`]: a Spanish → Catalan / Italian clinical phrase lexicon (688 entries, data
+//!   file `lexicon/transfer.tsv`) and [`suffix_rules`] (`lexicon/suffix_rules.tsv`; morphology:
+//!   `-ción → -ció / -zione`, `-dad → -tat / -tà`, `-oso → -ós / -oso`, `-ico → -ic / -ico`, `-itis → -itis / -ite` …), used by
 //!   [`transfer_from_es`] to turn Spanish catalogue descriptions into Catalan and Italian text.
 //!   The catalogue has no Catalan and only 427 Italian descriptions; this is how the offline
 //!   generator writes ca/it queries. Each transfer reports its lexical coverage (share of words
@@ -19,793 +19,51 @@ use std::sync::OnceLock;
 
 use crate::retrieve::bm25::fold;
 
-/// `es | ca | it`, one entry per line; multi-word entries take precedence (longest match).
-/// Matching is on accent-folded lowercase Spanish, so the unaccented CIE wording matches too.
-pub const TRANSFER: &str = r#"
-de | de | di
-del | del | del
-de la | de la | della
-de los | dels | dei
-de las | de les | delle
-el | el | il
-la | la | la
-los | els | i
-las | les | le
-al | al | al
-a la | a la | alla
-a los | als | ai
-en | en | in
-en el | en el | nel
-en la | en la | nella
-en los | en els | nei
-en las | en les | nelle
-por | per | da
-por el | pel | dal
-por la | per la | dalla
-por los | pels | dai
-con | amb | con
-con el | amb el | con il
-con la | amb la | con la
-sin | sense | senza
-y | i | e
-e | i | e
-o | o | o
-u | o | o
-a | a | a
-que | que | che
-su | seu | suo
-sus | seus | suoi
-para | per a | per
-hasta | fins a | fino a
-desde | des de | da
-contra | contra | contro
-durante | durant | durante
-entre | entre | tra
-sobre | sobre | su
-tras | després de | dopo
-después de | després de | dopo
-antes de | abans de | prima di
-como | com | come
-más | més | più
-menos | menys | meno
-otro | altre | altro
-otra | altra | altra
-otros | altres | altri
-otras | altres | altre
-cada | cada | ogni
-ambos | ambdós | entrambi
-ambas | ambdues | entrambe
-uno | un | uno
-una | una | una
-dos | dos | due
-tres | tres | tre
-primer | primer | primo
-primera | primera | prima
-segundo | segon | secondo
-tercer | tercer | terzo
-tipo | tipus | tipo
-parte | part | parte
-debido a | degut a | dovuto a
-debida a | deguda a | dovuta a
-debidos a | deguts a | dovuti a
-debidas a | degudes a | dovute a
-clasificadas en otra parte | classificades en altres llocs | classificate altrove
-clasificados en otra parte | classificats en altres llocs | classificati altrove
-clasificada en otra parte | classificada en altres llocs | classificata altrove
-clasificado en otra parte | classificat en altres llocs | classificato altrove
-en otra parte | en altres llocs | altrove
-no especificado | no especificat | non specificato
-no especificada | no especificada | non specificata
-no especificados | no especificats | non specificati
-no especificadas | no especificades | non specificate
-sin otra especificación | sense altra especificació | senza altra specificazione
-otros especificados | altres especificats | altri specificati
-otras especificadas | altres especificades | altre specificate
-especificado | especificat | specificato
-especificada | especificada | specificata
-especificados | especificats | specificati
-especificadas | especificades | specificate
-sitio no especificado | lloc no especificat | sede non specificata
-parte no especificada | part no especificada | parte non specificata
-sin complicaciones | sense complicacions | senza complicanze
-con complicaciones | amb complicacions | con complicanze
-sin mención de | sense menció de | senza menzione di
-con mención de | amb menció de | con menzione di
-a nivel de | a nivell de | a livello di
-enfermedad | malaltia | malattia
-enfermedades | malalties | malattie
-trastorno | trastorn | disturbo
-trastornos | trastorns | disturbi
-dolor | dolor | dolore
-dolores | dolors | dolori
-cabeza | cap | testa
-cuello | coll | collo
-pecho | pit | petto
-tórax | tòrax | torace
-abdomen | abdomen | addome
-espalda | esquena | schiena
-brazo | braç | braccio
-antebrazo | avantbraç | avambraccio
-mano | mà | mano
-manos | mans | mani
-dedo | dit | dito
-dedos | dits | dita
-pulgar | polze | pollice
-pierna | cama | gamba
-rodilla | genoll | ginocchio
-tobillo | turmell | caviglia
-pie | peu | piede
-pies | peus | piedi
-cadera | maluc | anca
-hombro | espatlla | spalla
-codo | colze | gomito
-muñeca | canell | polso
-muslo | cuixa | coscia
-ojo | ull | occhio
-ojos | ulls | occhi
-oído | oïda | orecchio
-oído medio | oïda mitjana | orecchio medio
-oído interno | oïda interna | orecchio interno
-oreja | orella | orecchio
-nariz | nas | naso
-boca | boca | bocca
-labio | llavi | labbro
-lengua | llengua | lingua
-diente | dent | dente
-dientes | dents | denti
-encía | geniva | gengiva
-garganta | gola | gola
-piel | pell | pelle
-cuero cabelludo | cuir cabellut | cuoio capelluto
-cara | cara | viso
-hueso | os | osso
-huesos | ossos | ossa
-músculo | múscul | muscolo
-músculos | músculs | muscoli
-sangre | sang | sangue
-corazón | cor | cuore
-pulmón | pulmó | polmone
-pulmones | pulmons | polmoni
-hígado | fetge | fegato
-riñón | ronyó | rene
-riñones | ronyons | reni
-vejiga | bufeta | vescica
-estómago | estómac | stomaco
-intestino | intestí | intestino
-intestino delgado | intestí prim | intestino tenue
-intestino grueso | intestí gros | intestino crasso
-cerebro | cervell | cervello
-médula espinal | medul·la espinal | midollo spinale
-columna vertebral | columna vertebral | colonna vertebrale
-útero | úter | utero
-ovario | ovari | ovaio
-mama | mama | mammella
-próstata | pròstata | prostata
-vena | vena | vena
-venas | venes | vene
-arteria | artèria | arteria
-arterias | artèries | arterie
-vaso | vas | vaso
-vasos | vasos | vasi
-nervio | nervi | nervo
-nervios | nervis | nervi
-glándula | glàndula | ghiandola
-glándulas | glàndules | ghiandole
-tiroides | tiroide | tiroide
-páncreas | pàncrees | pancreas
-bazo | melsa | milza
-vesícula biliar | vesícula biliar | cistifellea
-esófago | esòfag | esofago
-colon | còlon | colon
-recto | recte | retto
-ano | anus | ano
-bronquio | bronqui | bronco
-bronquios | bronquis | bronchi
-tráquea | tràquea | trachea
-laringe | laringe | laringe
-faringe | faringe | faringe
-amígdala | amígdala | tonsilla
-amígdalas | amígdales | tonsille
-senos paranasales | sins paranasals | seni paranasali
-párpado | parpella | palpebra
-párpados | parpelles | palpebre
-córnea | còrnia | cornea
-cristalino | cristal·lí | cristallino
-meninges | meninges | meningi
-uña | ungla | unghia
-uñas | ungles | unghie
-vértebra | vèrtebra | vertebra
-disco intervertebral | disc intervertebral | disco intervertebrale
-menisco | menisc | menisco
-ligamento | lligament | legamento
-ligamentos | lligaments | legamenti
-tendón | tendó | tendine
-tendones | tendons | tendini
-cartílago | cartílag | cartilagine
-articulación | articulació | articolazione
-articulaciones | articulacions | articolazioni
-fémur | fèmur | femore
-tibia | tíbia | tibia
-peroné | peroné | perone
-húmero | húmer | omero
-radio | radi | radio
-cúbito | cúbit | ulna
-cráneo | crani | cranio
-costilla | costella | costola
-costillas | costelles | costole
-pelvis | pelvis | bacino
-clavícula | clavícula | clavicola
-escápula | escàpula | scapola
-rótula | ròtula | rotula
-diáfisis | diàfisi | diafisi
-epífisis | epífisi | epifisi
-extremidad | extremitat | estremità
-extremidades | extremitats | estremità
-miembro | membre | arto
-miembros | membres | arti
-miembro inferior | extremitat inferior | arto inferiore
-miembro superior | extremitat superior | arto superiore
-ganglios linfáticos | ganglis limfàtics | linfonodi
-tejido | teixit | tessuto
-tejidos | teixits | tessuti
-tejidos blandos | teixits tous | tessuti molli
-tejido subcutáneo | teixit subcutani | tessuto sottocutaneo
-célula | cèl·lula | cellula
-células | cèl·lules | cellule
-órgano | òrgan | organo
-órganos | òrgans | organi
-sistema nervioso | sistema nerviós | sistema nervoso
-vía | via | via
-vías | vies | vie
-vías urinarias | vies urinàries | vie urinarie
-vías respiratorias | vies respiratòries | vie respiratorie
-cuerpo | cos | corpo
-cuerpo extraño | cos estrany | corpo estraneo
-región | regió | regione
-nivel | nivell | livello
-lado | costat | lato
-pared | paret | parete
-cavidad | cavitat | cavità
-conducto | conducte | dotto
-embarazo | embaràs | gravidanza
-parto | part | parto
-trabajo de parto | treball de part | travaglio di parto
-puerperio | puerperi | puerperio
-aborto | avortament | aborto
-recién nacido | nounat | neonato
-feto | fetus | feto
-madre | mare | madre
-niño | nen | bambino
-nacimiento | naixement | nascita
-infección | infecció | infezione
-infecciones | infeccions | infezioni
-fiebre | febre | febbre
-tos | tos | tosse
-herida | ferida | ferita
-heridas | ferides | ferite
-herida abierta | ferida oberta | ferita aperta
-fractura | fractura | frattura
-fracturas | fractures | fratture
-luxación | luxació | lussazione
-esguince | esquinç | distorsione
-traumatismo | traumatisme | trauma
-traumatismos | traumatismes | traumi
-traumatismo superficial | traumatisme superficial | trauma superficiale
-quemadura | cremada | ustione
-quemaduras | cremades | ustioni
-corrosión | corrosió | corrosione
-lesión | lesió | lesione
-lesiones | lesions | lesioni
-contusión | contusió | contusione
-tumor | tumor | tumore
-tumores | tumors | tumori
-tumor maligno | tumor maligne | tumore maligno
-tumor benigno | tumor benigne | tumore benigno
-neoplasia | neoplàsia | neoplasia
-cáncer | càncer | cancro
-carcinoma | carcinoma | carcinoma
-linfoma | limfoma | linfoma
-leucemia | leucèmia | leucemia
-metástasis | metàstasi | metastasi
-comportamiento incierto | comportament incert | comportamento incerto
-insuficiencia | insuficiència | insufficienza
-insuficiencia cardíaca | insuficiència cardíaca | insufficienza cardiaca
-insuficiencia renal | insuficiència renal | insufficienza renale
-insuficiencia respiratoria | insuficiència respiratòria | insufficienza respiratoria
-infarto | infart | infarto
-infarto agudo de miocardio | infart agut de miocardi | infarto miocardico acuto
-infarto agudo del miocardio | infart agut de miocardi | infarto miocardico acuto
-infarto cerebral | infart cerebral | infarto cerebrale
-miocardio | miocardi | miocardio
-hemorragia | hemorràgia | emorragia
-hemorragia gastrointestinal | hemorràgia gastrointestinal | emorragia gastrointestinale
-úlcera | úlcera | ulcera
-úlceras | úlceres | ulcere
-absceso | abscés | ascesso
-quiste | quist | cisti
-cálculo | càlcul | calcolo
-cálculos | càlculs | calcoli
-síndrome | síndrome | sindrome
-síndrome de abstinencia | síndrome d'abstinència | sindrome da astinenza
-hipertensión | hipertensió | ipertensione
-hipertensión esencial | hipertensió essencial | ipertensione essenziale
-hipotensión | hipotensió | ipotensione
-diabetes | diabetis | diabete
-diabetes mellitus | diabetis mellitus | diabete mellito
-mellitus | mellitus | mellito
-insulinodependiente | insulinodependent | insulino-dipendente
-asma | asma | asma
-neumonía | pneumònia | polmonite
-bronquitis | bronquitis | bronchite
-gripe | grip | influenza
-influenza | grip | influenza
-cefalea | cefalea | cefalea
-migraña | migranya | emicrania
-epilepsia | epilèpsia | epilessia
-convulsiones | convulsions | convulsioni
-demencia | demència | demenza
-depresión | depressió | depressione
-ansiedad | ansietat | ansia
-esquizofrenia | esquizofrènia | schizofrenia
-anemia | anèmia | anemia
-obesidad | obesitat | obesità
-artrosis | artrosi | artrosi
-artritis | artritis | artrite
-osteoporosis | osteoporosi | osteoporosi
-gastritis | gastritis | gastrite
-hepatitis | hepatitis | epatite
-cirrosis | cirrosi | cirrosi
-apendicitis | apendicitis | appendicite
-hernia | hèrnia | ernia
-estreñimiento | restrenyiment | stitichezza
-diarrea | diarrea | diarrea
-vómitos | vòmits | vomito
-náuseas | nàusees | nausea
-mareo | mareig | capogiro
-vértigo | vertigen | vertigine
-síncope | síncope | sincope
-prurito | prurit | prurito
-disnea | dispnea | dispnea
-tabaco | tabac | tabacco
-alcohol | alcohol | alcol
-uso | ús | uso
-abuso | abús | abuso
-consumo | consum | consumo
-dependencia | dependència | dipendenza
-intoxicación | intoxicació | intossicazione
-envenenamiento | enverinament | avvelenamento
-efecto | efecte | effetto
-efectos | efectes | effetti
-efecto adverso | efecte advers | effetto avverso
-efecto tóxico | efecte tòxic | effetto tossico
-complicación | complicació | complicazione
-complicaciones | complicacions | complicazioni
-secuela | seqüela | postumo
-secuelas | seqüeles | postumi
-malformación | malformació | malformazione
-malformaciones | malformacions | malformazioni
-congénito | congènit | congenito
-congénita | congènita | congenita
-congénitos | congènits | congeniti
-congénitas | congènites | congenite
-deformidad | deformitat | deformità
-agudo | agut | acuto
-aguda | aguda | acuta
-agudos | aguts | acuti
-agudas | agudes | acute
-crónico | crònic | cronico
-crónica | crònica | cronica
-crónicos | crònics | cronici
-crónicas | cròniques | croniche
-grave | greu | grave
-leve | lleu | lieve
-severo | sever | severo
-severa | severa | severa
-derecho | dret | destro
-derecha | dreta | destra
-izquierdo | esquerre | sinistro
-izquierda | esquerra | sinistra
-externo | extern | esterno
-externa | externa | esterna
-externos | externs | esterni
-interno | intern | interno
-interna | interna | interna
-internos | interns | interni
-secundario | secundari | secondario
-secundaria | secundària | secondaria
-maligno | maligne | maligno
-maligna | maligna | maligna
-benigno | benigne | benigno
-benigna | benigna | benigna
-múltiple | múltiple | multiplo
-múltiples | múltiples | multipli
-simple | simple | semplice
-abierto | obert | aperto
-abierta | oberta | aperta
-cerrado | tancat | chiuso
-cerrada | tancada | chiusa
-parcial | parcial | parziale
-completo | complet | completo
-incompleto | incomplet | incompleto
-pequeño | petit | piccolo
-pequeña | petita | piccola
-grande | gran | grande
-alto | alt | alto
-alta | alta | alta
-bajo | baix | basso
-baja | baixa | bassa
-mayor | major | maggiore
-menor | menor | minore
-nuevo | nou | nuovo
-debido | degut | dovuto
-debida | deguda | dovuta
-debidos | deguts | dovuti
-debidas | degudes | dovute
-causado | causat | causato
-causada | causada | causata
-asociado | associat | associato
-asociada | associada | associata
-relacionado | relacionat | correlato
-relacionada | relacionada | correlata
-relacionados | relacionats | correlati
-inducido | induït | indotto
-inducida | induïda | indotta
-persistente | persistent | persistente
-recurrente | recurrent | ricorrente
-mental | mental | mentale
-mentales | mentals | mentali
-cardíaco | cardíac | cardiaco
-cardíaca | cardíaca | cardiaca
-óseo | ossi | osseo
-ósea | òssia | ossea
-nervioso | nerviós | nervoso
-cutáneo | cutani | cutaneo
-cutánea | cutània | cutanea
-subcutáneo | subcutani | sottocutaneo
-profundo | profund | profondo
-profunda | profunda | profonda
-trombosis | trombosi | trombosi
-trombosis venosa profunda | trombosi venosa profunda | trombosi venosa profonda
-embolia | embòlia | embolia
-embolia pulmonar | embòlia pulmonar | embolia polmonare
-accidente | accident | incidente
-accidente cerebrovascular | accident cerebrovascular | ictus
-ictus | ictus | ictus
-fibrilación auricular | fibril·lació auricular | fibrillazione atriale
-fibrilación | fibril·lació | fibrillazione
-aleteo | flutter | flutter
-arritmia | arítmia | aritmia
-angina de pecho | angina de pit | angina pectoris
-enfermedad pulmonar obstructiva crónica | malaltia pulmonar obstructiva crònica | broncopneumopatia cronica ostruttiva
-ataque | atac | attacco
-sueño | son | sonno
-catarata | cataracta | cataratta
-ceguera | ceguesa | cecità
-sordera | sordesa | sordità
-visión | visió | visione
-audición | audició | udito
-pérdida | pèrdua | perdita
-peso | pes | peso
-aumento | augment | aumento
-disminución | disminució | diminuzione
-falta | manca | mancanza
-exceso | excés | eccesso
-deficiencia | deficiència | carenza
-carencia | carència | carenza
-hierro | ferro | ferro
-azúcar | sucre | zucchero
-agua | aigua | acqua
-aire | aire | aria
-frío | fred | freddo
-calor | calor | calore
-caída | caiguda | caduta
-caídas | caigudes | cadute
-golpe | cop | colpo
-mordedura | mossegada | morso
-picadura | picada | puntura
-trabajo | treball | lavoro
-estado | estat | stato
-historia | història | storia
-antecedentes | antecedents | anamnesi
-familiar | familiar | familiare
-examen | examen | esame
-seguimiento | seguiment | follow-up
-tratamiento | tractament | trattamento
-cirugía | cirurgia | chirurgia
-procedimiento | procediment | procedura
-dispositivo | dispositiu | dispositivo
-dispositivos | dispositius | dispositivi
-implante | implant | impianto
-implantes | implants | impianti
-injerto | empelt | innesto
-injertos | empelts | innesti
-trasplante | trasplantament | trapianto
-medicamento | medicament | farmaco
-medicamentos | medicaments | farmaci
-droga | droga | droga
-drogas | drogues | droghe
-fármaco | fàrmac | farmaco
-contacto | contacte | contatto
-exposición | exposició | esposizione
-riesgo | risc | rischio
-problema | problema | problema
-problemas | problemes | problemi
-sangrado | sagnat | sanguinamento
-inflamación | inflamació | infiammazione
-inflamatoria | inflamatòria | infiammatoria
-inflamatorio | inflamatori | infiammatorio
-obstrucción | obstrucció | ostruzione
-estenosis | estenosi | stenosi
-perforación | perforació | perforazione
-necrosis | necrosi | necrosi
-gangrena | gangrena | cancrena
-derrame | vessament | versamento
-derrame pleural | vessament pleural | versamento pleurico
-dolor abdominal | dolor abdominal | dolore addominale
-dolor torácico | dolor toràcic | dolore toracico
-dolor de cabeza | mal de cap | mal di testa
-lumbago | lumbàlgia | lombalgia
-coma | coma | coma
-cetoacidosis | cetoacidosi | chetoacidosi
-nefropatía | nefropatia | nefropatia
-retinopatía | retinopatia | retinopatia
-neuropatía | neuropatia | neuropatia
-cardiopatía | cardiopatia | cardiopatia
-miocardiopatía | miocardiopatia | cardiomiopatia
-isquemia | isquèmia | ischemia
-isquémica | isquèmica | ischemica
-isquémico | isquèmic | ischemico
-aterosclerosis | ateroesclerosi | aterosclerosi
-varices | varices | varici
-hemorroides | hemorroides | emorroidi
-reflujo | reflux | reflusso
-colecistitis | colecistitis | colecistite
-pancreatitis | pancreatitis | pancreatite
-colelitiasis | colelitiasi | colelitiasi
-cistitis | cistitis | cistite
-hiperplasia | hiperplàsia | iperplasia
-embarazada | embarassada | incinta
-sepsis | sèpsia | sepsi
-septicemia | septicèmia | setticemia
-virus | virus | virus
-bacterias | bacteris | batteri
-hongos | fongs | funghi
-parásitos | paràsits | parassiti
-tuberculosis | tuberculosi | tubercolosi
-sífilis | sífilis | sifilide
-inmunodeficiencia | immunodeficiència | immunodeficienza
-alergia | al·lèrgia | allergia
-alérgica | al·lèrgica | allergica
-dermatitis | dermatitis | dermatite
-eccema | èczema | eczema
-psoriasis | psoriasi | psoriasi
-gota | gota | gotta
-torácico | toràcic | toracico
-torácica | toràcica | toracica
-sinusitis | sinusitis | sinusite
-rinitis | rinitis | rinite
-otitis | otitis | otite
-otitis media | otitis mitjana | otite media
-conjuntivitis | conjuntivitis | congiuntivite
-meningitis | meningitis | meningite
-encefalitis | encefalitis | encefalite
-parálisis | paràlisi | paralisi
-parálisis cerebral | paràlisi cerebral | paralisi cerebrale
-hemiplejía | hemiplegia | emiplegia
-esclerosis | esclerosi | sclerosi
-esclerosis múltiple | esclerosi múltiple | sclerosi multipla
-temblor | tremolor | tremore
-hipotiroidismo | hipotiroïdisme | ipotiroidismo
-hipertiroidismo | hipertiroïdisme | ipertiroidismo
-bocio | goll | gozzo
-desnutrición | desnutrició | malnutrizione
-deshidratación | deshidratació | disidratazione
-colesterol | colesterol | colesterolo
-glucosa | glucosa | glucosio
-hiperglucemia | hiperglucèmia | iperglicemia
-hipoglucemia | hipoglucèmia | ipoglicemia
-insulina | insulina | insulina
-orina | orina | urina
-heces | femta | feci
-celulitis | cel·lulitis | cellulite
-impétigo | impetigen | impetigine
-herpes zóster | herpes zòster | herpes zoster
-varicela | varicel·la | varicella
-sarampión | xarampió | morbillo
-rubéola | rubèola | rosolia
-paperas | galteres | parotite
-tos ferina | tos ferina | pertosse
-tétanos | tètanus | tetano
-rabia | ràbia | rabbia
-paludismo | paludisme | malaria
-cólera | còlera | colera
-fiebre tifoidea | febre tifoide | febbre tifoide
-gastroenteritis | gastroenteritis | gastroenterite
-colitis | colitis | colite
-diverticulitis | diverticulitis | diverticolite
-ictericia | icterícia | ittero
-ascitis | ascites | ascite
-peritonitis | peritonitis | peritonite
-íleo | ili | ileo
-persona | persona | persona
-personas | persones | persone
-paciente | pacient | paziente
-vehículo | vehicle | veicolo
-vehículo de motor | vehicle de motor | veicolo a motore
-ocupante | ocupant | occupante
-peatón | vianant | pedone
-lesionado | lesionat | ferito
-colisión | col·lisió | collisione
-accidente de tránsito | accident de trànsit | incidente stradale
-tránsito | trànsit | traffico
-casa | casa | casa
-escuela | escola | scuola
-calle | carrer | strada
-lugar | lloc | luogo
-sitio | lloc | sede
-sitios | llocs | sedi
-forma | forma | forma
-formas | formes | forme
-signos | signes | segni
-síntomas | símptomes | sintomi
-síntoma | símptoma | sintomo
-hallazgos | troballes | reperti
-anormal | anormal | anormale
-anormales | anormals | anormali
-resultados | resultats | risultati
-muerte | mort | morte
-edad | edat | età
-salud | salut | salute
-atención | atenció | assistenza
-cuidado | atenció | assistenza
-cuidados | cures | cure
-cuidados posteriores | atenció posterior | cure successive
-extracción | extracció | estrazione
-fijación | fixació | fissazione
-fijación interna | fixació interna | fissazione interna
-dificultad | dificultat | difficoltà
-aprendizaje | aprenentatge | apprendimento
-desarrollo | desenvolupament | sviluppo
-retraso | retard | ritardo
-crecimiento | creixement | crescita
-conducta | conducta | comportamento
-comportamiento | comportament | comportamento
-lenguaje | llenguatge | linguaggio
-habla | parla | eloquio
-episodio | episodi | episodio
-episodio depresivo | episodi depressiu | episodio depressivo
-sustancia | substància | sostanza
-sustancias | substàncies | sostanze
-opioides | opioides | oppioidi
-cocaína | cocaïna | cocaina
-nocivo | nociu | dannoso
-incierto | incert | incerto
-desconocido | desconegut | sconosciuto
-presión | pressió | pressione
-presión arterial | pressió arterial | pressione arteriosa
-superior | superior | superiore
-inferior | inferior | inferiore
-superiores | superiors | superiori
-inferiores | inferiors | inferiori
-anterior | anterior | anteriore
-posterior | posterior | posteriore
-bilateral | bilateral | bilaterale
-unilateral | unilateral | unilaterale
-total | total | totale
-primario | primari | primario
-primaria | primària | primaria
-arterial | arterial | arteriosa
-renal | renal | renale
-pulmonar | pulmonar | polmonare
-cerebral | cerebral | cerebrale
-vascular | vascular | vascolare
-venoso | venós | venoso
-venosa | venosa | venosa
-respiratorio | respiratori | respiratorio
-respiratoria | respiratòria | respiratoria
-urinario | urinari | urinario
-urinaria | urinària | urinaria
-digestivo | digestiu | digestivo
-hepático | hepàtic | epatico
-intestinal | intestinal | intestinale
-lumbar | lumbar | lombare
-cervical | cervical | cervicale
-media | mitjana | media
-medio | mitjà | medio
-"#;
+/// The Spanish → Catalan / Italian phrase lexicon, `es<TAB>ca<TAB>it` per line (see the file's header);
+/// multi-word entries take precedence (longest match). Matching is on accent-folded lowercase
+/// Spanish, so the unaccented CIE wording matches too. Parsed once by [`transfer_table`].
+pub const TRANSFER_TSV: &str = include_str!("lexicon/transfer.tsv");
 
-/// Suffix rules `es | ca | it` for words the lexicon does not know (longest suffix first;
-/// `-` = no rule for that language). The stem must keep at least 3 characters.
-pub const SUFFIX_RULES: &[(&str, &str, &str)] = &[
-    ("cciones", "ccions", "zioni"),
-    ("cción", "cció", "zione"),
-    ("ciones", "cions", "zioni"),
-    ("ción", "ció", "zione"),
-    ("siones", "sions", "sioni"),
-    ("sión", "sió", "sione"),
-    ("idades", "itats", "ità"),
-    ("idad", "itat", "ità"),
-    ("dades", "tats", "tà"),
-    ("dad", "tat", "tà"),
-    ("encias", "ències", "enze"),
-    ("encia", "ència", "enza"),
-    ("ancias", "àncies", "anze"),
-    ("ancia", "ància", "anza"),
-    ("mientos", "ments", "menti"),
-    ("miento", "ment", "mento"),
-    ("ajes", "atges", "aggi"),
-    ("aje", "atge", "aggio"),
-    ("ismos", "ismes", "ismi"),
-    ("ismo", "isme", "ismo"),
-    ("itis", "itis", "ite"),
-    ("osis", "osi", "osi"),
-    ("iasis", "iasi", "iasi"),
-    ("esis", "esi", "esi"),
-    ("emias", "èmies", "emie"),
-    ("emia", "èmia", "emia"),
-    ("algia", "àlgia", "algia"),
-    ("ías", "ies", "ie"),
-    ("ía", "ia", "ia"),
-    ("icos", "ics", "ici"),
-    ("icas", "iques", "iche"),
-    ("ico", "ic", "ico"),
-    ("ica", "ica", "ica"),
-    ("osos", "osos", "osi"),
-    ("osas", "oses", "ose"),
-    ("oso", "ós", "oso"),
-    ("osa", "osa", "osa"),
-    ("ivos", "ius", "ivi"),
-    ("ivas", "ives", "ive"),
-    ("ivo", "iu", "ivo"),
-    ("iva", "iva", "iva"),
-    ("arios", "aris", "ari"),
-    ("arias", "àries", "arie"),
-    ("ario", "ari", "ario"),
-    ("aria", "ària", "aria"),
-    ("orios", "oris", "ori"),
-    ("orias", "òries", "orie"),
-    ("orio", "ori", "orio"),
-    ("oria", "òria", "oria"),
-    ("ados", "ats", "ati"),
-    ("adas", "ades", "ate"),
-    ("ado", "at", "ato"),
-    ("ada", "ada", "ata"),
-    ("idos", "its", "iti"),
-    ("idas", "ides", "ite"),
-    ("ido", "it", "ito"),
-    ("ida", "ida", "ita"),
-    ("entes", "ents", "enti"),
-    ("ente", "ent", "ente"),
-    ("antes", "ants", "anti"),
-    ("ante", "ant", "ante"),
-    ("ables", "ables", "abili"),
-    ("able", "able", "abile"),
-    ("ibles", "ibles", "ibili"),
-    ("ible", "ible", "ibile"),
-    ("ales", "als", "ali"),
-    ("al", "al", "ale"),
-    ("ares", "ars", "ari"),
-    ("ar", "ar", "are"),
-    ("omas", "omes", "omi"),
-    ("oma", "oma", "oma"),
-    ("ulos", "uls", "oli"),
-    ("ulas", "ules", "ole"),
-    ("ulo", "ul", "olo"),
-    ("ula", "ula", "ola"),
-    ("anos", "ans", "ani"),
-    ("anas", "anes", "ane"),
-    ("ano", "à", "ano"),
-    ("inas", "ines", "ine"),
-    ("ina", "ina", "ina"),
-    ("uras", "ures", "ure"),
-    ("ura", "ura", "ura"),
-    ("ios", "is", "i"),
-    ("io", "i", "io"),
-    ("ores", "ors", "ori"),
-    ("or", "or", "ore"),
-    ("os", "-", "i"),
-    ("as", "es", "e"),
-];
+/// Suffix rules `es<TAB>ca<TAB>it` for words the lexicon does not know (longest suffix first;
+/// `-` = no rule for that language). The stem must keep at least 3 characters. Parsed once by
+/// [`suffix_rules`].
+pub const SUFFIX_RULES_TSV: &str = include_str!("lexicon/suffix_rules.tsv");
+
+/// Rows of a three-column data file (`#` comments and blank lines skipped, fields trimmed), with
+/// their 1-based line numbers. `name` is only for the error, which names the line.
+fn parse_tsv3(name: &str, text: &'static str) -> std::result::Result<Vec<(usize, [&'static str; 3])>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let f: Vec<&str> = line.split('\t').map(|s| s.trim()).collect();
+        match f.as_slice() {
+            [es, ca, it] if !es.is_empty() && !ca.is_empty() && !it.is_empty() => out.push((i + 1, [*es, *ca, *it])),
+            _ => return Err(format!("{name}:{}: expected es<TAB>ca<TAB>it, found {line:?}", i + 1)),
+        }
+    }
+    Ok(out)
+}
+
+/// The rows of [`TRANSFER_TSV`], in file order. The data is compiled in, so a malformed line is
+/// a bug caught by the unit tests; it panics naming the line.
+pub fn transfer_table() -> &'static [(&'static str, &'static str, &'static str)] {
+    static ROWS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        let rows = parse_tsv3("src/synth/lexicon/transfer.tsv", TRANSFER_TSV).unwrap_or_else(|e| panic!("{e}"));
+        rows.into_iter().map(|(_, [es, ca, it])| (es, ca, it)).collect()
+    })
+}
+
+/// The rows of [`SUFFIX_RULES_TSV`], in file order (the order they are tried in).
+pub fn suffix_rules() -> &'static [(&'static str, &'static str, &'static str)] {
+    static ROWS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
+    ROWS.get_or_init(|| {
+        let rows = parse_tsv3("src/synth/lexicon/suffix_rules.tsv", SUFFIX_RULES_TSV).unwrap_or_else(|e| panic!("{e}"));
+        rows.into_iter().map(|(_, [es, ca, it])| (es, ca, it)).collect()
+    })
+}
 
 /// Result of [`transfer_from_es`].
 #[derive(Clone, Debug, PartialEq)]
@@ -821,22 +79,19 @@ fn transfer_map() -> &'static HashMap<String, (&'static str, &'static str)> {
     static MAP: OnceLock<HashMap<String, (&'static str, &'static str)>> = OnceLock::new();
     MAP.get_or_init(|| {
         let mut m = HashMap::new();
-        for line in TRANSFER.lines() {
-            let parts: Vec<&str> = line.split('|').map(|s| s.trim()).collect();
-            if parts.len() == 3 && !parts[0].is_empty() {
-                m.insert(fold(parts[0]), (parts[1], parts[2]));
-            }
+        for &(es, ca, it) in transfer_table() {
+            m.insert(fold(es), (ca, it));
         }
         m
     })
 }
 
-/// Longest multi-word key of [`TRANSFER`], in words.
+/// Longest multi-word key of [`transfer_table`] considered, in words.
 const MAX_PHRASE: usize = 6;
 
-/// Translate a Spanish description into Catalan (`"ca"`) or Italian (`"it"`) with [`TRANSFER`]
+/// Translate a Spanish description into Catalan (`"ca"`) or Italian (`"it"`) with [`transfer_table`]
 /// (greedy longest phrase match, accent-insensitive, not across punctuation) and
-/// [`SUFFIX_RULES`] for the remaining words, then orthography (ca: `ñ→ny`, `á→à`, open `è/ò` in
+/// [`suffix_rules`] for the remaining words, then orthography (ca: `ñ→ny`, `á→à`, open `è/ò` in
 /// `-ic` words, elision `de a… → d'a…`, `el/la a… → l'a…`; it: no acute accents, initial `h`
 /// dropped, `qu(e|i)→ch`, `ct/pt→tt`, `x→ss`, `ñ→gn`). The first letter's case is kept.
 pub fn transfer_from_es(text: &str, target: &str) -> Transfer {
@@ -914,7 +169,7 @@ pub fn transfer_from_es(text: &str, target: &str) -> Transfer {
 }
 
 fn apply_suffix(w: &str, ca: bool) -> Option<String> {
-    for &(es, c, it) in SUFFIX_RULES {
+    for &(es, c, it) in suffix_rules() {
         let to = if ca { c } else { it };
         if to == "-" {
             continue;
@@ -1405,6 +660,34 @@ mod tests {
         // elision and the unaccented CIE wording
         assert_eq!(transfer_from_es("Efecto de alcohol", "ca").text, "Efecte d'alcohol");
         assert_eq!(transfer_from_es("Sindrome nefrotico", "ca").text, "Síndrome nefrotic");
+    }
+
+    #[test]
+    fn synth_lexicon_data_files_parse_and_are_well_formed() {
+        let t = transfer_table();
+        assert!(t.len() >= 680, "{}", t.len());
+        // one entry per folded key: a repeat would silently shadow the earlier one in the map
+        let mut seen: HashMap<String, &str> = HashMap::new();
+        for &(es, ca, it) in t {
+            assert!(!es.is_empty() && !ca.is_empty() && !it.is_empty());
+            assert!(es.split_whitespace().count() <= MAX_PHRASE, "{es:?} is longer than MAX_PHRASE words");
+            if let Some(first) = seen.insert(fold(es), es) {
+                panic!("transfer.tsv: {es:?} folds to the same key as {first:?}");
+            }
+        }
+        assert_eq!(transfer_map().len(), t.len());
+        let r = suffix_rules();
+        assert!(r.len() >= 80, "{}", r.len());
+        for (i, &(es, ca, it)) in r.iter().enumerate() {
+            assert!(!es.is_empty() && es != "-" && !ca.is_empty() && !it.is_empty());
+            // first match wins: an earlier rule that ends this one would make it unreachable
+            if let Some(&(e, _, _)) = r[..i].iter().find(|(e, _, _)| es.ends_with(e)) {
+                panic!("suffix_rules.tsv: {es:?} comes after {e:?}, which always matches first");
+            }
+        }
+        // a malformed line is reported with its line number
+        let e = parse_tsv3("x.tsv", "# c\na\tb\tc\n\nd\te\n").unwrap_err();
+        assert!(e.starts_with("x.tsv:4:"), "{e}");
     }
 
     #[test]

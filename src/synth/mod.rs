@@ -1,7 +1,7 @@
 //! Synthetic training data for the bi-encoder and the reranker: (query, positive passage, hard
 //! negatives) pairs in en/es/fr/pt/it/ca, grounded in the ICD-10 hierarchy of the [`Catalog`].
 //!
-//! Two generators write one format:
+//! Three generators write one format:
 //! - [`offline::generate_offline`] — needs no service. Turns catalogue descriptions into
 //!   clinical-style mentions (abbreviations, lay wording, dropped qualifiers, laterality and
 //!   severity phrasings, telegraphic word order, missing accents, keyboard typos) and builds
@@ -11,6 +11,8 @@
 //! - `llm::generate_llm` (native only) — any OpenAI-compatible chat-completions endpoint;
 //!   batched prompts, retries with backoff, a requests-per-minute limit, resumable output and
 //!   validation (language heuristic, length, deduplication).
+//! - [`annotated::generate_annotated`] — real mentions coded by people (BEIR queries + qrels,
+//!   e.g. CodiEsp train) with their gold code's description and its hierarchy siblings.
 //!
 //! # Output format (JSONL, one [`SynthPair`] per line)
 //! ```json
@@ -27,7 +29,7 @@
 //!   same 3-character category. Never the positive, its ancestors or its descendants (those are
 //!   partly right), never a code whose text equals the positive text.
 //! - `generator`: `"offline"`, `"llm"`, or `"annotated"` (real mentions with their coders' codes,
-//!   converted by `scripts/annotated-pairs.py`, e.g. from CodiEsp train); `seed`: the run's seed; `template`: `+`-joined list
+//!   e.g. from CodiEsp train, by [`annotated`]); `seed`: the run's seed; `template`: `+`-joined list
 //!   of what produced the query (e.g. `transfer:es>it`, `abbrev`, `lay`, `drop_qualifier`,
 //!   `typo`, `no_accents`, `curated`, `llm`), so quality can be inspected per template.
 //!
@@ -48,11 +50,13 @@ use crate::catalog::{Catalog, CatalogEntry, LANGS};
 use crate::corpus::read_lines_jsonl;
 use crate::{format_err, Error, Result};
 
+pub mod annotated;
 pub mod lexicon;
 pub mod offline;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod llm;
 
+pub use annotated::{generate_annotated, generate_annotated_files, AnnotatedOptions, AnnotatedOutput};
 pub use offline::{generate_offline, OfflineOptions, OfflineOutput};
 #[cfg(not(target_arch = "wasm32"))]
 pub use llm::{generate_llm, LlmOptions, LlmProgress, LlmReport};
@@ -373,6 +377,12 @@ impl<'a> Hierarchy<'a> {
     /// same category (each group shuffled with `rng`). Level-7 codes are only used as negatives
     /// of level-7 positives.
     pub fn hard_negatives(&self, code: &str, lang: &str, k: usize, rng: &mut impl rand::Rng) -> Vec<HardNegative> {
+        self.hard_negatives_of(code, lang, k, &["sibling", "cousin", "category"], rng)
+    }
+
+    /// [`Hierarchy::hard_negatives`] from the given relations only, in that order (`"sibling"`,
+    /// `"cousin"`, `"category"`); e.g. `&["sibling"]` for siblings alone (the annotated generator).
+    pub fn hard_negatives_of(&self, code: &str, lang: &str, k: usize, relations: &[&str], rng: &mut impl rand::Rng) -> Vec<HardNegative> {
         use rand::seq::SliceRandom;
         let Some(e) = self.entry(code) else { return Vec::new() };
         let pos_text = e.descriptions.get(lang).map(|s| s.as_str()).unwrap_or("");
@@ -381,7 +391,7 @@ impl<'a> Hierarchy<'a> {
         let parent = e.parent.as_deref();
         let grand = parent.and_then(|p| self.entry(p)).and_then(|p| p.parent.as_deref());
         let empty: Vec<usize> = Vec::new();
-        for rel in ["sibling", "cousin", "category"] {
+        for &rel in relations {
             if out.len() >= k {
                 break;
             }
@@ -402,7 +412,8 @@ impl<'a> Hierarchy<'a> {
                     }
                     c
                 }
-                _ => self.by_category.get(category(code)).unwrap_or(&empty).clone(),
+                "category" => self.by_category.get(category(code)).unwrap_or(&empty).clone(),
+                _ => Vec::new(),
             };
             group.shuffle(rng);
             for i in group {
