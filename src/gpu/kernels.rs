@@ -42,6 +42,74 @@ fn source(main: &str, consts: &[(&str, u32)]) -> String {
     out
 }
 
+// Uniform parameters, one struct per kernel, laid out exactly as the shader's `struct Params`
+// (4-byte scalars, explicit padding to the 16-byte multiple uniform buffers need; a unit test
+// compares them with the WGSL).
+
+/// matmul_q.wgsl (all three variants).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub scale_off: u32,
+}
+
+/// layernorm.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct LayerNormParams {
+    pub rows: u32,
+    pub h: u32,
+    pub eps: f32,
+    pub _a: u32,
+}
+
+/// attention.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct AttentionParams {
+    pub batch: u32,
+    pub seq: u32,
+    pub h: u32,
+    pub scale: f32,
+}
+
+/// gather.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GatherParams {
+    pub tokens: u32,
+    pub seq: u32,
+    pub h: u32,
+    pub rows_per_chunk: u32,
+    pub scale_off: u32,
+    pub type_off: u32,
+    pub _a: u32,
+    pub _b: u32,
+}
+
+/// pool.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct PoolParams {
+    pub batch: u32,
+    pub seq: u32,
+    pub h: u32,
+    pub _a: u32,
+}
+
+/// gelu.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GeluParams {
+    pub n: u32,
+    pub _a: u32,
+    pub _b: u32,
+    pub _c: u32,
+}
+
 /// Largest workgroup count per dispatch dimension (WebGPU default limit).
 pub const MAX_GROUPS: u32 = 65535;
 
@@ -159,10 +227,10 @@ impl Kernels {
     }
 }
 
-pub(crate) fn uniform(device: &wgpu::Device, words: &[u32]) -> wgpu::Buffer {
-    let mut w = words.to_vec();
-    w.resize(words.len().div_ceil(4).max(1) * 4, 0);
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: bytemuck::cast_slice(&w), usage: wgpu::BufferUsages::UNIFORM })
+/// A uniform buffer holding one kernel's `*Params`.
+pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wgpu::Buffer {
+    const { assert!(std::mem::size_of::<P>() > 0 && std::mem::size_of::<P>() % 16 == 0, "uniform params must be a non-empty multiple of 16 bytes") };
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: bytemuck::bytes_of(params), usage: wgpu::BufferUsages::UNIFORM })
 }
 
 pub(crate) fn storage<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
@@ -305,6 +373,60 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    trait Scalar {
+        const KIND: naga::ScalarKind;
+    }
+    impl Scalar for u32 {
+        const KIND: naga::ScalarKind = naga::ScalarKind::Uint;
+    }
+    impl Scalar for f32 {
+        const KIND: naga::ScalarKind = naga::ScalarKind::Float;
+    }
+    fn kind<T: Scalar>(_: &T) -> naga::ScalarKind {
+        T::KIND
+    }
+
+    /// (size, [(field, offset, scalar kind)]) of a Rust params struct.
+    macro_rules! layout {
+        ($t:ty: $($f:ident),+) => {{
+            let z: $t = bytemuck::Zeroable::zeroed();
+            (std::mem::size_of::<$t>(), vec![$((stringify!($f), std::mem::offset_of!($t, $f), kind(&z.$f))),+])
+        }};
+    }
+
+    #[test]
+    fn params_structs_match_the_wgsl_layout() {
+        for (label, src, binds) in shaders(WeightFormat::Q8_0, WeightFormat::Q4_0, 32) {
+            let (size, fields) = match label {
+                "matmul" | "matmul_gelu" | "matmul_residual" => layout!(MatmulParams: m, n, k, scale_off),
+                "layernorm" => layout!(LayerNormParams: rows, h, eps, _a),
+                "attention" => layout!(AttentionParams: batch, seq, h, scale),
+                "gather" => layout!(GatherParams: tokens, seq, h, rows_per_chunk, scale_off, type_off, _a, _b),
+                "pool" => layout!(PoolParams: batch, seq, h, _a),
+                "gelu" => layout!(GeluParams: n, _a, _b, _c),
+                _ => panic!("no params struct for kernel {label}"),
+            };
+            assert!(matches!(binds[0], B::U), "{label}: binding 0 is the params uniform");
+            let m = module(label, &src);
+            let (_, ty) = m.types.iter().find(|(_, t)| t.name.as_deref() == Some("Params")).unwrap_or_else(|| panic!("{label} has no struct Params"));
+            let naga::TypeInner::Struct { members, span } = &ty.inner else { panic!("{label}: Params is not a struct") };
+            assert_eq!(*span as usize, size, "{label}: WGSL Params is {span} bytes, the Rust struct {size}");
+            let wgsl: Vec<(&str, usize, naga::ScalarKind)> = members
+                .iter()
+                .map(|mb| {
+                    let naga::TypeInner::Scalar(s) = m.types[mb.ty].inner else { panic!("{label}: Params member {:?} is not a scalar", mb.name) };
+                    assert_eq!(s.width, 4, "{label}: Params member {:?}", mb.name);
+                    (mb.name.as_deref().unwrap_or(""), mb.offset as usize, s.kind)
+                })
+                .collect();
+            assert_eq!(wgsl, fields, "{label}: WGSL Params (left) and the Rust struct (right) differ");
+            // and it is what binding 0 holds
+            let p = m.global_variables.iter().find(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0)).map(|(_, g)| g).unwrap();
+            assert_eq!(p.space, naga::AddressSpace::Uniform, "{label}");
+            assert_eq!(m.types[p.ty].name.as_deref(), Some("Params"), "{label}");
         }
     }
 }
