@@ -1,5 +1,5 @@
 // Embedding sum before layer norm: out[m, d] = word[ids[m], d] + pos[m % seq, d] + type0[d].
-// The word table (Q8_0 or Q4_0, repacked as in matmul_q.wgsl) is split by rows over up to four
+// The word table (Q8_0 or Q4_0, repacked as in common/qblock.wgsl) is split by rows over up to four
 // storage buffers t0..t3 of p.rows_per_chunk rows each, so no binding exceeds the device's
 // maxStorageBufferBindingSize. Each chunk: quants of its rows, then f16 scales (two per u32) at
 // p.scale_off (the same offset in every chunk: chunks are laid out for rows_per_chunk rows).
@@ -14,6 +14,7 @@ struct Params { tokens: u32, seq: u32, h: u32, rows_per_chunk: u32, scale_off: u
 @group(0) @binding(5) var<storage, read> t3: array<u32>;
 @group(0) @binding(6) var<storage, read> pos_type: array<f32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
+//#include "common/qblock.wgsl"
 
 fn word(c: u32, i: u32) -> u32 {
     if (c == 0u) { return t0[i]; }
@@ -33,17 +34,6 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let r = id % p.rows_per_chunk;
     let blk = r * (p.h / 32u) + d / 32u;
     let j = d % 32u;
-    let sv = unpack2x16float(word(c, p.scale_off + (blk >> 1u)));
-    let scale = select(sv.x, sv.y, (blk & 1u) == 1u);
-    var v = 0.0;
-    if (QFMT == 8u) {
-        let u = bitcast<i32>(word(c, blk * 8u + j / 4u));
-        v = f32(extractBits(u, (j % 4u) * 8u, 8u)) * scale;
-    } else {
-        let jj = j % 16u;
-        let u = word(c, blk * 4u + jj / 4u);
-        let q = (u >> ((jj % 4u) * 8u + select(0u, 4u, j >= 16u))) & 15u;
-        v = (f32(q) - 8.0) * scale;
-    }
+    let v = q_value(word(c, q_word(blk, j)), j) * q_scale(word(c, q_scale_word(p.scale_off, blk)), blk);
     out[i] = v + pos_type[(m % p.seq) * p.h + d] + pos_type[p.type_off + d];
 }

@@ -8,19 +8,7 @@ struct Params { rows: u32, h: u32, eps: f32, _a: u32 }
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 
 const WG: u32 = 128u;
-var<workgroup> red: array<f32, 128>;
-
-fn reduce_sum(v: f32, lid: u32) -> f32 {
-    red[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) { red[lid] += red[lid + s]; }
-        workgroupBarrier();
-    }
-    let r = red[0];
-    workgroupBarrier();
-    return r;
-}
+//#include "common/reduce.wgsl"
 
 @compute @workgroup_size(128)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

@@ -1,8 +1,6 @@
 // y[m, n] = sum_k x[m, k] * W[n, k] + bias[n]  (then optional GELU, optional residual add).
-// W is quantised along k in blocks of 32 (ggml Q8_0 or Q4_0), repacked into u32 words:
-//   [quants of every block, row-major by (n, k-block)] then [f16 scales, two per u32] at p.scale_off.
-//   Q8_0: 8 words per block, byte j = weight j (i8).  Q4_0: 4 words per block, byte j low nibble =
-//   weight j, high nibble = weight j + 16, value (q - 8) * d.
+// W is quantised along k in blocks of 32 (ggml Q8_0 or Q4_0) and repacked as in common/qblock.wgsl,
+// blocks row-major by (n, k-block), scales at p.scale_off.
 // Prefix constants (set by the host): QFMT (8 or 4), ACT (0 none, 1 GELU), RESID (0/1).
 // Tile 64x64 outputs per 256-invocation workgroup, k in steps of 16; each invocation owns 4x4 outputs.
 struct Params { m: u32, n: u32, k: u32, scale_off: u32 }
@@ -12,17 +10,14 @@ struct Params { m: u32, n: u32, k: u32, scale_off: u32 }
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read> res: array<f32>;
 @group(0) @binding(5) var<storage, read_write> y: array<f32>;
+//#include "common/qblock.wgsl"
+//#include "common/gelu.wgsl"
 
 const BM: u32 = 64u;
 const BN: u32 = 64u;
 const BK: u32 = 16u;
 var<workgroup> As: array<f32, 1024>; // [BK][BM]
 var<workgroup> Bs: array<f32, 1024>; // [BK][BN]
-
-fn block_scale(blk: u32) -> f32 {
-    let v = unpack2x16float(w[p.scale_off + (blk >> 1u)]);
-    return select(v.x, v.y, (blk & 1u) == 1u);
-}
 
 @compute @workgroup_size(256)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) tid: u32) {
@@ -53,17 +48,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) t
         var wv = vec4<f32>(0.0);
         if (bn < p.n) {
             let blk = bn * nb + k0 / 32u;
-            let d = block_scale(blk);
-            if (QFMT == 8u) {
-                let u = bitcast<i32>(w[blk * 8u + ((k0 % 32u) / 4u) + lp]);
-                wv = vec4<f32>(f32(extractBits(u, 0u, 8u)), f32(extractBits(u, 8u, 8u)),
-                               f32(extractBits(u, 16u, 8u)), f32(extractBits(u, 24u, 8u))) * d;
-            } else {
-                let u = w[blk * 4u + lp];
-                let sh = select(0u, 4u, (k0 % 32u) == 16u);
-                let q = vec4<u32>((u >> sh) & 15u, (u >> (8u + sh)) & 15u, (u >> (16u + sh)) & 15u, (u >> (24u + sh)) & 15u);
-                wv = (vec4<f32>(q) - 8.0) * d;
-            }
+            let j = k0 % 32u + lp * 4u;
+            wv = q_values4(w[q_word(blk, j)], j) * q_scale(w[q_scale_word(p.scale_off, blk)], blk);
         }
         for (var i = 0u; i < 4u; i++) {
             Bs[(lp * 4u + i) * BN + lr] = wv[i];

@@ -3,13 +3,112 @@ use wgpu::util::DeviceExt;
 
 use super::pack::WeightFormat;
 
-const GELU_COMMON: &str = include_str!("../../shaders/gelu_common.wgsl");
 const MATMUL: &str = include_str!("../../shaders/matmul_q.wgsl");
 const LAYERNORM: &str = include_str!("../../shaders/layernorm.wgsl");
 const ATTENTION: &str = include_str!("../../shaders/attention.wgsl");
 const GATHER: &str = include_str!("../../shaders/gather.wgsl");
 const POOL: &str = include_str!("../../shaders/pool.wgsl");
 const GELU: &str = include_str!("../../shaders/gelu.wgsl");
+
+/// Code shared between shaders, pulled in by an `//#include "common/…"` line (see [`source`]).
+const COMMON: &[(&str, &str)] = &[
+    ("common/gelu.wgsl", include_str!("../../shaders/common/gelu.wgsl")),
+    ("common/qblock.wgsl", include_str!("../../shaders/common/qblock.wgsl")),
+    ("common/reduce.wgsl", include_str!("../../shaders/common/reduce.wgsl")),
+];
+
+/// The name in an `//#include "name"` line, if `line` is one.
+fn include_of(line: &str) -> Option<&str> {
+    line.trim().strip_prefix("//#include")?.trim().strip_prefix('"')?.strip_suffix('"')
+}
+
+/// The one way a shader's source is put together: `const NAME: u32 = Nu;` for each host-set constant
+/// (QFMT, ACT, ...), then `main` with each `//#include` line replaced by that file of [`COMMON`]
+/// (one level: common files include nothing). WGSL declarations are order-independent, so common
+/// code may use the including shader's constants. Unknown names panic (the sources are built in;
+/// a unit test resolves every include).
+fn source(main: &str, consts: &[(&str, u32)]) -> String {
+    let mut out: String = consts.iter().map(|(name, v)| format!("const {name}: u32 = {v}u;\n")).collect();
+    for line in main.lines() {
+        match include_of(line) {
+            Some(name) => {
+                let (_, src) = COMMON.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("shader include {name:?} is not in kernels::COMMON"));
+                out.push_str(src);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+// Uniform parameters, one struct per kernel, laid out exactly as the shader's `struct Params`
+// (4-byte scalars, explicit padding to the 16-byte multiple uniform buffers need; a unit test
+// compares them with the WGSL).
+
+/// matmul_q.wgsl (all three variants).
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct MatmulParams {
+    pub m: u32,
+    pub n: u32,
+    pub k: u32,
+    pub scale_off: u32,
+}
+
+/// layernorm.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct LayerNormParams {
+    pub rows: u32,
+    pub h: u32,
+    pub eps: f32,
+    pub _a: u32,
+}
+
+/// attention.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct AttentionParams {
+    pub batch: u32,
+    pub seq: u32,
+    pub h: u32,
+    pub scale: f32,
+}
+
+/// gather.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GatherParams {
+    pub tokens: u32,
+    pub seq: u32,
+    pub h: u32,
+    pub rows_per_chunk: u32,
+    pub scale_off: u32,
+    pub type_off: u32,
+    pub _a: u32,
+    pub _b: u32,
+}
+
+/// pool.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct PoolParams {
+    pub batch: u32,
+    pub seq: u32,
+    pub h: u32,
+    pub _a: u32,
+}
+
+/// gelu.wgsl.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct GeluParams {
+    pub n: u32,
+    pub _a: u32,
+    pub _b: u32,
+    pub _c: u32,
+}
 
 /// Largest workgroup count per dispatch dimension (WebGPU default limit).
 pub const MAX_GROUPS: u32 = 65535;
@@ -101,37 +200,37 @@ pub(crate) struct Kernels {
     pub head_dim: u32,
 }
 
+/// Bindings of the matmul variants: params, x, w, bias, residual, y.
+const MM_B: &[B] = &[B::U, B::R, B::R, B::R, B::R, B::W];
+
+/// Every pipeline as (label, full source, bindings), in [`Kernels`] field order: what
+/// `Kernels::new` compiles and the unit tests validate.
+fn shaders(body: WeightFormat, table: WeightFormat, head_dim: u32) -> [(&'static str, String, &'static [B]); 8] {
+    let mm = |act: u32, res: u32| source(MATMUL, &[("QFMT", body.qfmt()), ("ACT", act), ("RESID", res)]);
+    [
+        ("matmul", mm(0, 0), MM_B),
+        ("matmul_gelu", mm(1, 0), MM_B),
+        ("matmul_residual", mm(0, 1), MM_B),
+        ("layernorm", source(LAYERNORM, &[]), &[B::U, B::R, B::R, B::R, B::W]),
+        ("attention", source(ATTENTION, &[("HD", head_dim)]), &[B::U, B::R, B::R, B::W]),
+        ("gather", source(GATHER, &[("QFMT", table.qfmt())]), &[B::U, B::R, B::R, B::R, B::R, B::R, B::R, B::W]),
+        ("pool", source(POOL, &[]), &[B::U, B::R, B::R, B::W]),
+        ("gelu", source(GELU, &[]), &[B::U, B::W]),
+    ]
+}
+
 impl Kernels {
     pub fn new(device: &wgpu::Device, body: WeightFormat, table: WeightFormat, head_dim: u32) -> Self {
-        let mm = |act: u32, res: u32| {
-            format!("const QFMT: u32 = {}u;\nconst ACT: u32 = {act}u;\nconst RESID: u32 = {res}u;\n{GELU_COMMON}\n{MATMUL}", body.qfmt())
-        };
-        let mm_b = [B::U, B::R, B::R, B::R, B::R, B::W];
-        Self {
-            matmul: Kernel::new(device, "matmul", &mm(0, 0), &mm_b),
-            matmul_gelu: Kernel::new(device, "matmul_gelu", &mm(1, 0), &mm_b),
-            matmul_res: Kernel::new(device, "matmul_residual", &mm(0, 1), &mm_b),
-            layernorm: Kernel::new(device, "layernorm", LAYERNORM, &[B::U, B::R, B::R, B::R, B::W]),
-            attention: Kernel::new(device, "attention", &format!("const HD: u32 = {head_dim}u;\n{ATTENTION}"), &[B::U, B::R, B::R, B::W]),
-            gather: Kernel::new(
-                device,
-                "gather",
-                &format!("const QFMT: u32 = {}u;\n{GATHER}", table.qfmt()),
-                &[B::U, B::R, B::R, B::R, B::R, B::R, B::R, B::W],
-            ),
-            pool: Kernel::new(device, "pool", POOL, &[B::U, B::R, B::R, B::W]),
-            gelu: Kernel::new(device, "gelu", &format!("{GELU_COMMON}\n{GELU}"), &[B::U, B::W]),
-            body,
-            table,
-            head_dim,
-        }
+        let [matmul, matmul_gelu, matmul_res, layernorm, attention, gather, pool, gelu] =
+            shaders(body, table, head_dim).map(|(label, src, binds)| Kernel::new(device, label, &src, binds));
+        Self { matmul, matmul_gelu, matmul_res, layernorm, attention, gather, pool, gelu, body, table, head_dim }
     }
 }
 
-pub(crate) fn uniform(device: &wgpu::Device, words: &[u32]) -> wgpu::Buffer {
-    let mut w = words.to_vec();
-    w.resize(words.len().div_ceil(4).max(1) * 4, 0);
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: bytemuck::cast_slice(&w), usage: wgpu::BufferUsages::UNIFORM })
+/// A uniform buffer holding one kernel's `*Params`.
+pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wgpu::Buffer {
+    const { assert!(std::mem::size_of::<P>() > 0 && std::mem::size_of::<P>() % 16 == 0, "uniform params must be a non-empty multiple of 16 bytes") };
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: bytemuck::bytes_of(params), usage: wgpu::BufferUsages::UNIFORM })
 }
 
 pub(crate) fn storage<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
@@ -180,4 +279,154 @@ pub(crate) async fn read_back(device: &wgpu::Device, queue: &wgpu::Queue, mut en
     };
     staging.unmap();
     Ok(out)
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use wgpu::naga;
+
+    /// Every shader under shaders/ (not common/), as compiled in.
+    const MAINS: &[(&str, &str)] = &[
+        ("matmul_q.wgsl", MATMUL),
+        ("layernorm.wgsl", LAYERNORM),
+        ("attention.wgsl", ATTENTION),
+        ("gather.wgsl", GATHER),
+        ("pool.wgsl", POOL),
+        ("gelu.wgsl", GELU),
+    ];
+
+    fn fn_names(src: &str) -> Vec<&str> {
+        src.lines().filter_map(|l| l.trim().strip_prefix("fn ")).filter_map(|l| l.split('(').next()).map(str::trim).collect()
+    }
+
+    fn wgsl_files(dir: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
+        let mut v: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".wgsl")).collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn includes_resolve_and_shared_code_lives_only_in_common_files() {
+        // the tables cover every file on disk
+        let mut mains: Vec<String> = MAINS.iter().map(|(n, _)| n.to_string()).collect();
+        mains.sort();
+        assert_eq!(wgsl_files("shaders"), mains, "shaders/*.wgsl and the test's MAINS table differ");
+        let mut common: Vec<String> = COMMON.iter().map(|(n, _)| n.to_string()).collect();
+        common.sort();
+        assert_eq!(wgsl_files("shaders/common").iter().map(|n| format!("common/{n}")).collect::<Vec<_>>(), common, "shaders/common/*.wgsl and COMMON differ");
+
+        let mut used = std::collections::BTreeSet::new();
+        for (name, src) in MAINS {
+            for inc in src.lines().filter_map(include_of) {
+                assert!(COMMON.iter().any(|(n, _)| *n == inc), "{name} includes {inc:?}, which is not in COMMON");
+                used.insert(inc);
+            }
+            for l in src.lines().filter(|l| l.contains("#include")) {
+                assert!(include_of(l).is_some(), "{name}: malformed include line {l:?}");
+            }
+        }
+        let mut shared = std::collections::BTreeMap::new();
+        for (cname, csrc) in COMMON {
+            assert!(used.contains(cname), "{cname} is included by no shader");
+            assert!(!csrc.contains("#include"), "{cname} includes another file (only one level is resolved)");
+            for f in fn_names(csrc) {
+                assert!(shared.insert(f, *cname).is_none(), "fn {f} is defined in two common files");
+            }
+        }
+        assert!(shared.contains_key("reduce_sum") && shared.contains_key("gelu") && shared.contains_key("q_scale"));
+        for (name, src) in MAINS {
+            for f in fn_names(src) {
+                assert!(!shared.contains_key(f), "{name} defines fn {f}, which {} already defines", shared[f]);
+            }
+        }
+    }
+
+    #[test]
+    fn source_prefixes_constants_and_splices_includes() {
+        let s = source("a\n//#include \"common/gelu.wgsl\"\nb", &[("QFMT", 4), ("ACT", 1)]);
+        assert!(s.starts_with("const QFMT: u32 = 4u;\nconst ACT: u32 = 1u;\na\n"));
+        assert!(s.contains(COMMON.iter().find(|(n, _)| *n == "common/gelu.wgsl").unwrap().1));
+        assert!(s.ends_with("\nb\n") && !s.contains("#include"));
+        assert_eq!(include_of("  //#include \"common/reduce.wgsl\"  "), Some("common/reduce.wgsl"));
+        assert_eq!(include_of("// include \"x\""), None);
+    }
+
+    fn module(label: &str, src: &str) -> naga::Module {
+        let m = naga::front::wgsl::parse_str(src).unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(src)));
+        // unpack2x16float is core WGSL; naga gates it behind a capability (wgpu grants it where the device has it)
+        let caps = naga::valid::Capabilities::default() | naga::valid::Capabilities::SHADER_FLOAT16_IN_FLOAT32;
+        naga::valid::Validator::new(naga::valid::ValidationFlags::all(), caps)
+            .validate(&m)
+            .unwrap_or_else(|e| panic!("{label}: {}", e.emit_to_string(src)));
+        m
+    }
+
+    #[test]
+    fn every_composed_shader_validates() {
+        for body in [WeightFormat::Q8_0, WeightFormat::Q4_0] {
+            for table in [WeightFormat::Q8_0, WeightFormat::Q4_0] {
+                for hd in [32, 64] {
+                    for (label, src, _) in shaders(body, table, hd) {
+                        module(&format!("{label} ({body:?}, table {table:?}, head dim {hd})"), &src);
+                    }
+                }
+            }
+        }
+    }
+
+    trait Scalar {
+        const KIND: naga::ScalarKind;
+    }
+    impl Scalar for u32 {
+        const KIND: naga::ScalarKind = naga::ScalarKind::Uint;
+    }
+    impl Scalar for f32 {
+        const KIND: naga::ScalarKind = naga::ScalarKind::Float;
+    }
+    fn kind<T: Scalar>(_: &T) -> naga::ScalarKind {
+        T::KIND
+    }
+
+    /// (size, [(field, offset, scalar kind)]) of a Rust params struct.
+    macro_rules! layout {
+        ($t:ty: $($f:ident),+) => {{
+            let z: $t = bytemuck::Zeroable::zeroed();
+            (std::mem::size_of::<$t>(), vec![$((stringify!($f), std::mem::offset_of!($t, $f), kind(&z.$f))),+])
+        }};
+    }
+
+    #[test]
+    fn params_structs_match_the_wgsl_layout() {
+        for (label, src, binds) in shaders(WeightFormat::Q8_0, WeightFormat::Q4_0, 32) {
+            let (size, fields) = match label {
+                "matmul" | "matmul_gelu" | "matmul_residual" => layout!(MatmulParams: m, n, k, scale_off),
+                "layernorm" => layout!(LayerNormParams: rows, h, eps, _a),
+                "attention" => layout!(AttentionParams: batch, seq, h, scale),
+                "gather" => layout!(GatherParams: tokens, seq, h, rows_per_chunk, scale_off, type_off, _a, _b),
+                "pool" => layout!(PoolParams: batch, seq, h, _a),
+                "gelu" => layout!(GeluParams: n, _a, _b, _c),
+                _ => panic!("no params struct for kernel {label}"),
+            };
+            assert!(matches!(binds[0], B::U), "{label}: binding 0 is the params uniform");
+            let m = module(label, &src);
+            let (_, ty) = m.types.iter().find(|(_, t)| t.name.as_deref() == Some("Params")).unwrap_or_else(|| panic!("{label} has no struct Params"));
+            let naga::TypeInner::Struct { members, span } = &ty.inner else { panic!("{label}: Params is not a struct") };
+            assert_eq!(*span as usize, size, "{label}: WGSL Params is {span} bytes, the Rust struct {size}");
+            let wgsl: Vec<(&str, usize, naga::ScalarKind)> = members
+                .iter()
+                .map(|mb| {
+                    let naga::TypeInner::Scalar(s) = m.types[mb.ty].inner else { panic!("{label}: Params member {:?} is not a scalar", mb.name) };
+                    assert_eq!(s.width, 4, "{label}: Params member {:?}", mb.name);
+                    (mb.name.as_deref().unwrap_or(""), mb.offset as usize, s.kind)
+                })
+                .collect();
+            assert_eq!(wgsl, fields, "{label}: WGSL Params (left) and the Rust struct (right) differ");
+            // and it is what binding 0 holds
+            let p = m.global_variables.iter().find(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0)).map(|(_, g)| g).unwrap();
+            assert_eq!(p.space, naga::AddressSpace::Uniform, "{label}");
+            assert_eq!(m.types[p.ty].name.as_deref(), Some("Params"), "{label}");
+        }
+    }
 }

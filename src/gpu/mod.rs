@@ -21,7 +21,7 @@ pub mod testing;
 use crate::model::bert::Config;
 use crate::model::e5s1::{RawDType, RawTensor, QK};
 use crate::{format_err, Result};
-use kernels::{empty, grid, storage, uniform, Kernels};
+use kernels::{empty, grid, storage, uniform, AttentionParams, GatherParams, Kernels, LayerNormParams, MatmulParams, PoolParams};
 pub use pack::{quantize_q4_0, WeightFormat};
 
 /// WebGPU's default maxStorageBufferBindingSize (128 MiB): the word table is split below it.
@@ -333,16 +333,17 @@ impl GpuEncoder {
 
         let (m32, h32, ff32, seq32) = (m as u32, h as u32, ff as u32, seq as u32);
         let so = self.scale_offs;
-        let p_qkv = uniform(dev, &[m32, 3 * h32, h32, so[0]]);
-        let p_ao = uniform(dev, &[m32, h32, h32, so[1]]);
-        let p_fi = uniform(dev, &[m32, ff32, h32, so[2]]);
-        let p_fo = uniform(dev, &[m32, h32, ff32, so[3]]);
-        let p_ln = uniform(dev, &[m32, h32, (cfg.layer_norm_eps as f32).to_bits(), 0]);
+        let p_qkv = uniform(dev, &MatmulParams { m: m32, n: 3 * h32, k: h32, scale_off: so[0] });
+        let p_ao = uniform(dev, &MatmulParams { m: m32, n: h32, k: h32, scale_off: so[1] });
+        let p_fi = uniform(dev, &MatmulParams { m: m32, n: ff32, k: h32, scale_off: so[2] });
+        let p_fo = uniform(dev, &MatmulParams { m: m32, n: h32, k: ff32, scale_off: so[3] });
+        let p_ln = uniform(dev, &LayerNormParams { rows: m32, h: h32, eps: cfg.layer_norm_eps as f32, _a: 0 });
         let scale = 1.0 / (self.k.head_dim as f32).sqrt();
-        let p_att = uniform(dev, &[nb as u32, seq32, h32, scale.to_bits()]);
+        let p_att = uniform(dev, &AttentionParams { batch: nb as u32, seq: seq32, h: h32, scale });
         let t = &self.table;
-        let p_gather = uniform(dev, &[m32, seq32, h32, t.rows_per_chunk, t.scale_off, (cfg.max_position_embeddings * h) as u32, 0, 0]);
-        let p_pool = uniform(dev, &[nb as u32, seq32, h32, 0]);
+        let type_off = (cfg.max_position_embeddings * h) as u32;
+        let p_gather = uniform(dev, &GatherParams { tokens: m32, seq: seq32, h: h32, rows_per_chunk: t.rows_per_chunk, scale_off: t.scale_off, type_off, _a: 0, _b: 0 });
+        let p_pool = uniform(dev, &PoolParams { batch: nb as u32, seq: seq32, h: h32, _a: 0 });
 
         let k = &self.k;
         let chunk = |i: usize| t.chunks.get(i).unwrap_or(&self.dummy);

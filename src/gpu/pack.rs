@@ -2,7 +2,8 @@
 //!
 //! WGSL storage has no u8 or f16 (without extensions), and ggml blocks (34 or 18 bytes) are not
 //! 4-byte aligned, so each matrix is repacked as `[quants of every block][f16 scales, two per u32]`:
-//! Q8_0 blocks give 8 words of i8 quants, Q4_0 blocks 4 words of nibbles in ggml order.
+//! Q8_0 blocks give 8 words of i8 quants, Q4_0 blocks 4 words of nibbles in ggml order. The shaders
+//! decode it with `shaders/common/qblock.wgsl`.
 use crate::model::e5s1::{quantize_q8_0, RawDType, RawTensor, Q4_0_BLOCK_BYTES, Q8_0_BLOCK_BYTES, QK};
 use crate::{format_err, Result};
 

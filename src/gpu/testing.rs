@@ -1,6 +1,6 @@
 //! Single-kernel entry points for tests: upload host data, run one kernel, read the result back.
 //! Not part of the stable API.
-use super::kernels::{empty, grid, read_back, storage, uniform, Kernels};
+use super::kernels::{empty, grid, read_back, storage, uniform, AttentionParams, GatherParams, GeluParams, Kernels, LayerNormParams, MatmulParams, PoolParams};
 use super::pack::{self, WeightFormat};
 use super::{GpuContext, GpuTable};
 use crate::model::e5s1::RawTensor;
@@ -33,7 +33,7 @@ pub async fn matmul(ctx: &GpuContext, fmt: WeightFormat, x: &[f32], m: usize, w_
     let (xb, wb, bb) = (storage(d, "x", x), storage(d, "w", &words), storage(d, "b", bias));
     let rb = resid.map(|r| storage(d, "r", r)).unwrap_or_else(|| empty(d, "dummy", 16));
     let yb = empty(d, "y", (m * n * 4) as u64);
-    let p = uniform(d, &[m as u32, n as u32, k as u32, off]);
+    let p = uniform(d, &MatmulParams { m: m as u32, n: n as u32, k: k as u32, scale_off: off });
     let kern = match (gelu, resid.is_some()) {
         (false, false) => &ks.matmul,
         (true, false) => &ks.matmul_gelu,
@@ -47,7 +47,7 @@ pub async fn layer_norm(ctx: &GpuContext, x: &[f32], rows: usize, h: usize, gamm
     let ks = Kernels::new(&ctx.device, WeightFormat::Q8_0, WeightFormat::Q8_0, 32);
     let d = &ctx.device;
     let (xb, gb, bb, yb) = (storage(d, "x", x), storage(d, "g", gamma), storage(d, "b", beta), empty(d, "y", (rows * h * 4) as u64));
-    let p = uniform(d, &[rows as u32, h as u32, eps.to_bits(), 0]);
+    let p = uniform(d, &LayerNormParams { rows: rows as u32, h: h as u32, eps, _a: 0 });
     run(ctx, &ks.layernorm, &[&p, &xb, &gb, &bb, &yb], grid(rows as u32), &yb, rows * h).await
 }
 
@@ -55,7 +55,7 @@ pub async fn gelu(ctx: &GpuContext, x: &[f32]) -> Result<Vec<f32>> {
     let ks = Kernels::new(&ctx.device, WeightFormat::Q8_0, WeightFormat::Q8_0, 32);
     let d = &ctx.device;
     let xb = storage(d, "x", x);
-    let p = uniform(d, &[x.len() as u32, 0, 0, 0]);
+    let p = uniform(d, &GeluParams { n: x.len() as u32, _a: 0, _b: 0, _c: 0 });
     run(ctx, &ks.gelu, &[&p, &xb], grid((x.len() as u32).div_ceil(256)), &xb, x.len()).await
 }
 
@@ -65,7 +65,7 @@ pub async fn attention(ctx: &GpuContext, qkv: &[f32], mask: &[f32], batch: usize
     let d = &ctx.device;
     let h = heads * head_dim;
     let (qb, mb, ob) = (storage(d, "qkv", qkv), storage(d, "mask", mask), empty(d, "out", (batch * seq * h * 4) as u64));
-    let p = uniform(d, &[batch as u32, seq as u32, h as u32, (1.0 / (head_dim as f32).sqrt()).to_bits()]);
+    let p = uniform(d, &AttentionParams { batch: batch as u32, seq: seq as u32, h: h as u32, scale: 1.0 / (head_dim as f32).sqrt() });
     run(ctx, &ks.attention, &[&p, &qb, &mb, &ob], ((seq as u32).div_ceil(64), heads as u32, batch as u32), &ob, batch * seq * h).await
 }
 
@@ -83,7 +83,7 @@ pub async fn gather(ctx: &GpuContext, table: &RawTensor, ids: &[u32], seq: usize
     pt.extend_from_slice(typ);
     let (ib, pb, ob, dummy) = (storage(d, "ids", ids), storage(d, "pt", &pt), empty(d, "out", (ids.len() * h * 4) as u64), empty(d, "dummy", 16));
     let c = |i: usize| t.chunks.get(i).unwrap_or(&dummy);
-    let p = uniform(d, &[ids.len() as u32, seq as u32, h as u32, t.rows_per_chunk, t.scale_off, pos.len() as u32, 0, 0]);
+    let p = uniform(d, &GatherParams { tokens: ids.len() as u32, seq: seq as u32, h: h as u32, rows_per_chunk: t.rows_per_chunk, scale_off: t.scale_off, type_off: pos.len() as u32, _a: 0, _b: 0 });
     let out = run(ctx, &ks.gather, &[&p, &ib, c(0), c(1), c(2), c(3), &pb, &ob], grid(((ids.len() * h) as u32).div_ceil(256)), &ob, ids.len() * h).await?;
     Ok((out, t.chunks.len()))
 }
@@ -92,6 +92,6 @@ pub async fn mean_pool(ctx: &GpuContext, x: &[f32], mask: &[f32], batch: usize, 
     let ks = Kernels::new(&ctx.device, WeightFormat::Q8_0, WeightFormat::Q8_0, 32);
     let d = &ctx.device;
     let (xb, mb, ob) = (storage(d, "x", x), storage(d, "mask", mask), empty(d, "out", (batch * h * 4) as u64));
-    let p = uniform(d, &[batch as u32, seq as u32, h as u32, 0]);
+    let p = uniform(d, &PoolParams { batch: batch as u32, seq: seq as u32, h: h as u32, _a: 0 });
     run(ctx, &ks.pool, &[&p, &xb, &mb, &ob], (batch as u32, 1, 1), &ob, batch * h).await
 }
