@@ -90,21 +90,6 @@ pub struct FileReport {
     pub ms: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LoadReport {
-    pub version: String,
-    pub model_id: String,
-    pub manifest_source: String,
-    pub cache_available: bool,
-    pub files: Vec<FileReport>,
-    pub deleted_caches: Vec<String>,
-    pub backend: String,
-    pub gpu_status: String,
-    pub fetch_ms: f64,
-    pub build_ms: f64,
-}
-
 pub(crate) fn now_ms() -> f64 {
     js_sys::Date::now()
 }
