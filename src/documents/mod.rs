@@ -730,8 +730,10 @@ mod tests {
         let mut bad = bytes.clone();
         bad[30] ^= 1;
         assert!(other.read_export(&bad, "x").unwrap_err().to_string().contains("damaged"));
-        let e = DocIndex::new("other", 8).read_export(&bytes, "x").unwrap_err().to_string();
-        assert!(e.contains("\"m\"") && e.contains("\"other\""), "{e}");
+        match DocIndex::new("other", 8).read_export(&bytes, "x").unwrap_err() {
+            Error::ModelMismatch { built_with, loaded, .. } => assert_eq!((built_with.as_str(), loaded.as_str()), ("m (8 dimensions)", "other (8 dimensions)")),
+            e => panic!("expected a model mismatch, got {e}"),
+        }
         assert!(other.read_export(b"PK\x03\x04 nope nope nope nope nope nope nope nope", "z.zip").unwrap_err().to_string().contains("z.zip: not a MedBridge"));
         let mut wrong = doc("c.txt", 1, 0);
         wrong.vectors[0].push(0.0);
