@@ -15,7 +15,8 @@ fn medbridge(args: &[&str]) -> Output {
 
 /// A 2-layer model over a letters-only vocabulary, as a model directory.
 fn tiny_model_dir(dir: &Path) {
-    let (info, tok, t) = medbridge::model::testing::tiny_model(medbridge::text::tokenize::letters_tokenizer(), 2, 3);
+    let (mut info, tok, t) = medbridge::model::testing::tiny_model(medbridge::text::tokenize::letters_tokenizer(), 2, 3);
+    info.model_id = "tiny-cli@0".into(); // the id the assertions below follow through training and assembly
     medbridge::model::testing::write_model_dir(dir, &info, &tok, &t).unwrap();
 }
 
