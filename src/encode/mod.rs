@@ -6,7 +6,6 @@
 //! once, when the encoder is built; nothing above it branches on the device.
 pub mod batch;
 
-use std::future::Future;
 use std::path::Path;
 
 
@@ -151,7 +150,7 @@ pub struct Encoder {
 /// Run a future to completion on this thread (native callers of the async encoder). The CPU
 /// backend never waits; the WebGPU one waits for the device.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn block_on<F: Future>(f: F) -> F::Output {
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     #[cfg(feature = "webgpu")]
     {
         pollster::block_on(f)

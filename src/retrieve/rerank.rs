@@ -17,8 +17,8 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::fusion::fuse_scores;
-use super::Run;
+#[cfg(not(target_arch = "wasm32"))]
+use super::{fusion::fuse_scores, Run};
 use crate::encode::{pair_tokens, Encoder, Pool};
 use crate::model::parts::{self, Manifest, PARTS_FORMAT, PARTS_MANIFEST};
 use crate::model::{ModelDir, ModelInfo, RawTensor};

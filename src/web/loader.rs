@@ -16,7 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{Cache, CacheStorage, Request, RequestCache, RequestInit, Response};
 
 use super::{js_err, js_err_code};
-use crate::model::bundle::{FileEntry, Manifest, MANIFEST_FILE};
+use crate::model::bundle::{FileEntry, Manifest};
 
 const CACHE_PREFIX: &str = "medbridge-model-";
 

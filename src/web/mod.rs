@@ -21,7 +21,9 @@ use std::rc::Rc;
 use js_sys::{Array, Float32Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
+#[cfg(feature = "webgpu")]
 use wasm_bindgen::JsCast;
+#[cfg(feature = "webgpu")]
 use wasm_bindgen_futures::JsFuture;
 
 use crate::catalog::asset::{CatalogAsset, ASSET_FILE};
