@@ -30,9 +30,9 @@ use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use medbridge::corpus::{read_corpus, read_qrels, read_queries, Query};
 use medbridge::encode::Kind;
 use medbridge::eval::{evaluate, Metrics};
-use medbridge::retrieve::Run;
-use medbridge::model::ModelDir;
 use medbridge::model::parts;
+use medbridge::model::ModelDir;
+use medbridge::retrieve::Run;
 use medbridge::train::{Adapt, Exec, Pool, TrainSpec, TrainableEncoder};
 
 struct Args {
@@ -50,7 +50,18 @@ struct Args {
 }
 
 fn args() -> anyhow::Result<Args> {
-    let mut a = Args { queries: vec![], qrels: PathBuf::new(), corpus: PathBuf::new(), trained: "models/trained/bi".into(), sample: None, max_len: 512, out: None, block: 4096, label: None, save_index: None };
+    let mut a = Args {
+        queries: vec![],
+        qrels: PathBuf::new(),
+        corpus: PathBuf::new(),
+        trained: "models/trained/bi".into(),
+        sample: None,
+        max_len: 512,
+        out: None,
+        block: 4096,
+        label: None,
+        save_index: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().with_context(|| format!("{k} needs a value"));
@@ -101,11 +112,17 @@ fn main() -> anyhow::Result<()> {
         .iter()
         .map(|p| Ok((p.clone(), read_queries(p)?.into_iter().filter(|q| qrels.contains_key(&q.id)).collect())))
         .collect::<anyhow::Result<_>>()?;
-    eprintln!("{} documents, query sets {:?}, frozen layers {}", docs.len(), query_sets.iter().map(|(p, q)| (p.display().to_string(), q.len())).collect::<Vec<_>>(), manifest.spec.freeze_layers);
+    eprintln!(
+        "{} documents, query sets {:?}, frozen layers {}",
+        docs.len(),
+        query_sets.iter().map(|(p, q)| (p.display().to_string(), q.len())).collect::<Vec<_>>(),
+        manifest.spec.freeze_layers
+    );
 
     // (kind, text) → vectors of both models, block by block, sharing the frozen pass
     let mut embed_both = |texts: Vec<String>, kind: Kind, what: &str| -> anyhow::Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
-        let toks: Vec<Vec<u32>> = texts.iter().map(|t| Ok(base.tokenizer.encode_with_limit(&kind.apply(t), a.max_len)?.ids)).collect::<anyhow::Result<_>>()?;
+        let toks: Vec<Vec<u32>> =
+            texts.iter().map(|t| Ok(base.tokenizer.encode_with_limit(&kind.apply(t), a.max_len)?.ids)).collect::<anyhow::Result<_>>()?;
         let mut order: Vec<usize> = (0..toks.len()).collect();
         order.sort_by_key(|&i| toks[i].len());
         let (mut vb, mut vf) = (vec![Vec::new(); toks.len()], vec![Vec::new(); toks.len()]);

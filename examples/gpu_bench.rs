@@ -16,11 +16,15 @@ fn main() -> medbridge::Result<()> {
     }
     fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> Duration {
         f(); // warm-up
-        median((0..runs).map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed()
-        }).collect())
+        median(
+            (0..runs)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed()
+                })
+                .collect(),
+        )
     }
 
     let dir = std::env::args().nth(1).map(std::path::PathBuf::from).unwrap_or_else(medbridge::model::default_dir);
@@ -43,7 +47,8 @@ fn main() -> medbridge::Result<()> {
         "Essential (primary) hypertension",
         "Trastorno depresivo mayor, episodio único",
     ];
-    let docs: Vec<Vec<u32>> = (0..32).map(|i| cpu.tokenize(texts[i % texts.len()], Kind::Passage).map(|t| t.ids)).collect::<Result<_, _>>()?;
+    let docs: Vec<Vec<u32>> =
+        (0..32).map(|i| cpu.tokenize(texts[i % texts.len()], Kind::Passage).map(|t| t.ids)).collect::<Result<_, _>>()?;
     let batch: Vec<&[u32]> = docs.iter().map(|d| d.as_slice()).collect();
     let ntok: usize = docs.iter().map(|d| d.len()).sum();
     let maxlen = docs.iter().map(|d| d.len()).max().unwrap_or(0);
@@ -52,10 +57,17 @@ fn main() -> medbridge::Result<()> {
     let runs: usize = std::env::var("BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let cpu_single = time(runs, || cpu.embed_ids(&[&query]).unwrap());
     let cpu_batch = time(runs, || cpu.embed_ids(&batch).unwrap());
-    println!("{:<14} single {:>9.1} ms   batch-32 {:>9.1} ms  ({:>7.1} texts/s)", "candle CPU", ms(cpu_single), ms(cpu_batch), 32.0 / cpu_batch.as_secs_f64());
+    println!(
+        "{:<14} single {:>9.1} ms   batch-32 {:>9.1} ms  ({:>7.1} texts/s)",
+        "candle CPU",
+        ms(cpu_single),
+        ms(cpu_batch),
+        32.0 / cpu_batch.as_secs_f64()
+    );
     for fmt in [WeightFormat::Q8_0, WeightFormat::Q4_0] {
         let t = Instant::now();
-        let gpu = pollster::block_on(GpuEncoder::new(ctx.device.clone(), ctx.queue.clone(), &md.info.config, &tensors, GpuOptions::new(fmt)))?;
+        let gpu =
+            pollster::block_on(GpuEncoder::new(ctx.device.clone(), ctx.queue.clone(), &md.info.config, &tensors, GpuOptions::new(fmt)))?;
         let build = t.elapsed();
         let single = time(runs, || pollster::block_on(gpu.embed_ids(&[&query], pad)).unwrap());
         let b = time(runs, || pollster::block_on(gpu.embed_ids(&batch, pad)).unwrap());

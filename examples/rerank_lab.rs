@@ -29,7 +29,8 @@ use medbridge::retrieve::rerank::Reranker;
 fn main() -> anyhow::Result<()> {
     let (mut index, mut queries, mut qrels, mut exclude, mut out) = (None, None, None, None, None);
     let (mut limit, mut depth) = (usize::MAX, 30usize);
-    let (mut model, mut catalog, mut reranker) = (PathBuf::from("models/e5-small-bi"), PathBuf::from("models/icd10/catalog.jsonl"), PathBuf::from("models/trained/cross"));
+    let (mut model, mut catalog, mut reranker) =
+        (PathBuf::from("models/e5-small-bi"), PathBuf::from("models/icd10/catalog.jsonl"), PathBuf::from("models/trained/cross"));
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
         let mut v = || it.next().with_context(|| format!("{k} needs a value"));
@@ -60,7 +61,10 @@ fn main() -> anyhow::Result<()> {
         Some(p) => read_queries(p)?.into_iter().map(|q| q.text.trim().to_lowercase()).collect(),
         None => HashSet::new(),
     };
-    let mut qs: Vec<_> = read_queries(&queries)?.into_iter().filter(|q| qrels.contains_key(&q.id) && !banned.contains(&q.text.trim().to_lowercase())).collect();
+    let mut qs: Vec<_> = read_queries(&queries)?
+        .into_iter()
+        .filter(|q| qrels.contains_key(&q.id) && !banned.contains(&q.text.trim().to_lowercase()))
+        .collect();
     qs.shuffle(&mut StdRng::seed_from_u64(7));
     qs.truncate(limit);
     qs.sort_by(|a, b| a.id.cmp(&b.id));

@@ -42,7 +42,11 @@ fn main() -> anyhow::Result<()> {
     // a fixed, shuffled slice so every configuration sees the same batches
     let (pairs, _) = bi::split_dev(pairs, 0, 1);
     let pairs: Vec<_> = pairs.into_iter().step_by(1).take(n).collect();
-    println!("{} pairs, {steps} timed steps of {batch} pairs per configuration, RAYON_NUM_THREADS={:?}", pairs.len(), std::env::var("RAYON_NUM_THREADS").ok());
+    println!(
+        "{} pairs, {steps} timed steps of {batch} pairs per configuration, RAYON_NUM_THREADS={:?}",
+        pairs.len(),
+        std::env::var("RAYON_NUM_THREADS").ok()
+    );
 
     struct Conf {
         name: &'static str,
@@ -51,10 +55,30 @@ fn main() -> anyhow::Result<()> {
         hard_negatives: usize,
     }
     let confs = [
-        Conf { name: "stock (12 layers, pad 64, in-batch)", spec: TrainSpec { freeze_layers: 0, adapt: Adapt::Layers, max_len: 64 }, exec: Exec { cache: false, pad_to: 64, chunk: 1024 }, hard_negatives: 0 },
-        Conf { name: "ours, cold (freeze 9, +3 hard neg)", spec: TrainSpec { freeze_layers: 9, adapt: Adapt::Layers, max_len: 48 }, exec: Exec { cache: false, pad_to: 0, chunk: 32 }, hard_negatives: 3 },
-        Conf { name: "ours, warm (cached frozen 9)", spec: TrainSpec { freeze_layers: 9, adapt: Adapt::Layers, max_len: 48 }, exec: Exec { cache: true, pad_to: 0, chunk: 32 }, hard_negatives: 3 },
-        Conf { name: "LoRA r8 top 3, warm", spec: TrainSpec { freeze_layers: 9, adapt: Adapt::Lora { rank: 8, alpha: 16.0 }, max_len: 48 }, exec: Exec { cache: true, pad_to: 0, chunk: 32 }, hard_negatives: 3 },
+        Conf {
+            name: "stock (12 layers, pad 64, in-batch)",
+            spec: TrainSpec { freeze_layers: 0, adapt: Adapt::Layers, max_len: 64 },
+            exec: Exec { cache: false, pad_to: 64, chunk: 1024 },
+            hard_negatives: 0,
+        },
+        Conf {
+            name: "ours, cold (freeze 9, +3 hard neg)",
+            spec: TrainSpec { freeze_layers: 9, adapt: Adapt::Layers, max_len: 48 },
+            exec: Exec { cache: false, pad_to: 0, chunk: 32 },
+            hard_negatives: 3,
+        },
+        Conf {
+            name: "ours, warm (cached frozen 9)",
+            spec: TrainSpec { freeze_layers: 9, adapt: Adapt::Layers, max_len: 48 },
+            exec: Exec { cache: true, pad_to: 0, chunk: 32 },
+            hard_negatives: 3,
+        },
+        Conf {
+            name: "LoRA r8 top 3, warm",
+            spec: TrainSpec { freeze_layers: 9, adapt: Adapt::Lora { rank: 8, alpha: 16.0 }, max_len: 48 },
+            exec: Exec { cache: true, pad_to: 0, chunk: 32 },
+            hard_negatives: 3,
+        },
     ];
     let only: Option<String> = std::env::var("BENCH_ONLY").ok();
     let mut rows = Vec::new();
@@ -64,10 +88,15 @@ fn main() -> anyhow::Result<()> {
                 continue;
             }
         }
-        let mut enc = TrainableEncoder::from_raw(md.info.clone(), md.tokenizer()?, raw.clone(), c.spec.clone(), c.exec.clone(), 1, &Device::Cpu)?;
+        let mut enc =
+            TrainableEncoder::from_raw(md.info.clone(), md.tokenizer()?, raw.clone(), c.spec.clone(), c.exec.clone(), 1, &Device::Cpu)?;
         let ex = bi::prepare(&enc, &pairs, c.hard_negatives)?;
         let texts: usize = ex[..batch * steps].iter().map(|e| 2 + e.negatives.len()).sum::<usize>() / steps;
-        let tokens: usize = ex[..batch * steps].iter().map(|e| e.query.len() + e.positive.len() + e.negatives.iter().map(|n| n.0.len()).sum::<usize>()).sum::<usize>() / steps;
+        let tokens: usize = ex[..batch * steps]
+            .iter()
+            .map(|e| e.query.len() + e.positive.len() + e.negatives.iter().map(|n| n.0.len()).sum::<usize>())
+            .sum::<usize>()
+            / steps;
         let opts = LoopOptions {
             batch,
             steps,

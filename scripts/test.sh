@@ -18,8 +18,15 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 
+step "format (cargo fmt --check, rustfmt.toml)"
+{ cargo fmt --version && cargo clippy --version; } >/dev/null 2>&1 || rustup component add rustfmt clippy
+cargo fmt --check
+
 step "set-up: build, model, catalogue"
 bash scripts/setup.sh
+
+step "lint (cargo clippy --all-targets, warnings are errors)"
+cargo clippy --all-targets --features webgpu -- -D warnings
 
 step "cargo test (with the WebGPU path, on lavapipe)"
 export WGPU_BACKEND="${WGPU_BACKEND:-vulkan}"

@@ -84,8 +84,7 @@ pub fn read_lines_jsonl<T: DeserializeOwned>(path: impl AsRef<Path>) -> Result<V
         if line.is_empty() {
             continue;
         }
-        let value = serde_json::from_str::<T>(line)
-            .map_err(|e| Error::parse(path, line_no, format!("invalid JSON record: {e}")))?;
+        let value = serde_json::from_str::<T>(line).map_err(|e| Error::parse(path, line_no, format!("invalid JSON record: {e}")))?;
         out.push((line_no, value));
     }
     Ok(out)
@@ -124,11 +123,7 @@ fn check_id(path: &Path, line: usize, id: &str, seen: &mut HashMap<String, usize
         return Err(Error::parse(path, line, "empty \"_id\""));
     }
     if let Some(first) = seen.insert(id.to_string(), line) {
-        return Err(Error::parse(
-            path,
-            line,
-            format!("duplicate \"_id\" {id:?} (first defined at line {first})"),
-        ));
+        return Err(Error::parse(path, line, format!("duplicate \"_id\" {id:?} (first defined at line {first})")));
     }
     Ok(())
 }
@@ -203,30 +198,19 @@ pub fn read_qrels(path: impl AsRef<Path>) -> Result<Qrels> {
         if line.is_empty() {
             continue;
         }
-        let fields: Vec<&str> = if line.contains('\t') {
-            line.split('\t').map(str::trim).collect()
-        } else {
-            line.split_whitespace().collect()
-        };
+        let fields: Vec<&str> =
+            if line.contains('\t') { line.split('\t').map(str::trim).collect() } else { line.split_whitespace().collect() };
         let is_first = !first_line_seen;
         first_line_seen = true;
         let (qid, docid, score) = match fields.as_slice() {
             [q, d, s] => (*q, *d, *s),
             [q, _iter, d, s] => (*q, *d, *s),
-            _ => {
-                return Err(Error::parse(
-                    path,
-                    line_no,
-                    format!("expected 3 fields (query-id corpus-id score), found {}", fields.len()),
-                ))
-            }
+            _ => return Err(Error::parse(path, line_no, format!("expected 3 fields (query-id corpus-id score), found {}", fields.len()))),
         };
         let score: i32 = match score.parse() {
             Ok(s) => s,
             Err(_) if is_first => continue, // header
-            Err(_) => {
-                return Err(Error::parse(path, line_no, format!("score {score:?} is not an integer")))
-            }
+            Err(_) => return Err(Error::parse(path, line_no, format!("score {score:?} is not an integer"))),
         };
         if qid.is_empty() || docid.is_empty() {
             return Err(Error::parse(path, line_no, "empty query-id or corpus-id"));
@@ -235,11 +219,7 @@ pub fn read_qrels(path: impl AsRef<Path>) -> Result<Qrels> {
         match slot.get(docid) {
             Some(&old) if old != score => {
                 let first = where_[&(qid.to_string(), docid.to_string())];
-                return Err(Error::parse(
-                    path,
-                    line_no,
-                    format!("({qid}, {docid}) judged {score} but {old} at line {first}"),
-                ));
+                return Err(Error::parse(path, line_no, format!("({qid}, {docid}) judged {score} but {old} at line {first}")));
             }
             Some(_) => {}
             None => {

@@ -71,7 +71,9 @@ impl Error {
         let at = |what: String| if what.is_empty() { location.to_string() } else { format!("{location} ({what})") };
         match self {
             Error::NotOurFile { what, kind } => Error::NotOurFile { what: at(what), kind },
-            Error::UnsupportedVersion { what, found, supported, fix } => Error::UnsupportedVersion { what: at(what), found, supported, fix },
+            Error::UnsupportedVersion { what, found, supported, fix } => {
+                Error::UnsupportedVersion { what: at(what), found, supported, fix }
+            }
             Error::Damaged { what, why, fix } => Error::Damaged { what: at(what), why, fix },
             Error::ModelMismatch { what, built_with, loaded, fix } => Error::ModelMismatch { what: at(what), built_with, loaded, fix },
             Error::Missing { what, fix } => Error::Missing { what: at(what), fix },

@@ -4,18 +4,18 @@
 //! it. The CLI (`src/cli`, binary `src/main.rs`) and the wasm API (`src/web`) are thin shells over
 //! this library.
 
-pub mod error;
-pub mod io;
-pub mod text;
-pub mod model;
+pub mod catalog;
+pub mod corpus;
+pub mod documents;
 pub mod encode;
+pub mod error;
+pub mod eval;
 #[cfg(feature = "webgpu")]
 pub mod gpu;
-pub mod corpus;
+pub mod io;
+pub mod model;
 pub mod retrieve;
-pub mod catalog;
-pub mod documents;
-pub mod eval;
+pub mod text;
 // The CLI's end-to-end search (the page runs the same `Retriever` through `catalog::asset`).
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pipeline;

@@ -15,7 +15,14 @@ use crate::{format_err, Result};
 
 /// The first stage's run: `depth` results per query by `method`; `progress(done, total)` while the
 /// queries are encoded (the slow part; BM25 encodes nothing).
-pub fn first_stage(encoder: &Encoder, retriever: &Retriever<&Index>, queries: &[Query], method: Method, depth: usize, progress: impl FnMut(usize, usize)) -> Result<Run> {
+pub fn first_stage(
+    encoder: &Encoder,
+    retriever: &Retriever<&Index>,
+    queries: &[Query],
+    method: Method,
+    depth: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<Run> {
     if let Some(q) = queries.iter().find(|q| q.text.trim().is_empty()) {
         return Err(format_err!("query {:?} is empty", q.id));
     }
@@ -71,7 +78,14 @@ impl<'a> CandidateTexts<'a> {
 }
 
 /// Rerank the top `n` of every ranking of `run` (see [`Reranker::rerank_run`]); `progress(done, total)` counts queries.
-pub fn rerank(reranker: &Reranker, run: &Run, queries: &[Query], texts: &CandidateTexts, n: usize, progress: impl FnMut(usize, usize)) -> Result<Run> {
+pub fn rerank(
+    reranker: &Reranker,
+    run: &Run,
+    queries: &[Query],
+    texts: &CandidateTexts,
+    n: usize,
+    progress: impl FnMut(usize, usize),
+) -> Result<Run> {
     let qtext: HashMap<&str, &str> = queries.iter().map(|q| (q.id.as_str(), q.text.as_str())).collect();
     reranker.rerank_run(run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d), n, progress)
 }

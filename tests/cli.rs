@@ -47,6 +47,25 @@ fn catalog_path() -> PathBuf {
     p
 }
 
+/// A slice of the real catalogue for index tests: all of chapter E (E11's neighbours E10, E13, E11.x
+/// compete with it) and every 16th other code as distractors, ~1/10 of it: indexing the whole
+/// Spanish catalogue with the dev binary took most of CI's test time.
+fn catalog_slice() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-indexes");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("catalog-slice.jsonl");
+    let all = std::fs::read_to_string(catalog_path()).unwrap();
+    let slice: String =
+        all.lines().enumerate().filter(|(i, l)| l.starts_with("{\"code\":\"E") || i % 16 == 0).map(|(_, l)| format!("{l}\n")).collect();
+    assert!(slice.contains("{\"code\":\"E11\"") && slice.lines().count() > 5_000, "the catalogue changed shape");
+    // rewritten only when it differs, so the cached index built from it stays valid
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(slice.as_str()) {
+        std::fs::write(&path, slice).unwrap();
+        let _ = std::fs::remove_file(dir.join("icd10-es-slice.mbix"));
+    }
+    path
+}
+
 #[test]
 fn embed_writes_jsonl_with_normalised_vectors() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_medbridge"))
@@ -74,10 +93,11 @@ fn embed_writes_jsonl_with_normalised_vectors() {
 
 #[test]
 fn spanish_catalogue_finds_type_2_diabetes() {
-    let cat = catalog_path();
-    let idx = cached_index("icd10-es.mbix", &["index", "--icd10", "--lang", "es", "--catalog", cat.to_str().unwrap()]);
+    let cat = catalog_slice();
+    let idx = cached_index("icd10-es-slice.mbix", &["index", "--icd10", "--lang", "es", "--catalog", cat.to_str().unwrap()]);
     let out = ok(&["search", "--index", idx.to_str().unwrap(), "--json", "--top-k", "5", "diabetes mellitus tipo 2"]);
-    let ids: Vec<String> = out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> =
+        out.lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string()).collect();
     assert_eq!(ids.len(), 5);
     assert!(ids.iter().any(|c| c.starts_with("E11")), "no E11 code in top 5: {ids:?}");
 }
@@ -101,8 +121,17 @@ fn casimedicos_cases_find_their_own_explanation() {
     let metrics = tmp.path().join("m.json");
     let run = tmp.path().join("run.trec");
     let table = ok(&[
-        "eval", "--queries", d.join("queries.jsonl").to_str().unwrap(), "--qrels", d.join("qrels.tsv").to_str().unwrap(),
-        "--index", idx.to_str().unwrap(), "--out", metrics.to_str().unwrap(), "--run", run.to_str().unwrap(),
+        "eval",
+        "--queries",
+        d.join("queries.jsonl").to_str().unwrap(),
+        "--qrels",
+        d.join("qrels.tsv").to_str().unwrap(),
+        "--index",
+        idx.to_str().unwrap(),
+        "--out",
+        metrics.to_str().unwrap(),
+        "--run",
+        run.to_str().unwrap(),
     ]);
     assert!(table.contains("MRR@10"));
     let m: serde_json::Value = serde_json::from_slice(&std::fs::read(&metrics).unwrap()).unwrap();
@@ -124,7 +153,10 @@ fn bad_input_gets_clear_errors() {
     fails_with(&["index", "--corpus", bad.to_str().unwrap(), "--out", tmp.path().join("x").to_str().unwrap()], "corpus.jsonl:2");
     assert!(!tmp.path().join("x").exists(), "a failed index run must not leave a file");
 
-    let idx = cached_index("casimedicos-en.mbix", &["index", "--corpus", common::shared().join("data/casimedicos/en/corpus.jsonl").to_str().unwrap()]);
+    let idx = cached_index(
+        "casimedicos-en.mbix",
+        &["index", "--corpus", common::shared().join("data/casimedicos/en/corpus.jsonl").to_str().unwrap()],
+    );
     fails_with(&["search", "--index", idx.to_str().unwrap(), "   "], "empty");
     fails_with(&["search", "--index", tmp.path().join("missing.mbix").to_str().unwrap(), "x"], "missing.mbix");
 
@@ -153,4 +185,3 @@ fn help_explains_every_command() {
     }
     assert!(ok(&["eval", "--help"]).contains("qrels"));
 }
-

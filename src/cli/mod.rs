@@ -22,7 +22,11 @@ mod synth;
 mod train;
 
 #[derive(Parser)]
-#[command(name = "medbridge", version, about = "Private, multilingual clinical search: ICD-10 codes and your own documents, encoded on your machine.")]
+#[command(
+    name = "medbridge",
+    version,
+    about = "Private, multilingual clinical search: ICD-10 codes and your own documents, encoded on your machine."
+)]
 struct Cli {
     /// Model directory (default: $MEDBRIDGE_MODEL or models/e5-small).
     #[arg(long, global = true)]
@@ -246,7 +250,8 @@ pub fn run() -> Result<()> {
             for (lang, n) in cat.counts() {
                 eprintln!("  {lang}: {n} descriptions{}", if lang == "ca" { " (no Catalan source exists)" } else { "" });
             }
-            let (terms, codes) = cat.entries.iter().map(|e| e.inclusion_terms.len()).filter(|&n| n > 0).fold((0, 0), |(t, c), n| (t + n, c + 1));
+            let (terms, codes) =
+                cat.entries.iter().map(|e| e.inclusion_terms.len()).filter(|&n| n > 0).fold((0, 0), |(t, c), n| (t + n, c + 1));
             eprintln!("  inclusion terms (en): {terms} on {codes} codes");
         }
         Command::Report { results, out } => {
@@ -338,11 +343,7 @@ pub fn bar(total: usize, what: &str) -> ProgressBar {
         return pb;
     }
     let pb = ProgressBar::new(total as u64);
-    pb.set_style(
-        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
-            .unwrap()
-            .progress_chars("=> "),
-    );
+    pb.set_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})").unwrap().progress_chars("=> "));
     pb.set_message(what.to_string());
     pb
 }

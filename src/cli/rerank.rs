@@ -44,7 +44,12 @@ impl RerankArgs {
     /// Fail before any work when reranking is asked for and no reranker exists.
     pub fn check(&self) -> Result<()> {
         if self.rerank > 0 && !self.reranker.join(parts::PARTS_MANIFEST).is_file() {
-            bail!("--rerank {}: no trained reranker in {} ({} is missing): {TRAIN_HINT}", self.rerank, self.reranker.display(), parts::PARTS_MANIFEST);
+            bail!(
+                "--rerank {}: no trained reranker in {} ({} is missing): {TRAIN_HINT}",
+                self.rerank,
+                self.reranker.display(),
+                parts::PARTS_MANIFEST
+            );
         }
         if let Some(c) = &self.rerank_catalog {
             if self.rerank == 0 {
@@ -110,12 +115,19 @@ pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], r
                 bail!("--rerank-catalog {}: none of the index's {} ids is a code of this catalogue", path.display(), texts.results());
             }
         }
-        let pb = if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
+        let pb =
+            if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
         let t = std::time::Instant::now();
         run = pipeline::rerank(&rr, &run, queries, &texts, a.rerank, |d, _| pb.set_position(d as u64))?;
         pb.finish_and_clear();
         if run.len() > 1 {
-            eprintln!("reranked the top {} of {} queries in {:.0} s ({})", a.rerank, run.len(), t.elapsed().as_secs_f64(), rr.encoder.info.model_id);
+            eprintln!(
+                "reranked the top {} of {} queries in {:.0} s ({})",
+                a.rerank,
+                run.len(),
+                t.elapsed().as_secs_f64(),
+                rr.encoder.info.model_id
+            );
         }
         id = Some(rr.encoder.info.model_id.clone());
     }

@@ -108,8 +108,12 @@ pub fn run(a: SynthArgs) -> Result<()> {
             let out = synth::generate_offline(&catalog, &opts)?;
             synth::write_jsonl(&a.out, &out.pairs)?;
             eprintln!("{}", synth::format_counts(&out.pairs));
-            eprintln!("dropped {} duplicates, {} equal to evaluation queries{}", out.duplicates, out.excluded.dropped,
-                if out.excluded.examples.is_empty() { String::new() } else { format!(" (e.g. {:?})", out.excluded.examples) });
+            eprintln!(
+                "dropped {} duplicates, {} equal to evaluation queries{}",
+                out.duplicates,
+                out.excluded.dropped,
+                if out.excluded.examples.is_empty() { String::new() } else { format!(" (e.g. {:?})", out.excluded.examples) }
+            );
             for (lang, missing) in &out.shortfall {
                 eprintln!("note: {lang} is {missing} pairs short of {} (not enough distinct source texts)", a.per_lang);
             }
@@ -146,7 +150,13 @@ pub fn run(a: SynthArgs) -> Result<()> {
             }
             eprintln!(
                 "{} requests ({} retries), {} batches resumed from {}, {} failed; {} pairs appended (kept before: {})",
-                rep.requests, rep.retries, rep.batches_skipped_resume, a.out.display(), rep.batches_failed, rep.pairs_written, rep.pairs_existing
+                rep.requests,
+                rep.retries,
+                rep.batches_skipped_resume,
+                a.out.display(),
+                rep.batches_failed,
+                rep.pairs_written,
+                rep.pairs_existing
             );
             for (lang, n) in &rep.per_lang {
                 eprintln!("  {lang}: {n}");

@@ -7,8 +7,8 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use medbridge::synth;
 use medbridge::model::parts;
+use medbridge::synth;
 use medbridge::train::{self, bi, cross, Adapt, Event, Exec, LoopOptions, Objective, TrainReport, TrainSpec, TrainableEncoder};
 
 #[derive(Args)]
@@ -174,13 +174,20 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
     let (train_pairs, dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     eprintln!("{}: {} training pairs, {} dev pairs (held-out codes)\n{counts}", a.data.display(), train_pairs.len(), dev_pairs.len());
 
-    let adapt = if a.common.lora_rank > 0 { Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) } } else { Adapt::Layers };
+    let adapt = if a.common.lora_rank > 0 {
+        Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) }
+    } else {
+        Adapt::Layers
+    };
     let spec = TrainSpec { freeze_layers: a.freeze_layers, adapt, max_len: a.max_len };
     let exec = Exec { cache: !a.no_cache, pad_to: 0, chunk: a.chunk };
     let device = train::default_device()?;
     let mut enc = TrainableEncoder::load(model_dir, None, spec.clone(), exec, a.common.seed, &device)?;
     let n_params: usize = enc.params().iter().map(|p| p.1.as_tensor().elem_count()).sum();
-    eprintln!("model {} on {device:?}: {} of {} layers frozen, training {n_params} parameters ({adapt:?})", enc.info.model_id, a.freeze_layers, enc.info.config.num_hidden_layers);
+    eprintln!(
+        "model {} on {device:?}: {} of {} layers frozen, training {n_params} parameters ({adapt:?})",
+        enc.info.model_id, a.freeze_layers, enc.info.config.num_hidden_layers
+    );
 
     let t = Instant::now();
     let train_ex = bi::prepare(&enc, &train_pairs, a.hard_negatives)?;
@@ -364,7 +371,12 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     }
     dev_pairs.truncate(a.dev_size);
     let counts = synth::format_counts(&train_pairs);
-    eprintln!("{}: {} training pairs (of {total_train}), {} dev pairs (held-out codes)\n{counts}", a.data.display(), train_pairs.len(), dev_pairs.len());
+    eprintln!(
+        "{}: {} training pairs (of {total_train}), {} dev pairs (held-out codes)\n{counts}",
+        a.data.display(),
+        train_pairs.len(),
+        dev_pairs.len()
+    );
 
     // negatives mined with the bi-encoder
     let mine = |ps: &[synth::SynthPair], what: &str| -> Result<Option<Vec<Vec<synth::HardNegative>>>> {
@@ -376,20 +388,33 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
         let pb = super::bar(ps.len(), &format!("mining negatives ({what})"));
         let m = cross::mine_negatives(&enc, &index, ps, a.negatives, |d, _| pb.set_position(d as u64))?;
         pb.finish_and_clear();
-        eprintln!("mined {} negatives for {} {what} queries from {} in {:.0} s", m.iter().map(|v| v.len()).sum::<usize>(), ps.len(), ix.display(), t.elapsed().as_secs_f64());
+        eprintln!(
+            "mined {} negatives for {} {what} queries from {} in {:.0} s",
+            m.iter().map(|v| v.len()).sum::<usize>(),
+            ps.len(),
+            ix.display(),
+            t.elapsed().as_secs_f64()
+        );
         Ok(Some(m))
     };
     let mined_train = mine(&train_pairs, "training")?;
     let mined_dev = if dev_pairs.is_empty() { None } else { mine(&dev_pairs, "dev")? };
 
-    let adapt = if a.common.lora_rank > 0 { Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) } } else { Adapt::Layers };
+    let adapt = if a.common.lora_rank > 0 {
+        Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) }
+    } else {
+        Adapt::Layers
+    };
     let spec = TrainSpec { freeze_layers: a.freeze_layers, adapt, max_len: a.max_len };
     let exec = Exec { cache: !a.no_cache, pad_to: 0, chunk: a.chunk };
     let device = train::default_device()?;
     let mut enc = TrainableEncoder::load(model_dir, None, spec.clone(), exec, a.common.seed, &device)?;
     let obj = cross::add_head(&mut enc, a.common.seed)?;
     let n_params: usize = enc.params().iter().map(|p| p.1.as_tensor().elem_count()).sum();
-    eprintln!("model {} on {device:?}: {} of {} layers frozen, training {n_params} parameters ({adapt:?} + head)", enc.info.model_id, a.freeze_layers, enc.info.config.num_hidden_layers);
+    eprintln!(
+        "model {} on {device:?}: {} of {} layers frozen, training {n_params} parameters ({adapt:?} + head)",
+        enc.info.model_id, a.freeze_layers, enc.info.config.num_hidden_layers
+    );
 
     let t = Instant::now();
     let train_ex = cross::prepare(&enc, &train_pairs, mined_train.as_deref(), a.negatives)?;
@@ -397,7 +422,11 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     let seqs: usize = train_ex.iter().chain(&dev_ex).map(|e| e.seqs.len()).sum();
     let mean_list = train_ex.iter().map(|e| e.seqs.len()).sum::<usize>() as f64 / train_ex.len().max(1) as f64;
     let short = train_ex.iter().filter(|e| e.seqs.len() < a.negatives + 1).count();
-    eprintln!("tokenised {seqs} (query, passage) sequences in {:.1} s; mean list {mean_list:.1}, {short} lists shorter than {}", t.elapsed().as_secs_f64(), a.negatives + 1);
+    eprintln!(
+        "tokenised {seqs} (query, passage) sequences in {:.1} s; mean list {mean_list:.1}, {short} lists shorter than {}",
+        t.elapsed().as_secs_f64(),
+        a.negatives + 1
+    );
     let spe = train_ex.len() / a.batch.max(1);
     let opts = a.common.options(train_ex.len(), a.batch, a.lr, &a.checkpoints, a.resume, cross::fingerprint(&train_ex));
     let steps = opts.steps;

@@ -7,9 +7,9 @@ use std::path::{Component, Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use medbridge::model::bundle::{self, BodyFormat, MANIFEST_FILE};
-use medbridge::catalog::Catalog;
 use medbridge::catalog::asset::{self, ASSET_FILE};
+use medbridge::catalog::Catalog;
+use medbridge::model::bundle::{self, BodyFormat, MANIFEST_FILE};
 use medbridge::retrieve::index::Index;
 
 /// The page's Content-Security-Policy: its own origin only; wasm compilation allowed.
@@ -226,7 +226,8 @@ fn handle(mut stream: TcpStream, dir: &Path, assets: Option<&Path>, log: bool) -
                 let md = f.metadata()?;
                 let len = md.len();
                 // Revalidation (Cache-Control: no-cache) costs a 304, not the file, when it has not changed.
-                let mtime = md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
+                let mtime =
+                    md.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos()).unwrap_or(0);
                 let etag = format!("\"{len:x}-{mtime:x}\"");
                 if if_none_match.as_deref().is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
                     let mut h = common_headers(mime(&file), 0);
@@ -266,16 +267,18 @@ pub fn serve(args: ServeArgs) -> Result<()> {
     }
     let assets = args.assets.clone().unwrap_or_else(|| args.dir.join("assets"));
     for (need, how) in [
-        (args.dir.join("pkg/medbridge_bg.wasm"), "wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu"),
+        (
+            args.dir.join("pkg/medbridge_bg.wasm"),
+            "wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu",
+        ),
         (assets.join(MANIFEST_FILE), "medbridge export-web --out www/assets --index INDEX.mbix"),
     ] {
         if !need.is_file() {
             eprintln!("warning: {} is missing (build it with `{how}`, or run scripts/run.sh); the page will show an error", need.display());
         }
     }
-    let listener = TcpListener::bind(("127.0.0.1", args.port)).with_context(|| {
-        format!("cannot listen on 127.0.0.1:{} (in use? pass another --port, or --port 0 for any free one)", args.port)
-    })?;
+    let listener = TcpListener::bind(("127.0.0.1", args.port))
+        .with_context(|| format!("cannot listen on 127.0.0.1:{} (in use? pass another --port, or --port 0 for any free one)", args.port))?;
     let addr = listener.local_addr()?;
     println!("MedBridge search page: http://{addr}/  (serving {}; only this machine can connect; Ctrl-C stops)", args.dir.display());
     std::io::stdout().flush()?;

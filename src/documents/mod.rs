@@ -17,8 +17,8 @@ use instant_distance::{Builder, HnswMap, Search};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::retrieve::index::Vector;
 use crate::io::container::{self, FileKind};
+use crate::retrieve::index::Vector;
 use crate::{format_err, Error, Result};
 
 /// Largest file accepted (bytes). Larger files are refused with a message saying so.
@@ -121,7 +121,11 @@ pub fn parse_text(file_title: &str, content: &str, opts: ChunkOptions) -> Vec<Do
     let content = content.trim_start_matches('\u{feff}');
     let mut lines = content.lines().skip_while(|l| l.trim().is_empty());
     let first = lines.next().unwrap_or("").trim();
-    let (title, body) = if !first.is_empty() && first.chars().count() <= 100 && !first.ends_with(['.', ':', ',', ';']) && lines.clone().any(|l| !l.trim().is_empty()) {
+    let (title, body) = if !first.is_empty()
+        && first.chars().count() <= 100
+        && !first.ends_with(['.', ':', ',', ';'])
+        && lines.clone().any(|l| !l.trim().is_empty())
+    {
         (first.to_string(), lines.collect::<Vec<_>>().join("\n"))
     } else {
         (file_title.to_string(), content.to_string())
@@ -206,7 +210,9 @@ pub fn parse_csv(name: &str, file_title: &str, content: &str, opts: ChunkOptions
     let mut rows = rows.into_iter().filter(|r| r.iter().any(|c| !c.trim().is_empty()));
     let Some(header) = rows.next() else { return Ok(Vec::new()) };
     let header: Vec<String> = header.iter().map(|h| h.trim().to_string()).collect();
-    let title_col = header.iter().position(|h| matches!(h.to_lowercase().as_str(), "title" | "name" | "nombre" | "titulo" | "título" | "nom" | "titre"));
+    let title_col = header
+        .iter()
+        .position(|h| matches!(h.to_lowercase().as_str(), "title" | "name" | "nombre" | "titulo" | "título" | "nom" | "titre"));
     let mut out = Vec::new();
     for row in rows {
         let title = match title_col.and_then(|i| row.get(i)).map(|s| s.trim()).filter(|s| !s.is_empty()) {
@@ -294,7 +300,11 @@ fn json_records(file_title: &str, v: &serde_json::Value, opts: ChunkOptions, out
         }
         Value::String(s) => out.extend(chunk(file_title, s, opts)),
         Value::Object(map) => {
-            let find = |keys: &[&str]| map.iter().find(|(k, v)| keys.contains(&k.to_lowercase().as_str()) && v.is_string()).map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()));
+            let find = |keys: &[&str]| {
+                map.iter()
+                    .find(|(k, v)| keys.contains(&k.to_lowercase().as_str()) && v.is_string())
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            };
             let title = find(&TITLE_KEYS);
             let text = find(&TEXT_KEYS);
             let full_title = match &title {
@@ -340,7 +350,8 @@ fn sentences(text: &str) -> Vec<String> {
         for (i, w) in words.iter().enumerate() {
             cur.push(w);
             let ends = w.ends_with(['.', '!', '?', ';', '。']) && !is_abbreviation(w);
-            let next_starts = words.get(i + 1).is_none_or(|n| n.chars().next().is_some_and(|c| c.is_uppercase() || c.is_numeric() || !c.is_alphabetic()));
+            let next_starts =
+                words.get(i + 1).is_none_or(|n| n.chars().next().is_some_and(|c| c.is_uppercase() || c.is_numeric() || !c.is_alphabetic()));
             if ends && next_starts {
                 out.push(cur.join(" "));
                 cur.clear();
@@ -355,8 +366,10 @@ fn sentences(text: &str) -> Vec<String> {
 
 fn is_abbreviation(w: &str) -> bool {
     let core = w.trim_end_matches('.').to_lowercase();
-    matches!(core.as_str(), "dr" | "dra" | "sr" | "sra" | "p.ej" | "e.g" | "i.e" | "etc" | "vs" | "mg" | "ml" | "approx" | "aprox" | "núm" | "num" | "fig")
-        || (core.chars().count() == 1 && core.chars().all(|c| c.is_alphabetic()))
+    matches!(
+        core.as_str(),
+        "dr" | "dra" | "sr" | "sra" | "p.ej" | "e.g" | "i.e" | "etc" | "vs" | "mg" | "ml" | "approx" | "aprox" | "núm" | "num" | "fig"
+    ) || (core.chars().count() == 1 && core.chars().all(|c| c.is_alphabetic()))
 }
 
 /// Pack sentences into passages of ≤ `max_words` words with ~`overlap_words` of overlap.
@@ -536,7 +549,14 @@ impl DocIndex {
                 let (di, pi) = *it.value;
                 let d = &self.docs[di as usize];
                 let p = &d.passages[pi as usize];
-                DocHit { doc_id: d.id.clone(), doc_name: d.name.clone(), passage: pi as usize, title: p.title.clone(), text: p.text.clone(), score: 1.0 - it.distance }
+                DocHit {
+                    doc_id: d.id.clone(),
+                    doc_name: d.name.clone(),
+                    passage: pi as usize,
+                    title: p.title.clone(),
+                    text: p.text.clone(),
+                    score: 1.0 - it.distance,
+                }
             })
             .collect())
     }
@@ -623,7 +643,12 @@ mod tests {
 
     #[test]
     fn text_title_from_first_line() {
-        let ps = parse_file("notes.txt", "Protocolo de dolor torácico\n\nAnte dolor opresivo, hacer ECG en 10 minutos.", ChunkOptions::default()).unwrap();
+        let ps = parse_file(
+            "notes.txt",
+            "Protocolo de dolor torácico\n\nAnte dolor opresivo, hacer ECG en 10 minutos.",
+            ChunkOptions::default(),
+        )
+        .unwrap();
         assert_eq!(ps.len(), 1);
         assert_eq!(ps[0].title, "Protocolo de dolor torácico");
         assert_eq!(ps[0].embed_text(), "Protocolo de dolor torácico. Ante dolor opresivo, hacer ECG en 10 minutos.");
@@ -731,10 +756,16 @@ mod tests {
         bad[30] ^= 1;
         assert!(other.read_export(&bad, "x").unwrap_err().to_string().contains("damaged"));
         match DocIndex::new("other", 8).read_export(&bytes, "x").unwrap_err() {
-            Error::ModelMismatch { built_with, loaded, .. } => assert_eq!((built_with.as_str(), loaded.as_str()), ("m (8 dimensions)", "other (8 dimensions)")),
+            Error::ModelMismatch { built_with, loaded, .. } => {
+                assert_eq!((built_with.as_str(), loaded.as_str()), ("m (8 dimensions)", "other (8 dimensions)"))
+            }
             e => panic!("expected a model mismatch, got {e}"),
         }
-        assert!(other.read_export(b"PK\x03\x04 nope nope nope nope nope nope nope nope", "z.zip").unwrap_err().to_string().contains("z.zip: not a MedBridge"));
+        assert!(other
+            .read_export(b"PK\x03\x04 nope nope nope nope nope nope nope nope", "z.zip")
+            .unwrap_err()
+            .to_string()
+            .contains("z.zip: not a MedBridge"));
         let mut wrong = doc("c.txt", 1, 0);
         wrong.vectors[0].push(0.0);
         assert!(other.add(vec![wrong]).is_err());

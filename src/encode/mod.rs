@@ -8,7 +8,6 @@ pub mod batch;
 
 use std::path::Path;
 
-
 use crate::model::bert::{mean_pool_normalize, Mode, Model};
 use crate::model::{ModelDir, ModelInfo, RawTensor};
 use crate::text::tokenize::{Tokenizer, Tokens};
@@ -184,8 +183,9 @@ impl Encoder {
                     let md = ModelDir::open(dir)?;
                     let tensors = md.raw_tensors()?;
                     // Q8_0: the page's default body format (re-quantised from the model's weights).
-                    block_on(Self::on_webgpu(md.info.clone(), md.tokenizer()?, &tensors, crate::gpu::WeightFormat::Q8_0))?
-                        .ok_or_else(|| format_err!("--device webgpu: no WebGPU adapter found (natively: a Vulkan driver, e.g. mesa-vulkan-drivers)"))
+                    block_on(Self::on_webgpu(md.info.clone(), md.tokenizer()?, &tensors, crate::gpu::WeightFormat::Q8_0))?.ok_or_else(
+                        || format_err!("--device webgpu: no WebGPU adapter found (natively: a Vulkan driver, e.g. mesa-vulkan-drivers)"),
+                    )
                 }
                 #[cfg(not(feature = "webgpu"))]
                 Err(format_err!("--device webgpu: this build has no WebGPU backend (build with --features webgpu)"))
@@ -201,7 +201,12 @@ impl Encoder {
 
     /// A WebGPU encoder from a model's parts; `Ok(None)` when there is no adapter.
     #[cfg(feature = "webgpu")]
-    pub async fn on_webgpu(info: ModelInfo, tokenizer: Tokenizer, tensors: &[RawTensor], format: crate::gpu::WeightFormat) -> Result<Option<Self>> {
+    pub async fn on_webgpu(
+        info: ModelInfo,
+        tokenizer: Tokenizer,
+        tensors: &[RawTensor],
+        format: crate::gpu::WeightFormat,
+    ) -> Result<Option<Self>> {
         let gpu = crate::gpu::GpuEncoder::new_default(&info.config, tensors, format).await?;
         Ok(gpu.map(|g| Self::with_backend(info, tokenizer, Backend::WebGpu(g))))
     }

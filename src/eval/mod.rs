@@ -151,22 +151,9 @@ fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> O
     }
     let mut grades: Vec<i32> = judged.values().copied().filter(|&g| g > 0).collect();
     grades.sort_unstable_by(|a, b| b.cmp(a));
-    let idcg: f64 = grades
-        .iter()
-        .take(10)
-        .enumerate()
-        .map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2())
-        .sum();
+    let idcg: f64 = grades.iter().take(10).enumerate().map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2()).sum();
     let r = |h: usize| h as f64 / n_rel as f64;
-    Some([
-        rr,
-        r(hits_at[0]),
-        r(hits_at[1]),
-        r(hits_at[2]),
-        r(hits_at[3]),
-        dcg / idcg,
-        ap_sum / n_rel as f64,
-    ])
+    Some([rr, r(hits_at[0]), r(hits_at[1]), r(hits_at[2]), r(hits_at[3]), dcg / idcg, ap_sum / n_rel as f64])
 }
 
 /// Scores `run` against `qrels`; see the module docs for the exact conventions.
@@ -239,28 +226,16 @@ pub fn read_trec_run(path: impl AsRef<Path>) -> Result<Run> {
             continue;
         }
         if fields.len() != 6 {
-            return Err(Error::parse(
-                path,
-                line_no,
-                format!("expected 6 fields (qid Q0 docid rank score tag), found {}", fields.len()),
-            ));
+            return Err(Error::parse(path, line_no, format!("expected 6 fields (qid Q0 docid rank score tag), found {}", fields.len())));
         }
-        let rank: i64 = fields[3]
-            .parse()
-            .map_err(|_| Error::parse(path, line_no, format!("rank {:?} is not an integer", fields[3])))?;
-        let score: f32 = fields[4]
-            .parse()
-            .map_err(|_| Error::parse(path, line_no, format!("score {:?} is not a number", fields[4])))?;
+        let rank: i64 = fields[3].parse().map_err(|_| Error::parse(path, line_no, format!("rank {:?} is not an integer", fields[3])))?;
+        let score: f32 = fields[4].parse().map_err(|_| Error::parse(path, line_no, format!("score {:?} is not a number", fields[4])))?;
         if score.is_nan() {
             return Err(Error::parse(path, line_no, "score is NaN"));
         }
         let (qid, doc) = (fields[0].to_string(), fields[2].to_string());
         if let Some(first) = seen.insert((qid.clone(), doc.clone()), line_no) {
-            return Err(Error::parse(
-                path,
-                line_no,
-                format!("doc {doc} listed twice for query {qid} (first at line {first})"),
-            ));
+            return Err(Error::parse(path, line_no, format!("doc {doc} listed twice for query {qid} (first at line {first})")));
         }
         tmp.entry(qid).or_default().push((doc, score, rank));
     }
@@ -323,8 +298,8 @@ mod tests {
         let run: Run = [("q1".to_string(), ranking(&["a", "b"]))].into();
         let qrels: Qrels = [
             ("q1".to_string(), judged(&[("r", 1)])),
-            ("q2".to_string(), judged(&[("r", 1)])),   // not in run: zeros
-            ("q3".to_string(), judged(&[("a", 0)])),   // no relevant: skipped
+            ("q2".to_string(), judged(&[("r", 1)])), // not in run: zeros
+            ("q3".to_string(), judged(&[("a", 0)])), // no relevant: skipped
         ]
         .into();
         let m = evaluate(&run, &qrels);
@@ -386,5 +361,4 @@ mod tests {
         assert_eq!(read_trec_run(&p).unwrap()["q1"][0].0, "b");
         assert!(write_trec_run(&p, &run, "has space").is_err());
     }
-
 }

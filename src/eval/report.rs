@@ -48,7 +48,10 @@ impl Report {
             let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| Error::parse(p, e.line(), e.to_string()))?;
             let label = |k: &str| -> Result<String> {
                 v.get(k).and_then(|s| s.as_str()).map(str::to_string).ok_or_else(|| {
-                    Error::Format(format!("{}: no \"{k}\" label (write results with `medbridge eval --set NAME --system NAME`)", p.display()))
+                    Error::Format(format!(
+                        "{}: no \"{k}\" label (write results with `medbridge eval --set NAME --system NAME`)",
+                        p.display()
+                    ))
                 })
             };
             let metrics: Metrics = serde_json::from_value(v.get("metrics").cloned().unwrap_or_default())

@@ -32,7 +32,8 @@ fn source(main: &str, consts: &[(&str, u32)]) -> String {
     for line in main.lines() {
         match include_of(line) {
             Some(name) => {
-                let (_, src) = COMMON.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("shader include {name:?} is not in kernels::COMMON"));
+                let (_, src) =
+                    COMMON.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("shader include {name:?} is not in kernels::COMMON"));
                 out.push_str(src);
             }
             None => out.push_str(line),
@@ -131,7 +132,8 @@ pub(crate) struct Kernel {
 
 impl Kernel {
     fn new(device: &wgpu::Device, label: &'static str, src: &str, binds: &[B]) -> Self {
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) });
+        let module =
+            device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(label), source: wgpu::ShaderSource::Wgsl(src.into()) });
         let entries: Vec<wgpu::BindGroupLayoutEntry> = binds
             .iter()
             .enumerate()
@@ -139,15 +141,31 @@ impl Kernel {
                 binding: i as u32,
                 visibility: wgpu::ShaderStages::COMPUTE,
                 ty: match b {
-                    B::U => wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Uniform, has_dynamic_offset: false, min_binding_size: None },
-                    B::R => wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: true }, has_dynamic_offset: false, min_binding_size: None },
-                    B::W => wgpu::BindingType::Buffer { ty: wgpu::BufferBindingType::Storage { read_only: false }, has_dynamic_offset: false, min_binding_size: None },
+                    B::U => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Uniform,
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    B::R => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: true },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
+                    B::W => wgpu::BindingType::Buffer {
+                        ty: wgpu::BufferBindingType::Storage { read_only: false },
+                        has_dynamic_offset: false,
+                        min_binding_size: None,
+                    },
                 },
                 count: None,
             })
             .collect();
         let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor { label: Some(label), entries: &entries });
-        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor { label: Some(label), bind_group_layouts: &[Some(&layout)], immediate_size: 0 });
+        let pl = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: Some(label),
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(label),
             layout: Some(&pl),
@@ -196,7 +214,7 @@ pub(crate) struct Kernels {
     pub pool: Kernel,
     pub gelu: Kernel,
     pub body: WeightFormat,
-    pub table: WeightFormat,  // word-table format (see GpuEncoder::table_format)
+    pub table: WeightFormat, // word-table format (see GpuEncoder::table_format)
     pub head_dim: u32,
 }
 
@@ -229,8 +247,17 @@ impl Kernels {
 
 /// A uniform buffer holding one kernel's `*Params`.
 pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wgpu::Buffer {
-    const { assert!(std::mem::size_of::<P>() > 0 && std::mem::size_of::<P>() % 16 == 0, "uniform params must be a non-empty multiple of 16 bytes") };
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: bytemuck::bytes_of(params), usage: wgpu::BufferUsages::UNIFORM })
+    const {
+        assert!(
+            std::mem::size_of::<P>() > 0 && std::mem::size_of::<P>() % 16 == 0,
+            "uniform params must be a non-empty multiple of 16 bytes"
+        )
+    };
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("params"),
+        contents: bytemuck::bytes_of(params),
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
 }
 
 pub(crate) fn storage<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data: &[T]) -> wgpu::Buffer {
@@ -238,7 +265,11 @@ pub(crate) fn storage<T: bytemuck::Pod>(device: &wgpu::Device, label: &str, data
     if bytes.is_empty() {
         return empty(device, label, 16);
     }
-    device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some(label), contents: bytes, usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC })
+    device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some(label),
+        contents: bytes,
+        usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+    })
 }
 
 pub(crate) fn empty(device: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buffer {
@@ -252,7 +283,13 @@ pub(crate) fn empty(device: &wgpu::Device, label: &str, bytes: u64) -> wgpu::Buf
 
 /// Copy `len` f32 from `src` into a staging buffer and await it (map_async through a channel; natively
 /// the device is polled until done, in the browser the event loop drives the callback).
-pub(crate) async fn read_back(device: &wgpu::Device, queue: &wgpu::Queue, mut encoder: wgpu::CommandEncoder, src: &wgpu::Buffer, len: usize) -> crate::Result<Vec<f32>> {
+pub(crate) async fn read_back(
+    device: &wgpu::Device,
+    queue: &wgpu::Queue,
+    mut encoder: wgpu::CommandEncoder,
+    src: &wgpu::Buffer,
+    len: usize,
+) -> crate::Result<Vec<f32>> {
     let bytes = (len * 4) as u64;
     let staging = device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("staging"),
@@ -270,9 +307,7 @@ pub(crate) async fn read_back(device: &wgpu::Device, queue: &wgpu::Queue, mut en
     });
     #[cfg(not(target_arch = "wasm32"))]
     device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| crate::format_err!("GPU poll failed: {e}"))?;
-    rx.await
-        .map_err(|_| crate::format_err!("GPU readback was cancelled"))?
-        .map_err(|e| crate::format_err!("GPU readback failed: {e}"))?;
+    rx.await.map_err(|_| crate::format_err!("GPU readback was cancelled"))?.map_err(|e| crate::format_err!("GPU readback failed: {e}"))?;
     let out = {
         let data = staging.slice(..).get_mapped_range().map_err(|e| crate::format_err!("GPU readback failed: {e:?}"))?;
         bytemuck::cast_slice::<u8, f32>(&data)[..len].to_vec()
@@ -302,7 +337,11 @@ mod tests {
 
     fn wgsl_files(dir: &str) -> Vec<String> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir);
-        let mut v: Vec<String> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()?.file_name().into_string().ok()).filter(|n| n.ends_with(".wgsl")).collect();
+        let mut v: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".wgsl"))
+            .collect();
         v.sort();
         v
     }
@@ -315,7 +354,11 @@ mod tests {
         assert_eq!(wgsl_files("shaders"), mains, "shaders/*.wgsl and the test's MAINS table differ");
         let mut common: Vec<String> = COMMON.iter().map(|(n, _)| n.to_string()).collect();
         common.sort();
-        assert_eq!(wgsl_files("shaders/common").iter().map(|n| format!("common/{n}")).collect::<Vec<_>>(), common, "shaders/common/*.wgsl and COMMON differ");
+        assert_eq!(
+            wgsl_files("shaders/common").iter().map(|n| format!("common/{n}")).collect::<Vec<_>>(),
+            common,
+            "shaders/common/*.wgsl and COMMON differ"
+        );
 
         let mut used = std::collections::BTreeSet::new();
         for (name, src) in MAINS {
@@ -411,20 +454,28 @@ mod tests {
             };
             assert!(matches!(binds[0], B::U), "{label}: binding 0 is the params uniform");
             let m = module(label, &src);
-            let (_, ty) = m.types.iter().find(|(_, t)| t.name.as_deref() == Some("Params")).unwrap_or_else(|| panic!("{label} has no struct Params"));
+            let (_, ty) =
+                m.types.iter().find(|(_, t)| t.name.as_deref() == Some("Params")).unwrap_or_else(|| panic!("{label} has no struct Params"));
             let naga::TypeInner::Struct { members, span } = &ty.inner else { panic!("{label}: Params is not a struct") };
             assert_eq!(*span as usize, size, "{label}: WGSL Params is {span} bytes, the Rust struct {size}");
             let wgsl: Vec<(&str, usize, naga::ScalarKind)> = members
                 .iter()
                 .map(|mb| {
-                    let naga::TypeInner::Scalar(s) = m.types[mb.ty].inner else { panic!("{label}: Params member {:?} is not a scalar", mb.name) };
+                    let naga::TypeInner::Scalar(s) = m.types[mb.ty].inner else {
+                        panic!("{label}: Params member {:?} is not a scalar", mb.name)
+                    };
                     assert_eq!(s.width, 4, "{label}: Params member {:?}", mb.name);
                     (mb.name.as_deref().unwrap_or(""), mb.offset as usize, s.kind)
                 })
                 .collect();
             assert_eq!(wgsl, fields, "{label}: WGSL Params (left) and the Rust struct (right) differ");
             // and it is what binding 0 holds
-            let p = m.global_variables.iter().find(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0)).map(|(_, g)| g).unwrap();
+            let p = m
+                .global_variables
+                .iter()
+                .find(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0))
+                .map(|(_, g)| g)
+                .unwrap();
             assert_eq!(p.space, naga::AddressSpace::Uniform, "{label}");
             assert_eq!(m.types[p.ty].name.as_deref(), Some("Params"), "{label}");
         }

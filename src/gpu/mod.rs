@@ -62,7 +62,10 @@ impl GpuContext {
     pub async fn request() -> Result<Option<Self>> {
         let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
         let adapter = match instance
-            .request_adapter(&wgpu::RequestAdapterOptions { power_preference: wgpu::PowerPreference::HighPerformance, ..Default::default() })
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
             .await
         {
             Ok(a) => a,
@@ -193,7 +196,10 @@ impl GpuEncoder {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let built = (|| -> Result<Self> {
-            let max_binding = opts.max_table_binding.unwrap_or(device.limits().max_storage_buffer_binding_size as u64).min(device.limits().max_buffer_size);
+            let max_binding = opts
+                .max_table_binding
+                .unwrap_or(device.limits().max_storage_buffer_binding_size as u64)
+                .min(device.limits().max_buffer_size);
             let (table, table_fmt) = GpuTable::upload(&device, find(tensors, crate::model::names::WORD_EMBEDDINGS)?, max_binding)?;
             if table.chunks.len() > 0 && find(tensors, crate::model::names::WORD_EMBEDDINGS)?.shape[1] != h {
                 return Err(format_err!("word table width differs from hidden size {h}"));
@@ -236,7 +242,20 @@ impl GpuEncoder {
                 });
             }
             let dummy = empty(&device, "dummy", 16);
-            Ok(Self { device: device.clone(), queue: queue.clone(), config: config.clone(), k, table, pos_type, emb_ln_g, emb_ln_b, layers, scale_offs, dummy, max_tokens: opts.max_tokens.max(1) })
+            Ok(Self {
+                device: device.clone(),
+                queue: queue.clone(),
+                config: config.clone(),
+                k,
+                table,
+                pos_type,
+                emb_ln_g,
+                emb_ln_b,
+                layers,
+                scale_offs,
+                dummy,
+                max_tokens: opts.max_tokens.max(1),
+            })
         })();
         let v = val.pop().await;
         let o = oom.pop().await;
@@ -342,7 +361,19 @@ impl GpuEncoder {
         let p_att = uniform(dev, &AttentionParams { batch: nb as u32, seq: seq32, h: h32, scale });
         let t = &self.table;
         let type_off = (cfg.max_position_embeddings * h) as u32;
-        let p_gather = uniform(dev, &GatherParams { tokens: m32, seq: seq32, h: h32, rows_per_chunk: t.rows_per_chunk, scale_off: t.scale_off, type_off, _a: 0, _b: 0 });
+        let p_gather = uniform(
+            dev,
+            &GatherParams {
+                tokens: m32,
+                seq: seq32,
+                h: h32,
+                rows_per_chunk: t.rows_per_chunk,
+                scale_off: t.scale_off,
+                type_off,
+                _a: 0,
+                _b: 0,
+            },
+        );
         let p_pool = uniform(dev, &PoolParams { batch: nb as u32, seq: seq32, h: h32, _a: 0 });
 
         let k = &self.k;
@@ -355,7 +386,11 @@ impl GpuEncoder {
         let mm_grid = |n: u32| (n.div_ceil(64), m32.div_ceil(64), 1);
         for l in &self.layers {
             cmds.push((&k.matmul, k.matmul.bind(dev, &[&p_qkv, &x, &l.qkv, &l.qkv_b, &self.dummy, &qkv]), mm_grid(3 * h32)));
-            cmds.push((&k.attention, k.attention.bind(dev, &[&p_att, &qkv, &mask_buf, &ctx]), (seq32.div_ceil(64), cfg.num_attention_heads as u32, nb as u32)));
+            cmds.push((
+                &k.attention,
+                k.attention.bind(dev, &[&p_att, &qkv, &mask_buf, &ctx]),
+                (seq32.div_ceil(64), cfg.num_attention_heads as u32, nb as u32),
+            ));
             cmds.push((&k.matmul_res, k.matmul_res.bind(dev, &[&p_ao, &ctx, &l.attn_out, &l.attn_out_b, &x, &t1]), mm_grid(h32)));
             cmds.push((&k.layernorm, k.layernorm.bind(dev, &[&p_ln, &t1, &l.attn_ln_g, &l.attn_ln_b, &x2]), ln_grid));
             cmds.push((&k.matmul_gelu, k.matmul_gelu.bind(dev, &[&p_fi, &x2, &l.ffn_in, &l.ffn_in_b, &self.dummy, &fbuf]), mm_grid(ff32)));

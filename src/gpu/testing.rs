@@ -1,6 +1,8 @@
 //! Single-kernel entry points for tests: upload host data, run one kernel, read the result back.
 //! Not part of the stable API.
-use super::kernels::{empty, grid, read_back, storage, uniform, AttentionParams, GatherParams, GeluParams, Kernels, LayerNormParams, MatmulParams, PoolParams};
+use super::kernels::{
+    empty, grid, read_back, storage, uniform, AttentionParams, GatherParams, GeluParams, Kernels, LayerNormParams, MatmulParams, PoolParams,
+};
 use super::pack::{self, WeightFormat};
 use super::{GpuContext, GpuTable};
 use crate::model::e5s1::RawTensor;
@@ -10,7 +12,14 @@ fn encoder(ctx: &GpuContext) -> wgpu::CommandEncoder {
     ctx.device.create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some("test") })
 }
 
-async fn run(ctx: &GpuContext, kern: &super::kernels::Kernel, bufs: &[&wgpu::Buffer], groups: (u32, u32, u32), out: &wgpu::Buffer, len: usize) -> Result<Vec<f32>> {
+async fn run(
+    ctx: &GpuContext,
+    kern: &super::kernels::Kernel,
+    bufs: &[&wgpu::Buffer],
+    groups: (u32, u32, u32),
+    out: &wgpu::Buffer,
+    len: usize,
+) -> Result<Vec<f32>> {
     let val = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
     let bg = kern.bind(&ctx.device, bufs);
     let mut enc = encoder(ctx);
@@ -26,7 +35,18 @@ async fn run(ctx: &GpuContext, kern: &super::kernels::Kernel, bufs: &[&wgpu::Buf
 
 /// y = x · Wᵀ + bias (x: m × k, W: n × k as ggml blocks of `fmt`), then GELU and / or + resid.
 #[allow(clippy::too_many_arguments)]
-pub async fn matmul(ctx: &GpuContext, fmt: WeightFormat, x: &[f32], m: usize, w_blocks: &[u8], n: usize, k: usize, bias: &[f32], gelu: bool, resid: Option<&[f32]>) -> Result<Vec<f32>> {
+pub async fn matmul(
+    ctx: &GpuContext,
+    fmt: WeightFormat,
+    x: &[f32],
+    m: usize,
+    w_blocks: &[u8],
+    n: usize,
+    k: usize,
+    bias: &[f32],
+    gelu: bool,
+    resid: Option<&[f32]>,
+) -> Result<Vec<f32>> {
     let ks = Kernels::new(&ctx.device, fmt, fmt, 32);
     let (words, off) = pack::pack_blocks(w_blocks, fmt, 0)?;
     let d = &ctx.device;
@@ -60,7 +80,15 @@ pub async fn gelu(ctx: &GpuContext, x: &[f32]) -> Result<Vec<f32>> {
 }
 
 /// qkv: (batch·seq) × 3h, mask: batch·seq (1 token, 0 pad) → (batch·seq) × h.
-pub async fn attention(ctx: &GpuContext, qkv: &[f32], mask: &[f32], batch: usize, seq: usize, heads: usize, head_dim: usize) -> Result<Vec<f32>> {
+pub async fn attention(
+    ctx: &GpuContext,
+    qkv: &[f32],
+    mask: &[f32],
+    batch: usize,
+    seq: usize,
+    heads: usize,
+    head_dim: usize,
+) -> Result<Vec<f32>> {
     let ks = Kernels::new(&ctx.device, WeightFormat::Q8_0, WeightFormat::Q8_0, head_dim as u32);
     let d = &ctx.device;
     let h = heads * head_dim;
@@ -71,7 +99,15 @@ pub async fn attention(ctx: &GpuContext, qkv: &[f32], mask: &[f32], batch: usize
 
 /// Word rows of `table` (split in bindings of ≤ `max_binding` bytes) + pos[t] + typ → (tokens × h,
 /// number of table buffers used).
-pub async fn gather(ctx: &GpuContext, table: &RawTensor, ids: &[u32], seq: usize, pos: &[f32], typ: &[f32], max_binding: u64) -> Result<(Vec<f32>, usize)> {
+pub async fn gather(
+    ctx: &GpuContext,
+    table: &RawTensor,
+    ids: &[u32],
+    seq: usize,
+    pos: &[f32],
+    typ: &[f32],
+    max_binding: u64,
+) -> Result<(Vec<f32>, usize)> {
     let d = &ctx.device;
     let (t, fmt) = GpuTable::upload(d, table, max_binding)?;
     let ks = Kernels::new(d, fmt, fmt, 32);
@@ -81,10 +117,31 @@ pub async fn gather(ctx: &GpuContext, table: &RawTensor, ids: &[u32], seq: usize
     }
     let mut pt = pos.to_vec();
     pt.extend_from_slice(typ);
-    let (ib, pb, ob, dummy) = (storage(d, "ids", ids), storage(d, "pt", &pt), empty(d, "out", (ids.len() * h * 4) as u64), empty(d, "dummy", 16));
+    let (ib, pb, ob, dummy) =
+        (storage(d, "ids", ids), storage(d, "pt", &pt), empty(d, "out", (ids.len() * h * 4) as u64), empty(d, "dummy", 16));
     let c = |i: usize| t.chunks.get(i).unwrap_or(&dummy);
-    let p = uniform(d, &GatherParams { tokens: ids.len() as u32, seq: seq as u32, h: h as u32, rows_per_chunk: t.rows_per_chunk, scale_off: t.scale_off, type_off: pos.len() as u32, _a: 0, _b: 0 });
-    let out = run(ctx, &ks.gather, &[&p, &ib, c(0), c(1), c(2), c(3), &pb, &ob], grid(((ids.len() * h) as u32).div_ceil(256)), &ob, ids.len() * h).await?;
+    let p = uniform(
+        d,
+        &GatherParams {
+            tokens: ids.len() as u32,
+            seq: seq as u32,
+            h: h as u32,
+            rows_per_chunk: t.rows_per_chunk,
+            scale_off: t.scale_off,
+            type_off: pos.len() as u32,
+            _a: 0,
+            _b: 0,
+        },
+    );
+    let out = run(
+        ctx,
+        &ks.gather,
+        &[&p, &ib, c(0), c(1), c(2), c(3), &pb, &ob],
+        grid(((ids.len() * h) as u32).div_ceil(256)),
+        &ob,
+        ids.len() * h,
+    )
+    .await?;
     Ok((out, t.chunks.len()))
 }
 

@@ -1,7 +1,7 @@
 //! Shared I/O: atomic writes, checksums, the self-checking file container.
+pub mod container;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pypi;
-pub mod container;
 
 use std::path::Path;
 

@@ -9,7 +9,8 @@ use crate::{format_err, Error, Result};
 /// `pip download` one pinned wheel into `dir` (no dependencies, binary only) and return its path.
 pub fn pip_download(requirement: &str, dir: &Path, platform_specific: bool) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    let (name, version) = requirement.split_once("==").ok_or_else(|| format_err!("requirement {requirement:?} must pin a version with =="))?;
+    let (name, version) =
+        requirement.split_once("==").ok_or_else(|| format_err!("requirement {requirement:?} must pin a version with =="))?;
     let stem = format!("{}-{}-", name.replace('-', "_"), version);
     let find = || -> Option<PathBuf> {
         std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path()).find(|p| {
@@ -43,4 +44,3 @@ pub fn read_wheel_member(wheel: &Path, member: &str) -> Result<Vec<u8>> {
     entry.read_to_end(&mut out).map_err(|e| Error::io(wheel, e))?;
     Ok(out)
 }
-

@@ -199,7 +199,9 @@ impl Model {
     /// Build from a VarBuilder holding every tensor except the word table (Hugging Face names).
     pub fn new(config: &Config, vb: VarBuilder, word: WordEmbeddings) -> Result<Self> {
         let h = config.hidden_size;
-        let layers = (0..config.num_hidden_layers).map(|i| Layer::new(config, vb.pp(format!("{}{i}", names::LAYER_PREFIX)))).collect::<Result<Vec<_>>>()?;
+        let layers = (0..config.num_hidden_layers)
+            .map(|i| Layer::new(config, vb.pp(format!("{}{i}", names::LAYER_PREFIX))))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Self {
             config: config.clone(),
             word,

@@ -17,10 +17,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::io::sha256_hex;
 use crate::model::names::WORD_EMBEDDINGS;
 use crate::model::{ModelInfo, RawDType, RawTensor};
 use crate::text::tokenize::Tokenizer;
-use crate::io::sha256_hex;
 use crate::{format_err, Result};
 
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -172,11 +172,7 @@ pub fn export_web(model_dir: &Path, out_dir: &Path, body: BodyFormat) -> Result<
     };
     // write_gguf writes `<name>.gguf.partial` and renames it: atomic on its own.
     let weights = out_dir.join(BUNDLE_WEIGHTS);
-    write_gguf(
-        &weights,
-        &tensors,
-        &[("medbridge.model_id", md.info.model_id.clone()), ("medbridge.web_body", body_name.to_string())],
-    )?;
+    write_gguf(&weights, &tensors, &[("medbridge.model_id", md.info.model_id.clone()), ("medbridge.web_body", body_name.to_string())])?;
     drop(tensors);
     let weight_bytes = std::fs::read(&weights).map_err(|e| Error::io(&weights, e))?;
     let mut files = vec![FileEntry { name: BUNDLE_WEIGHTS.into(), bytes: weight_bytes.len() as u64, sha256: sha256_hex(&weight_bytes) }];
@@ -186,13 +182,7 @@ pub fn export_web(model_dir: &Path, out_dir: &Path, body: BodyFormat) -> Result<
     let config = serde_json::to_vec_pretty(&md.info).expect("config serialises");
     files.push(write_entry(out_dir, BUNDLE_CONFIG, &config)?);
 
-    let manifest = Manifest {
-        format: BUNDLE_FORMAT.into(),
-        version: version_of(&files),
-        model_id: md.info.model_id.clone(),
-        body,
-        files,
-    };
+    let manifest = Manifest { format: BUNDLE_FORMAT.into(), version: version_of(&files), model_id: md.info.model_id.clone(), body, files };
     write_entry(out_dir, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
     Ok(manifest)
 }
@@ -206,9 +196,8 @@ pub fn read_gguf_bytes(bytes: &[u8]) -> Result<Vec<RawTensor>> {
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let qt = content
-            .tensor(&mut cur, &name, &candle_core::Device::Cpu)
-            .map_err(|e| format_err!("{BUNDLE_WEIGHTS}: tensor {name}: {e}"))?;
+        let qt =
+            content.tensor(&mut cur, &name, &candle_core::Device::Cpu).map_err(|e| format_err!("{BUNDLE_WEIGHTS}: tensor {name}: {e}"))?;
         let dtype = match qt.dtype() {
             GgmlDType::F32 => RawDType::F32,
             GgmlDType::Q4_0 => RawDType::Q4_0,
@@ -276,7 +265,12 @@ mod tests {
         // One Q4_0 block row of 32 weights: scale 0.5, nibbles 0..16.
         let mut block = half::f16::from_f32(0.5).to_le_bytes().to_vec();
         block.extend((0..16u8).map(|i| i | ((15 - i) << 4)));
-        let t = RawTensor { name: "encoder.layer.0.attention.self.query.weight".into(), dtype: RawDType::Q4_0, shape: vec![1, 32], bytes: block };
+        let t = RawTensor {
+            name: "encoder.layer.0.attention.self.query.weight".into(),
+            dtype: RawDType::Q4_0,
+            shape: vec![1, 32],
+            bytes: block,
+        };
         let src = t.to_f32();
         let out = web_tensors(vec![t], BodyFormat::Q8_0).unwrap();
         assert_eq!(out[0].dtype, RawDType::Q8_0);
@@ -295,7 +289,11 @@ mod tests {
         let layer = f32_tensor("encoder.layer.11.output.dense.weight", vec![2, 64]);
         let src = layer.to_f32();
         let out = web_tensors(
-            vec![layer, f32_tensor("encoder.layer.11.output.dense.bias", vec![64]), f32_tensor("embeddings.position_embeddings.weight", vec![2, 64])],
+            vec![
+                layer,
+                f32_tensor("encoder.layer.11.output.dense.bias", vec![64]),
+                f32_tensor("embeddings.position_embeddings.weight", vec![2, 64]),
+            ],
             BodyFormat::Q8_0,
         )
         .unwrap();

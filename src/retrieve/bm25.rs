@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-use crate::corpus::{Doc, Query};
 use super::Run;
+use crate::corpus::{Doc, Query};
 use crate::{format_err, Error, Result};
 
 /// Function words dropped by the analyzer (already lowercased and accent-folded).
@@ -40,28 +40,20 @@ use crate::{format_err, Error, Result};
 /// elision fragments (`l`, `d`, `qu`, ...).
 pub const STOPWORDS: &[&str] = &[
     // en
-    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has", "have",
-    "had", "if", "in", "into", "is", "it", "its", "no", "not", "of", "on", "or", "such", "that",
-    "the", "their", "then", "there", "these", "they", "this", "those", "to", "was", "were",
-    "which", "who", "will", "with", "what", "can", "may", "do", "does", "did",
-    // es
-    "el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "de", "del", "al", "y", "e", "o",
-    "u", "en", "con", "por", "para", "que", "se", "su", "sus", "es", "son", "fue", "ha", "han",
-    "le", "les", "como", "mas", "pero", "este", "esta", "estos", "estas", "ese", "esa", "muy",
-    "sobre", "entre", "cual", "cuando", "donde", "ya", "tambien", "hay", "ser", "ni",
-    // fr
-    "le", "les", "l", "une", "des", "du", "d", "et", "ou", "au", "aux", "dans", "par", "pour",
-    "sur", "avec", "ce", "cette", "ces", "sa", "ses", "est", "sont", "qui", "qu", "il", "elle",
-    "ils", "elles", "ne", "pas", "plus", "s", "n", "c", "j", "m", "t", "leur", "leurs", "ont",
-    // it
-    "il", "gli", "i", "uno", "di", "della", "dei", "degli", "delle", "dello", "alla", "ai",
-    "agli", "alle", "da", "dal", "dalla", "nel", "nella", "nei", "negli", "nelle", "su", "per",
-    "tra", "fra", "ed", "che", "si", "sono", "come", "anche", "questo", "questa",
+    "a", "an", "and", "are", "as", "at", "be", "been", "but", "by", "for", "from", "has", "have", "had", "if", "in", "into", "is", "it",
+    "its", "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this", "those", "to", "was",
+    "were", "which", "who", "will", "with", "what", "can", "may", "do", "does", "did", // es
+    "el", "la", "los", "las", "lo", "un", "una", "unos", "unas", "de", "del", "al", "y", "e", "o", "u", "en", "con", "por", "para", "que",
+    "se", "su", "sus", "es", "son", "fue", "ha", "han", "le", "les", "como", "mas", "pero", "este", "esta", "estos", "estas", "ese", "esa",
+    "muy", "sobre", "entre", "cual", "cuando", "donde", "ya", "tambien", "hay", "ser", "ni", // fr
+    "le", "les", "l", "une", "des", "du", "d", "et", "ou", "au", "aux", "dans", "par", "pour", "sur", "avec", "ce", "cette", "ces", "sa",
+    "ses", "est", "sont", "qui", "qu", "il", "elle", "ils", "elles", "ne", "pas", "plus", "s", "n", "c", "j", "m", "t", "leur", "leurs",
+    "ont", // it
+    "il", "gli", "i", "uno", "di", "della", "dei", "degli", "delle", "dello", "alla", "ai", "agli", "alle", "da", "dal", "dalla", "nel",
+    "nella", "nei", "negli", "nelle", "su", "per", "tra", "fra", "ed", "che", "si", "sono", "come", "anche", "questo", "questa",
     // pt
-    "os", "as", "um", "uma", "uns", "umas", "do", "da", "dos", "das", "em", "no", "na", "nos",
-    "nas", "pelo", "pela", "pelos", "pelas", "com", "ou", "seu", "sua", "sao", "ao", "aos",
-    "mais", "mas", "foi",
-    // ca
+    "os", "as", "um", "uma", "uns", "umas", "do", "da", "dos", "das", "em", "no", "na", "nos", "nas", "pelo", "pela", "pelos", "pelas",
+    "com", "ou", "seu", "sua", "sao", "ao", "aos", "mais", "mas", "foi", // ca
     "els", "unes", "dels", "als", "amb", "seva", "aquest", "aquesta", "pero",
 ];
 
@@ -313,8 +305,7 @@ impl Bm25Index {
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        bincode::deserialize_from(std::io::BufReader::new(f))
-            .map_err(|e| format_err!("{}: not a valid BM25 index: {e}", path.display()))
+        bincode::deserialize_from(std::io::BufReader::new(f)).map_err(|e| format_err!("{}: not a valid BM25 index: {e}", path.display()))
     }
 }
 
@@ -413,8 +404,25 @@ mod tests {
 
     #[test]
     fn query_over_100k_docs_is_fast() {
-        let words = ["fever", "pain", "fracture", "infection", "kidney", "acute", "chronic", "left", "right",
-            "femur", "tibia", "diabetes", "type", "unspecified", "complication", "initial", "encounter"];
+        let words = [
+            "fever",
+            "pain",
+            "fracture",
+            "infection",
+            "kidney",
+            "acute",
+            "chronic",
+            "left",
+            "right",
+            "femur",
+            "tibia",
+            "diabetes",
+            "type",
+            "unspecified",
+            "complication",
+            "initial",
+            "encounter",
+        ];
         let mut state = 12345u64;
         let mut next = || {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);

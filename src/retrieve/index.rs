@@ -15,7 +15,8 @@ use crate::{format_err, Error, Result};
 
 pub const FORMAT_VERSION: u32 = 1;
 /// The `.mbix` file (see [`crate::io::container`]).
-pub const FILE: FileKind = FileKind { magic: b"MBIX", version: FORMAT_VERSION, name: "index file", fix: "rebuild it with `medbridge index`" };
+pub const FILE: FileKind =
+    FileKind { magic: b"MBIX", version: FORMAT_VERSION, name: "index file", fix: "rebuild it with `medbridge index`" };
 
 /// An L2-normalised vector; distance is 1 − cosine.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -77,7 +78,15 @@ impl Default for IndexBuilder {
 }
 
 impl IndexBuilder {
-    pub fn build(&self, model_id: &str, source: &str, doc_kind: &str, ids: Vec<String>, texts: Vec<String>, vectors: Vec<Vec<f32>>) -> Result<Index> {
+    pub fn build(
+        &self,
+        model_id: &str,
+        source: &str,
+        doc_kind: &str,
+        ids: Vec<String>,
+        texts: Vec<String>,
+        vectors: Vec<Vec<f32>>,
+    ) -> Result<Index> {
         if ids.len() != vectors.len() || texts.len() != vectors.len() {
             return Err(format_err!("index: {} ids, {} texts and {} vectors differ in number", ids.len(), texts.len(), vectors.len()));
         }
@@ -94,11 +103,8 @@ impl IndexBuilder {
         }
         let values: Vec<u32> = (0..vectors.len() as u32).collect();
         let points = vectors.into_iter().map(Vector).collect();
-        let graph = Builder::default()
-            .ef_construction(self.ef_construction)
-            .ef_search(self.ef_search)
-            .seed(self.seed)
-            .build(points, values);
+        let graph =
+            Builder::default().ef_construction(self.ef_construction).ef_search(self.ef_search).seed(self.seed).build(points, values);
         let meta = IndexMeta {
             format_version: FORMAT_VERSION,
             model_id: model_id.into(),
@@ -156,7 +162,11 @@ impl Index {
         if query.len() != self.meta.dim {
             return Err(format_err!("query vector has {} dimensions, the index has {}", query.len(), self.meta.dim));
         }
-        Ok(self.nearest(query, k).into_iter().map(|(i, score)| Hit { id: self.ids[i].clone(), score, text: self.texts[i].clone() }).collect())
+        Ok(self
+            .nearest(query, k)
+            .into_iter()
+            .map(|(i, score)| Hit { id: self.ids[i].clone(), score, text: self.texts[i].clone() })
+            .collect())
     }
 
     /// The stored vector of every document, in id order (for exporting and re-indexing).
@@ -192,7 +202,8 @@ impl Index {
     fn parse(bytes: &[u8], expected_model: Option<&str>, what: &str) -> Result<Index> {
         let (meta, payload): (IndexMeta, _) = container::read(&FILE, bytes, what)?;
         Error::check_model(what, &meta.model_id, expected_model, "rebuild the index with this model (`medbridge index`)")?;
-        let Payload { ids, texts, graph } = bincode::deserialize(payload).map_err(|e| Error::damaged(what, format!("payload: {e}"), FILE.fix))?;
+        let Payload { ids, texts, graph } =
+            bincode::deserialize(payload).map_err(|e| Error::damaged(what, format!("payload: {e}"), FILE.fix))?;
         if ids.len() != meta.documents || texts.len() != ids.len() {
             return Err(Error::damaged(what, format!("{} ids for {} documents", ids.len(), meta.documents), FILE.fix));
         }

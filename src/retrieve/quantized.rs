@@ -66,7 +66,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn take(&mut self, n: usize) -> Result<&[u8]> {
-        let s = self.b.get(self.p..self.p + n).ok_or_else(|| format_err!("HNSW graph: unexpected end of the serialised graph at byte {}", self.p))?;
+        let s = self
+            .b
+            .get(self.p..self.p + n)
+            .ok_or_else(|| format_err!("HNSW graph: unexpected end of the serialised graph at byte {}", self.p))?;
         self.p += n;
         Ok(s)
     }
@@ -122,7 +125,11 @@ fn decompose(graph: &HnswMap<Vector, u32>) -> Result<(Vec<Vec<f32>>, CompactGrap
     let nv = r.len("value")?;
     let values = (0..nv).map(|_| r.u32()).collect::<Result<Vec<_>>>()?;
     if r.p != bytes.len() || nz != n || nv != n {
-        return Err(format_err!("HNSW graph: unexpected serialised layout ({n} points, {nz} nodes, {nv} values, {} of {} bytes read)", r.p, bytes.len()));
+        return Err(format_err!(
+            "HNSW graph: unexpected serialised layout ({n} points, {nz} nodes, {nv} values, {} of {} bytes read)",
+            r.p,
+            bytes.len()
+        ));
     }
     Ok((points, CompactGraph { ef_search, zero, layers, values }))
 }
@@ -204,7 +211,8 @@ impl QuantizedIndex {
         if let Some(v) = q.values.iter().find(|&&v| v as usize >= n) {
             return Err(format_err!("graph value {v} out of range"));
         }
-        let points: Vec<QVector> = scales.iter().zip(vectors.chunks_exact(dim.max(1))).map(|(&scale, q)| QVector { scale, q: q.to_vec() }).collect();
+        let points: Vec<QVector> =
+            scales.iter().zip(vectors.chunks_exact(dim.max(1))).map(|(&scale, q)| QVector { scale, q: q.to_vec() }).collect();
         Ok(Self { dim, graph: compose(q, &points)? })
     }
 

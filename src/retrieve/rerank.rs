@@ -88,11 +88,22 @@ impl Reranker {
     /// From the base model's parts and the bytes of the reranker's `manifest.json` and weights
     /// (`origin` names them in errors). Refuses parts of another kind or base model and weights
     /// whose sha256 differs from the manifest.
-    pub fn from_bytes(info: ModelInfo, tokenizer: Tokenizer, mut tensors: Vec<RawTensor>, manifest: &[u8], weights: &[u8], origin: &str) -> Result<Self> {
+    pub fn from_bytes(
+        info: ModelInfo,
+        tokenizer: Tokenizer,
+        mut tensors: Vec<RawTensor>,
+        manifest: &[u8],
+        weights: &[u8],
+        origin: &str,
+    ) -> Result<Self> {
         let mpath = format!("{origin}/{PARTS_MANIFEST}");
         let m = parse_manifest(manifest, &mpath)?;
         if m.base_model_id != info.model_id {
-            return Err(format_err!("{mpath}: this reranker was trained on base model {}, not {} (pass that base model)", m.base_model_id, info.model_id));
+            return Err(format_err!(
+                "{mpath}: this reranker was trained on base model {}, not {} (pass that base model)",
+                m.base_model_id,
+                info.model_id
+            ));
         }
         let wpath = format!("{origin}/{}", m.weights.file);
         let sha = crate::io::sha256_hex(weights);
@@ -106,13 +117,21 @@ impl Reranker {
         info.model_id = m.model_id.clone();
         let encoder = Encoder::from_parts(info, tokenizer, tensors, &Device::Cpu)?;
         let max_len = m.spec.max_len;
-        Ok(Self { encoder, manifest: m, head_w: head_w.t()?.contiguous()?, max_len, batch_size: 32, first_stage_weight: DEFAULT_FIRST_STAGE_WEIGHT })
+        Ok(Self {
+            encoder,
+            manifest: m,
+            head_w: head_w.t()?.contiguous()?,
+            max_len,
+            batch_size: 32,
+            first_stage_weight: DEFAULT_FIRST_STAGE_WEIGHT,
+        })
     }
 
     /// Scores of (query, passage) pairs, higher = more relevant; length-sorted batches.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
-        let ids = pairs.iter().map(|(q, p)| Ok(pair_tokens(&self.encoder.tokenizer, q, p, self.max_len)?.ids)).collect::<Result<Vec<_>>>()?;
+        let ids =
+            pairs.iter().map(|(q, p)| Ok(pair_tokens(&self.encoder.tokenizer, q, p, self.max_len)?.ids)).collect::<Result<Vec<_>>>()?;
         let seqs: Vec<&[u32]> = ids.iter().map(|v| v.as_slice()).collect();
         self.score_ids(&seqs)
     }
@@ -219,7 +238,6 @@ impl Reranker {
         Ok(out)
     }
 }
-
 
 fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest> {
     let m: Manifest = serde_json::from_slice(bytes).map_err(|e| format_err!("{origin}: not a trained-parts manifest: {e}"))?;

@@ -238,11 +238,18 @@ mod tests {
         );
         // first gold code I50.1; its three siblings (never cousins such as I50.21), shuffled
         let p = &out.pairs[1];
-        assert_eq!((p.query.as_str(), p.positive_code.as_str(), p.positive_text.as_str()), ("ICC izquierda", "I50.1", "Left ventricular failure, unspecified"));
+        assert_eq!(
+            (p.query.as_str(), p.positive_code.as_str(), p.positive_text.as_str()),
+            ("ICC izquierda", "I50.1", "Left ventricular failure, unspecified")
+        );
         let neg: BTreeSet<&str> = p.hard_negatives.iter().map(|n| n.code.as_str()).collect();
         assert_eq!(neg, BTreeSet::from(["I50.2", "I50.3", "I50.9"]));
         assert!(p.hard_negatives.iter().all(|n| n.relation == "sibling"));
-        assert!(p.hard_negatives.contains(&HardNegative { code: "I50.9".into(), text: "Heart failure, unspecified".into(), relation: "sibling".into() }));
+        assert!(p.hard_negatives.contains(&HardNegative {
+            code: "I50.9".into(),
+            text: "Heart failure, unspecified".into(),
+            relation: "sibling".into()
+        }));
         // R51.9 has no sibling: no negatives rather than cousins or the category
         let p = &out.pairs[2];
         assert_eq!((p.query.as_str(), p.positive_code.as_str()), ("cefalea", "R51.9"));

@@ -325,12 +325,7 @@ fn post_once(agent: &ureq::Agent, url: &str, key: Option<&str>, body: &str) -> A
 
 /// Generate pairs with an LLM, appending to `out` (see the module docs). `progress` is called
 /// after every batch.
-pub fn generate_llm(
-    catalog: &Catalog,
-    opts: &LlmOptions,
-    out: &Path,
-    mut progress: impl FnMut(&LlmProgress),
-) -> Result<LlmReport> {
+pub fn generate_llm(catalog: &Catalog, opts: &LlmOptions, out: &Path, mut progress: impl FnMut(&LlmProgress)) -> Result<LlmReport> {
     let url = chat_url(&opts.endpoint);
     let key = std::env::var(&opts.api_key_env).ok().filter(|k| !k.trim().is_empty());
     let h = Hierarchy::new(catalog);
@@ -355,27 +350,16 @@ pub fn generate_llm(
     let file = std::fs::OpenOptions::new().create(true).append(true).open(out).map_err(|e| Error::io(out, e))?;
     let mut w = std::io::BufWriter::new(file);
 
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(opts.timeout))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    let min_interval = if opts.requests_per_minute > 0.0 {
-        Duration::from_secs_f64(60.0 / opts.requests_per_minute)
-    } else {
-        Duration::ZERO
-    };
+    let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(opts.timeout)).http_status_as_error(false).build().into();
+    let min_interval =
+        if opts.requests_per_minute > 0.0 { Duration::from_secs_f64(60.0 / opts.requests_per_minute) } else { Duration::ZERO };
     let mut last_start: Option<Instant> = None;
     let mut prog = LlmProgress { batches_total: batches.len(), ..Default::default() };
 
     for (bi, batch) in batches.iter().enumerate() {
         let lang = batch.lang.as_str();
-        let todo: Vec<usize> = batch
-            .entries
-            .iter()
-            .copied()
-            .filter(|&i| !done.contains(&(lang.to_string(), catalog.entries[i].code.clone())))
-            .collect();
+        let todo: Vec<usize> =
+            batch.entries.iter().copied().filter(|&i| !done.contains(&(lang.to_string(), catalog.entries[i].code.clone()))).collect();
         if todo.is_empty() {
             rep.batches_skipped_resume += 1;
             prog.batches_done += 1;
@@ -400,18 +384,16 @@ pub fn generate_llm(
             rep.requests += 1;
             let (why, after) = match post_once(&agent, &url, key.as_deref(), &body) {
                 Attempt::Ok(text) => {
-                    let content = serde_json::from_str::<Value>(&text).ok().and_then(|v| {
-                        v.pointer("/choices/0/message/content").and_then(|c| c.as_str()).map(|s| s.to_string())
-                    });
+                    let content = serde_json::from_str::<Value>(&text)
+                        .ok()
+                        .and_then(|v| v.pointer("/choices/0/message/content").and_then(|c| c.as_str()).map(|s| s.to_string()));
                     match content.as_deref().and_then(|c| parse_mentions(c, todo.len())) {
                         Some(p) => break Some(p),
                         None => ("unparseable reply".to_string(), None),
                     }
                 }
                 Attempt::Retry { why, after } => (why, after),
-                Attempt::Fatal(why) => {
-                    return Err(format_err!("{url}: {why} (output so far kept in {}; rerun to resume)", out.display()))
-                }
+                Attempt::Fatal(why) => return Err(format_err!("{url}: {why} (output so far kept in {}; rerun to resume)", out.display())),
             };
             if attempt >= opts.max_retries {
                 if why == "unparseable reply" {

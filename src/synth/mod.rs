@@ -45,21 +45,21 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::retrieve::bm25::fold;
 use crate::catalog::{Catalog, CatalogEntry, LANGS};
 use crate::corpus::read_lines_jsonl;
+use crate::retrieve::bm25::fold;
 use crate::{format_err, Error, Result};
 
 pub mod annotated;
 pub mod lexicon;
-pub mod offline;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod llm;
+pub mod offline;
 
 pub use annotated::{generate_annotated, generate_annotated_files, AnnotatedOptions, AnnotatedOutput};
-pub use offline::{generate_offline, OfflineOptions, OfflineOutput};
 #[cfg(not(target_arch = "wasm32"))]
 pub use llm::{generate_llm, LlmOptions, LlmProgress, LlmReport};
+pub use offline::{generate_offline, OfflineOptions, OfflineOutput};
 
 /// Default number of pairs per language (6 × 3,300 = 19,800 ≥ the study's ~19,500).
 pub const DEFAULT_PAIRS_PER_LANG: usize = 3_300;
@@ -281,11 +281,7 @@ pub fn apply_exclusion(pairs: &mut Vec<SynthPair>, excl: &Exclusion, strict: boo
 }
 
 pub(crate) fn overlap_error(rep: &ExclusionReport) -> Error {
-    format_err!(
-        "{} generated queries equal evaluation queries (strict mode), e.g. {:?}",
-        rep.dropped,
-        rep.examples
-    )
+    format_err!("{} generated queries equal evaluation queries (strict mode), e.g. {:?}", rep.dropped, rep.examples)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -424,10 +420,7 @@ impl<'a> Hierarchy<'a> {
                 if n.level == 7 && e.level != 7 {
                     continue;
                 }
-                if used.contains(n.code.as_str())
-                    || self.is_ancestor_or_self(&n.code, code)
-                    || self.is_ancestor_or_self(code, &n.code)
-                {
+                if used.contains(n.code.as_str()) || self.is_ancestor_or_self(&n.code, code) || self.is_ancestor_or_self(code, &n.code) {
                     continue;
                 }
                 let Some(t) = n.descriptions.get(lang) else { continue };

@@ -487,16 +487,46 @@ pub(crate) fn cleanup(s: &str) -> String {
 
 /// Words that carry nothing once their qualifier is gone ("…, de sitio [no especificado]").
 const GENERIC: &[&str] = &[
-    "site", "sitio", "sede", "local", "lloc", "luogo", "lugar", "localización", "localisation", "localização",
-    "localizzazione", "part", "parte", "partie", "grade", "degree", "grado", "degré", "grau", "type", "tipo", "tipus",
-    "level", "nivel", "niveau", "nível", "livello", "nivell", "side", "lado", "côté", "costat", "lato",
+    "site",
+    "sitio",
+    "sede",
+    "local",
+    "lloc",
+    "luogo",
+    "lugar",
+    "localización",
+    "localisation",
+    "localização",
+    "localizzazione",
+    "part",
+    "parte",
+    "partie",
+    "grade",
+    "degree",
+    "grado",
+    "degré",
+    "grau",
+    "type",
+    "tipo",
+    "tipus",
+    "level",
+    "nivel",
+    "niveau",
+    "nível",
+    "livello",
+    "nivell",
+    "side",
+    "lado",
+    "côté",
+    "costat",
+    "lato",
 ];
 
 /// Function words that never end a mention (single letters excluded: "hepatitis A").
 const DANGLING: &[&str] = &[
-    "and", "or", "of", "the", "with", "without", "in", "y", "de", "del", "la", "el", "los", "las", "do", "da", "dos", "das",
-    "des", "du", "le", "les", "et", "ou", "di", "della", "dei", "delle", "dels", "en", "em", "al", "com", "con", "sin", "sem",
-    "sans", "senza", "sense", "amb", "nos", "na", "no", "por", "per", "pour", "avec", "ni", "ed",
+    "and", "or", "of", "the", "with", "without", "in", "y", "de", "del", "la", "el", "los", "las", "do", "da", "dos", "das", "des", "du",
+    "le", "les", "et", "ou", "di", "della", "dei", "delle", "dels", "en", "em", "al", "com", "con", "sin", "sem", "sans", "senza", "sense",
+    "amb", "nos", "na", "no", "por", "per", "pour", "avec", "ni", "ed",
 ];
 
 /// English coder-order → clinician order: `"asthma, mild intermittent"` → `"mild intermittent
@@ -550,10 +580,33 @@ pub fn strip_accents(s: &str) -> String {
 
 fn qwerty_neighbours(c: char) -> &'static str {
     match c {
-        'q' => "wa", 'w' => "qes", 'e' => "wrd", 'r' => "etf", 't' => "ryg", 'y' => "tuh", 'u' => "yij", 'i' => "uok",
-        'o' => "ipl", 'p' => "ol", 'a' => "qsz", 's' => "adwx", 'd' => "sfec", 'f' => "dgrv", 'g' => "fhtb", 'h' => "gjyn",
-        'j' => "hkun", 'k' => "jlim", 'l' => "kop", 'z' => "xas", 'x' => "zcs", 'c' => "xvd", 'v' => "cbf", 'b' => "vng",
-        'n' => "bmh", 'm' => "nj", _ => "",
+        'q' => "wa",
+        'w' => "qes",
+        'e' => "wrd",
+        'r' => "etf",
+        't' => "ryg",
+        'y' => "tuh",
+        'u' => "yij",
+        'i' => "uok",
+        'o' => "ipl",
+        'p' => "ol",
+        'a' => "qsz",
+        's' => "adwx",
+        'd' => "sfec",
+        'f' => "dgrv",
+        'g' => "fhtb",
+        'h' => "gjyn",
+        'j' => "hkun",
+        'k' => "jlim",
+        'l' => "kop",
+        'z' => "xas",
+        'x' => "zcs",
+        'c' => "xvd",
+        'v' => "cbf",
+        'b' => "vng",
+        'n' => "bmh",
+        'm' => "nj",
+        _ => "",
     }
 }
 

@@ -10,36 +10,260 @@ use crate::catalog::{Catalog, CatalogEntry};
 
 /// (code, parent, [en, es, fr, pt, it]) — empty string = no description.
 const TINY: &[(&str, &str, [&str; 5])] = &[
-    ("E11", "", ["Type 2 diabetes mellitus", "Diabetes mellitus tipo 2 / Diabetes mellitus no insulinodependiente", "Diabète sucré de type 2", "Diabetes mellitus não-insulino-dependente", ""]),
-    ("E11.2", "E11", ["Type 2 diabetes mellitus with kidney complications", "Diabetes mellitus tipo 2 con complicaciones renales", "Diabète sucré de type 2 avec complications rénales", "Diabetes mellitus não-insulino-dependente com complicações renais", ""]),
-    ("E11.21", "E11.2", ["Type 2 diabetes mellitus with diabetic nephropathy", "Diabetes mellitus tipo 2 con nefropatía diabética", "Diabète sucré de type 2 avec néphropathie diabétique", "Diabetes mellitus não-insulino-dependente com nefropatia diabética", ""]),
-    ("E11.22", "E11.2", ["Type 2 diabetes mellitus with diabetic chronic kidney disease", "Diabetes mellitus tipo 2 con enfermedad renal crónica diabética", "Diabète sucré de type 2 avec maladie rénale chronique", "Diabetes mellitus com doença renal crônica", ""]),
-    ("E11.3", "E11", ["Type 2 diabetes mellitus with ophthalmic complications", "Diabetes mellitus tipo 2 con complicaciones oftálmicas", "Diabète sucré de type 2 avec complications oculaires", "Diabetes mellitus com complicações oftálmicas", ""]),
-    ("E11.31", "E11.3", ["Type 2 diabetes mellitus with unspecified diabetic retinopathy", "Diabetes mellitus tipo 2 con retinopatía diabética no especificada", "Diabète sucré de type 2 avec rétinopathie diabétique, sans précision", "Diabetes mellitus com retinopatia diabética não especificada", ""]),
-    ("E11.36", "E11.3", ["Type 2 diabetes mellitus with diabetic cataract", "Diabetes mellitus tipo 2 con catarata diabética", "Diabète sucré de type 2 avec cataracte diabétique", "Diabetes mellitus com catarata diabética", ""]),
-    ("E11.9", "E11", ["Type 2 diabetes mellitus without complications", "Diabetes mellitus tipo 2 sin complicaciones", "Diabète sucré de type 2, sans complication", "Diabetes mellitus não-insulino-dependente sem complicações", "Diabete mellito tipo 2 senza complicanze"]),
-    ("I10", "", ["Essential (primary) hypertension", "Hipertensión esencial (primaria)", "Hypertension essentielle (primitive)", "Hipertensão essencial (primária)", "Ipertensione essenziale"]),
+    (
+        "E11",
+        "",
+        [
+            "Type 2 diabetes mellitus",
+            "Diabetes mellitus tipo 2 / Diabetes mellitus no insulinodependiente",
+            "Diabète sucré de type 2",
+            "Diabetes mellitus não-insulino-dependente",
+            "",
+        ],
+    ),
+    (
+        "E11.2",
+        "E11",
+        [
+            "Type 2 diabetes mellitus with kidney complications",
+            "Diabetes mellitus tipo 2 con complicaciones renales",
+            "Diabète sucré de type 2 avec complications rénales",
+            "Diabetes mellitus não-insulino-dependente com complicações renais",
+            "",
+        ],
+    ),
+    (
+        "E11.21",
+        "E11.2",
+        [
+            "Type 2 diabetes mellitus with diabetic nephropathy",
+            "Diabetes mellitus tipo 2 con nefropatía diabética",
+            "Diabète sucré de type 2 avec néphropathie diabétique",
+            "Diabetes mellitus não-insulino-dependente com nefropatia diabética",
+            "",
+        ],
+    ),
+    (
+        "E11.22",
+        "E11.2",
+        [
+            "Type 2 diabetes mellitus with diabetic chronic kidney disease",
+            "Diabetes mellitus tipo 2 con enfermedad renal crónica diabética",
+            "Diabète sucré de type 2 avec maladie rénale chronique",
+            "Diabetes mellitus com doença renal crônica",
+            "",
+        ],
+    ),
+    (
+        "E11.3",
+        "E11",
+        [
+            "Type 2 diabetes mellitus with ophthalmic complications",
+            "Diabetes mellitus tipo 2 con complicaciones oftálmicas",
+            "Diabète sucré de type 2 avec complications oculaires",
+            "Diabetes mellitus com complicações oftálmicas",
+            "",
+        ],
+    ),
+    (
+        "E11.31",
+        "E11.3",
+        [
+            "Type 2 diabetes mellitus with unspecified diabetic retinopathy",
+            "Diabetes mellitus tipo 2 con retinopatía diabética no especificada",
+            "Diabète sucré de type 2 avec rétinopathie diabétique, sans précision",
+            "Diabetes mellitus com retinopatia diabética não especificada",
+            "",
+        ],
+    ),
+    (
+        "E11.36",
+        "E11.3",
+        [
+            "Type 2 diabetes mellitus with diabetic cataract",
+            "Diabetes mellitus tipo 2 con catarata diabética",
+            "Diabète sucré de type 2 avec cataracte diabétique",
+            "Diabetes mellitus com catarata diabética",
+            "",
+        ],
+    ),
+    (
+        "E11.9",
+        "E11",
+        [
+            "Type 2 diabetes mellitus without complications",
+            "Diabetes mellitus tipo 2 sin complicaciones",
+            "Diabète sucré de type 2, sans complication",
+            "Diabetes mellitus não-insulino-dependente sem complicações",
+            "Diabete mellito tipo 2 senza complicanze",
+        ],
+    ),
+    (
+        "I10",
+        "",
+        [
+            "Essential (primary) hypertension",
+            "Hipertensión esencial (primaria)",
+            "Hypertension essentielle (primitive)",
+            "Hipertensão essencial (primária)",
+            "Ipertensione essenziale",
+        ],
+    ),
     ("I50", "", ["Heart failure", "Insuficiencia cardíaca", "Insuffisance cardiaque", "Insuficiência cardíaca", "Insufficienza cardiaca"]),
-    ("I50.1", "I50", ["Left ventricular failure, unspecified", "Insuficiencia ventricular izquierda", "Insuffisance ventriculaire gauche", "Insuficiência ventricular esquerda", ""]),
-    ("I50.2", "I50", ["Systolic (congestive) heart failure", "Insuficiencia cardíaca sistólica", "Insuffisance cardiaque systolique", "Insuficiência cardíaca sistólica", ""]),
-    ("I50.21", "I50.2", ["Acute systolic (congestive) heart failure", "Insuficiencia cardíaca sistólica aguda", "Insuffisance cardiaque systolique aiguë", "Insuficiência cardíaca sistólica aguda", ""]),
-    ("I50.22", "I50.2", ["Chronic systolic (congestive) heart failure", "Insuficiencia cardíaca sistólica crónica", "Insuffisance cardiaque systolique chronique", "Insuficiência cardíaca sistólica crônica", ""]),
-    ("I50.3", "I50", ["Diastolic (congestive) heart failure", "Insuficiencia cardíaca diastólica", "Insuffisance cardiaque diastolique", "Insuficiência cardíaca diastólica", ""]),
-    ("I50.31", "I50.3", ["Acute diastolic (congestive) heart failure", "Insuficiencia cardíaca diastólica aguda", "Insuffisance cardiaque diastolique aiguë", "Insuficiência cardíaca diastólica aguda", ""]),
-    ("I50.32", "I50.3", ["Chronic diastolic (congestive) heart failure", "Insuficiencia cardíaca diastólica crónica", "Insuffisance cardiaque diastolique chronique", "Insuficiência cardíaca diastólica crônica", ""]),
-    ("I50.9", "I50", ["Heart failure, unspecified", "Insuficiencia cardíaca, no especificada", "Insuffisance cardiaque, sans précision", "Insuficiência cardíaca não especificada", "Insufficienza cardiaca, non specificata"]),
-    ("J44", "", ["Other chronic obstructive pulmonary disease", "Otras enfermedades pulmonares obstructivas crónicas", "Autres maladies pulmonaires obstructives chroniques", "Outras doenças pulmonares obstrutivas crônicas", ""]),
-    ("J44.0", "J44", ["Chronic obstructive pulmonary disease with acute lower respiratory infection", "Enfermedad pulmonar obstructiva crónica con infección respiratoria aguda", "Maladie pulmonaire obstructive chronique avec infection aiguë des voies respiratoires inférieures", "Doença pulmonar obstrutiva crônica com infecção respiratória aguda", ""]),
-    ("J44.1", "J44", ["Chronic obstructive pulmonary disease with (acute) exacerbation", "Enfermedad pulmonar obstructiva crónica con exacerbación aguda", "Maladie pulmonaire obstructive chronique avec épisodes aigus", "Doença pulmonar obstrutiva crônica com exacerbação aguda", ""]),
-    ("J44.9", "J44", ["Chronic obstructive pulmonary disease, unspecified", "Enfermedad pulmonar obstructiva crónica, no especificada", "Maladie pulmonaire obstructive chronique, sans précision", "Doença pulmonar obstrutiva crônica não especificada", "Broncopneumopatia cronica ostruttiva, non specificata"]),
+    (
+        "I50.1",
+        "I50",
+        [
+            "Left ventricular failure, unspecified",
+            "Insuficiencia ventricular izquierda",
+            "Insuffisance ventriculaire gauche",
+            "Insuficiência ventricular esquerda",
+            "",
+        ],
+    ),
+    (
+        "I50.2",
+        "I50",
+        [
+            "Systolic (congestive) heart failure",
+            "Insuficiencia cardíaca sistólica",
+            "Insuffisance cardiaque systolique",
+            "Insuficiência cardíaca sistólica",
+            "",
+        ],
+    ),
+    (
+        "I50.21",
+        "I50.2",
+        [
+            "Acute systolic (congestive) heart failure",
+            "Insuficiencia cardíaca sistólica aguda",
+            "Insuffisance cardiaque systolique aiguë",
+            "Insuficiência cardíaca sistólica aguda",
+            "",
+        ],
+    ),
+    (
+        "I50.22",
+        "I50.2",
+        [
+            "Chronic systolic (congestive) heart failure",
+            "Insuficiencia cardíaca sistólica crónica",
+            "Insuffisance cardiaque systolique chronique",
+            "Insuficiência cardíaca sistólica crônica",
+            "",
+        ],
+    ),
+    (
+        "I50.3",
+        "I50",
+        [
+            "Diastolic (congestive) heart failure",
+            "Insuficiencia cardíaca diastólica",
+            "Insuffisance cardiaque diastolique",
+            "Insuficiência cardíaca diastólica",
+            "",
+        ],
+    ),
+    (
+        "I50.31",
+        "I50.3",
+        [
+            "Acute diastolic (congestive) heart failure",
+            "Insuficiencia cardíaca diastólica aguda",
+            "Insuffisance cardiaque diastolique aiguë",
+            "Insuficiência cardíaca diastólica aguda",
+            "",
+        ],
+    ),
+    (
+        "I50.32",
+        "I50.3",
+        [
+            "Chronic diastolic (congestive) heart failure",
+            "Insuficiencia cardíaca diastólica crónica",
+            "Insuffisance cardiaque diastolique chronique",
+            "Insuficiência cardíaca diastólica crônica",
+            "",
+        ],
+    ),
+    (
+        "I50.9",
+        "I50",
+        [
+            "Heart failure, unspecified",
+            "Insuficiencia cardíaca, no especificada",
+            "Insuffisance cardiaque, sans précision",
+            "Insuficiência cardíaca não especificada",
+            "Insufficienza cardiaca, non specificata",
+        ],
+    ),
+    (
+        "J44",
+        "",
+        [
+            "Other chronic obstructive pulmonary disease",
+            "Otras enfermedades pulmonares obstructivas crónicas",
+            "Autres maladies pulmonaires obstructives chroniques",
+            "Outras doenças pulmonares obstrutivas crônicas",
+            "",
+        ],
+    ),
+    (
+        "J44.0",
+        "J44",
+        [
+            "Chronic obstructive pulmonary disease with acute lower respiratory infection",
+            "Enfermedad pulmonar obstructiva crónica con infección respiratoria aguda",
+            "Maladie pulmonaire obstructive chronique avec infection aiguë des voies respiratoires inférieures",
+            "Doença pulmonar obstrutiva crônica com infecção respiratória aguda",
+            "",
+        ],
+    ),
+    (
+        "J44.1",
+        "J44",
+        [
+            "Chronic obstructive pulmonary disease with (acute) exacerbation",
+            "Enfermedad pulmonar obstructiva crónica con exacerbación aguda",
+            "Maladie pulmonaire obstructive chronique avec épisodes aigus",
+            "Doença pulmonar obstrutiva crônica com exacerbação aguda",
+            "",
+        ],
+    ),
+    (
+        "J44.9",
+        "J44",
+        [
+            "Chronic obstructive pulmonary disease, unspecified",
+            "Enfermedad pulmonar obstructiva crónica, no especificada",
+            "Maladie pulmonaire obstructive chronique, sans précision",
+            "Doença pulmonar obstrutiva crônica não especificada",
+            "Broncopneumopatia cronica ostruttiva, non specificata",
+        ],
+    ),
     ("S72", "", ["Fracture of femur", "Fractura del fémur", "Fracture du fémur", "Fratura do fêmur", "Frattura del femore"]),
-    ("S72.0", "S72", ["Fracture of head and neck of femur", "Fractura del cuello del fémur", "Fracture du col du fémur", "Fratura do colo do fêmur", ""]),
+    (
+        "S72.0",
+        "S72",
+        ["Fracture of head and neck of femur", "Fractura del cuello del fémur", "Fracture du col du fémur", "Fratura do colo do fêmur", ""],
+    ),
     ("S72.00", "S72.0", ["Fracture of unspecified part of neck of femur", "", "", "", ""]),
     ("S72.001", "S72.00", ["Fracture of unspecified part of neck of right femur", "", "", "", ""]),
     ("S72.001A", "S72.001", ["Fracture of unspecified part of neck of right femur, initial encounter for closed fracture", "", "", "", ""]),
     ("S72.002", "S72.00", ["Fracture of unspecified part of neck of left femur", "", "", "", ""]),
     ("S72.1", "S72", ["Pertrochanteric fracture", "Fractura pertrocantérea", "Fracture du trochanter", "Fratura pertrocantérica", ""]),
-    ("S72.3", "S72", ["Fracture of shaft of femur", "Fractura de la diáfisis del fémur", "Fracture de la diaphyse fémorale", "Fratura da diáfise do fêmur", ""]),
+    (
+        "S72.3",
+        "S72",
+        [
+            "Fracture of shaft of femur",
+            "Fractura de la diáfisis del fémur",
+            "Fracture de la diaphyse fémorale",
+            "Fratura da diáfise do fêmur",
+            "",
+        ],
+    ),
     ("R51", "", ["Headache", "Cefalea", "Céphalée", "Cefaléia", "Cefalea"]),
     ("R51.9", "R51", ["Headache, unspecified", "Cefalea, no especificada", "Céphalée, sans précision", "Cefaléia não especificada", ""]),
 ];
@@ -221,7 +445,8 @@ fn synth_transforms_do_what_they_say() {
         if ops.contains(&"drop_qualifier") {
             assert!(!fold(&q).contains("grado"), "{q}");
         }
-        let (q, ops) = super::offline::make_query("Queimadura de outros órgãos internos e dos não especificados", "pt", 0, &mut rng).unwrap();
+        let (q, ops) =
+            super::offline::make_query("Queimadura de outros órgãos internos e dos não especificados", "pt", 0, &mut rng).unwrap();
         if ops.contains(&"drop_qualifier") {
             assert!(!q.ends_with(" dos") && !q.ends_with(" e"), "{q}");
         }
@@ -301,25 +526,29 @@ fn synth_counts_dedup_and_language_check() {
 #[test]
 fn synth_real_catalog_check() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let path = std::env::var("MEDBRIDGE_SYNTH_CATALOG").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join("models/icd10/catalog.jsonl"));
+    let path =
+        std::env::var("MEDBRIDGE_SYNTH_CATALOG").map(std::path::PathBuf::from).unwrap_or_else(|_| root.join("models/icd10/catalog.jsonl"));
     assert!(path.is_file(), "{} is missing: run scripts/setup.sh (it builds the catalogue)", path.display());
     let shared = std::env::var_os("MEDBRIDGE_SHARED").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("../shared"));
     let data = shared.join("data");
-    let excl: Vec<std::path::PathBuf> = ["codiesp/dev", "codiesp/train", "casimedicos/en", "casimedicos/es", "casimedicos/fr", "casimedicos/it"]
-        .iter()
-        .map(|d| data.join(d).join("queries.jsonl"))
-        .collect();
+    let excl: Vec<std::path::PathBuf> =
+        ["codiesp/dev", "codiesp/train", "casimedicos/en", "casimedicos/es", "casimedicos/fr", "casimedicos/it"]
+            .iter()
+            .map(|d| data.join(d).join("queries.jsonl"))
+            .collect();
     assert!(excl.iter().all(|p| p.is_file()), "the evaluation queries are missing under {}", data.display());
     let cat = Catalog::load_jsonl(std::path::Path::new(&path)).unwrap();
-    let excl: Vec<std::path::PathBuf> = std::env::var("MEDBRIDGE_SYNTH_EXCLUDE")
-        .map(|s| s.split(',').map(std::path::PathBuf::from).collect())
-        .unwrap_or_default();
+    let excl: Vec<std::path::PathBuf> =
+        std::env::var("MEDBRIDGE_SYNTH_EXCLUDE").map(|s| s.split(',').map(std::path::PathBuf::from).collect()).unwrap_or_default();
     let opts = OfflineOptions { exclude: Exclusion::load(&excl).unwrap(), ..Default::default() };
     let t0 = std::time::Instant::now();
     let out = generate_offline(&cat, &opts).unwrap();
     println!("generated {} pairs in {:.1}s", out.pairs.len(), t0.elapsed().as_secs_f64());
     println!("{}", format_counts(&out.pairs));
-    println!("excluded: {:?}\nduplicates: {}\nshortfall: {:?}\ntransfer coverage: {:?}", out.excluded, out.duplicates, out.shortfall, out.transfer_coverage);
+    println!(
+        "excluded: {:?}\nduplicates: {}\nshortfall: {:?}\ntransfer coverage: {:?}",
+        out.excluded, out.duplicates, out.shortfall, out.transfer_coverage
+    );
     let mut by_pl: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut templ: BTreeMap<String, usize> = BTreeMap::new();
     for p in &out.pairs {
@@ -335,7 +564,15 @@ fn synth_real_catalog_check() {
         println!("--- {l}");
         for p in out.pairs.iter().filter(|p| p.lang == l && p.template != "curated").step_by(611).take(5) {
             let n: Vec<String> = p.hard_negatives.iter().map(|n| format!("{} {}", n.code, n.relation)).collect();
-            println!("{:?} → {} [{}] {:?} | {} | neg: {}", p.query, p.positive_code, p.positive_lang, p.positive_text, p.template, n.join(", "));
+            println!(
+                "{:?} → {} [{}] {:?} | {} | neg: {}",
+                p.query,
+                p.positive_code,
+                p.positive_lang,
+                p.positive_text,
+                p.template,
+                n.join(", ")
+            );
         }
     }
     assert!(out.pairs.len() >= 19_500);
@@ -343,6 +580,10 @@ fn synth_real_catalog_check() {
     for l in crate::catalog::LANGS {
         assert!(out.pairs.iter().filter(|p| p.lang == l).count() >= 3_000, "too few {l} pairs");
     }
-    let damaged = out.pairs.iter().filter(|p| p.lang == "pt" && (p.query.contains(['ă', 'ę', 'ő']) || p.positive_text.contains(['ă', 'ę', 'ő']))).count();
+    let damaged = out
+        .pairs
+        .iter()
+        .filter(|p| p.lang == "pt" && (p.query.contains(['ă', 'ę', 'ő']) || p.positive_text.contains(['ă', 'ę', 'ő'])))
+        .count();
     assert_eq!(damaged, 0, "Portuguese pairs with cp1250-damaged letters (rebuild the catalogue: medbridge catalog)");
 }

@@ -126,7 +126,9 @@ impl Tokenizer {
         let tk = |e: Box<dyn std::error::Error + Send + Sync>| Error::Tokenizer(e.to_string());
         let vocab = file.pieces.iter().map(|(p, s)| (p.clone(), *s as f64)).collect();
         let model = Unigram::from(vocab, Some(file.unk as usize), false).map_err(tk)?;
-        let piece = |id: u32| file.pieces.get(id as usize).map(|p| p.0.clone()).ok_or_else(|| format_err!("tokenizer: special id {id} outside vocabulary"));
+        let piece = |id: u32| {
+            file.pieces.get(id as usize).map(|p| p.0.clone()).ok_or_else(|| format_err!("tokenizer: special id {id} outside vocabulary"))
+        };
         let (bos, eos) = (piece(file.bos)?, piece(file.eos)?);
         let post = TemplateProcessing::builder()
             .try_single(format!("{bos} $A {eos}"))
@@ -138,14 +140,10 @@ impl Tokenizer {
             .build()
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
         let mut inner = Inner::new(model);
-        inner
-            .with_normalizer(Some(XlmrNormalizer::new(&file.normalization)?))
-            .map_err(tk)?;
+        inner.with_normalizer(Some(XlmrNormalizer::new(&file.normalization)?)).map_err(tk)?;
         inner.with_pre_tokenizer(Some(Metaspace::new('▁', PrependScheme::Always, true)));
         inner.with_post_processor(Some(post));
-        inner
-            .with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() }))
-            .map_err(tk)?;
+        inner.with_truncation(Some(TruncationParams { max_length: MAX_TOKENS, ..Default::default() })).map_err(tk)?;
         Ok(Self { inner, file })
     }
 
@@ -201,7 +199,9 @@ impl Tokenizer {
     /// tokens: the longer side loses tokens first (its last ones). `truncated` says whether
     /// anything was cut.
     pub fn encode_pair_with_limit(&self, a: &str, b: &str, max_tokens: usize) -> Result<Tokens> {
-        let plain = |t: &str| -> Result<Vec<u32>> { Ok(self.inner.encode(t, false).map_err(|e| Error::Tokenizer(e.to_string()))?.get_ids().to_vec()) };
+        let plain = |t: &str| -> Result<Vec<u32>> {
+            Ok(self.inner.encode(t, false).map_err(|e| Error::Tokenizer(e.to_string()))?.get_ids().to_vec())
+        };
         let (mut x, mut y) = (plain(a)?, plain(b)?);
         let budget = max_tokens.clamp(6, MAX_TOKENS) - 4;
         let truncated = x.len() + y.len() > budget;
@@ -265,7 +265,10 @@ mod tests {
     fn tiny() -> Tokenizer {
         let pieces = [("▁", -2.0), ("▁a", -1.0), ("b", -1.5), ("▁ab", -0.5), ("a", -3.0), ("fi", -1.0), ("▁fi", -0.8)];
         // ﬁ → f i; U+200B (zero-width space) is deleted; tab → space.
-        test_tokenizer(pieces.iter().map(|(p, s)| (p.to_string(), *s)).collect(), vec![(0xFB01, vec![0x66, 0x69]), (0x200B, vec![]), (0x09, vec![0x20])])
+        test_tokenizer(
+            pieces.iter().map(|(p, s)| (p.to_string(), *s)).collect(),
+            vec![(0xFB01, vec![0x66, 0x69]), (0x200B, vec![]), (0x09, vec![0x20])],
+        )
     }
 
     #[test]

@@ -90,7 +90,13 @@ pub fn prepare(enc: &TrainableEncoder, pairs: &[SynthPair], mined: Option<&[Vec<
 
 /// The bi-encoder's top-ranked wrong codes for each pair's query from a dense `index` built with
 /// `encoder`: up to `k` per pair, excluding the positive's code and text. `progress(done, total)`.
-pub fn mine_negatives(encoder: &Encoder, index: &Index, pairs: &[SynthPair], k: usize, mut progress: impl FnMut(usize, usize)) -> Result<Vec<Vec<HardNegative>>> {
+pub fn mine_negatives(
+    encoder: &Encoder,
+    index: &Index,
+    pairs: &[SynthPair],
+    k: usize,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<Vec<Vec<HardNegative>>> {
     let mut out = Vec::with_capacity(pairs.len());
     let depth = (k + 5) * index.source().overfetch();
     for chunk in pairs.chunks(256) {
@@ -126,7 +132,9 @@ impl CrossObjective {
     /// The head of an encoder that already has one (e.g. rebuilt to resume): finds its tensors
     /// among the encoder's parameters.
     pub fn from_encoder(enc: &TrainableEncoder) -> Result<Self> {
-        let find = |n: &str| enc.params().iter().find(|p| p.0 == n).map(|p| p.1.clone()).ok_or_else(|| format_err!("the encoder has no parameter {n}"));
+        let find = |n: &str| {
+            enc.params().iter().find(|p| p.0 == n).map(|p| p.1.clone()).ok_or_else(|| format_err!("the encoder has no parameter {n}"))
+        };
         Ok(Self { w: find(HEAD_WEIGHT)? })
     }
 

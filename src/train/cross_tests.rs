@@ -2,14 +2,16 @@
 //! tokenizer and data builders it uses).
 use super::*;
 use crate::model::parts;
-use crate::retrieve::Run;
 use crate::retrieve::index::IndexBuilder;
 use crate::retrieve::rerank::{Reranker, HEAD_WEIGHT};
+use crate::retrieve::Run;
 use crate::train::cross::{self, CrossExample, CrossObjective};
 
 fn cross_trainable(layers: usize, freeze: usize, adapt: Adapt) -> (TrainableEncoder, CrossObjective) {
     let (info, tok, t) = tiny_model(layers, 7);
-    let mut enc = TrainableEncoder::from_raw(info, tok, t, TrainSpec { freeze_layers: freeze, adapt, max_len: 64 }, Exec::default(), 3, &Device::Cpu).unwrap();
+    let mut enc =
+        TrainableEncoder::from_raw(info, tok, t, TrainSpec { freeze_layers: freeze, adapt, max_len: 64 }, Exec::default(), 3, &Device::Cpu)
+            .unwrap();
     let obj = cross::add_head(&mut enc, 5).unwrap();
     (enc, obj)
 }
@@ -72,7 +74,7 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
         assert!(m.model_id.starts_with("tiny-test@7+cross-"), "{}", m.model_id);
         let mut rr = reranker_from(&out).unwrap();
         rr.first_stage_weight = 0.0; // the reranker alone: the first stage below ranks the positive last
-        // the share of a pair the reranker reads: all of it within the limit, a part when cut
+                                     // the share of a pair the reranker reads: all of it within the limit, a part when cut
         let (q0, p0) = (ps[0].query.as_str(), ps[0].positive_text.as_str());
         let trained_len = rr.max_len;
         rr.max_len = 512;

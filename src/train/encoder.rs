@@ -16,9 +16,9 @@ use half::f16;
 use rand::{rngs::StdRng, Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::model::bert::{mean_pool_normalize, Layer, Mode, Model};
 use crate::encode::batch::{self, length_sorted_batches, pad_tensor};
 use crate::encode::{Kind, Pool};
+use crate::model::bert::{mean_pool_normalize, Layer, Mode, Model};
 use crate::model::bert::{weights_from_raw, word_embeddings};
 use crate::model::names::{self, WORD_EMBEDDINGS};
 use crate::model::parts::{Adapt, TrainSpec};
@@ -61,8 +61,15 @@ fn slot<'a>(layer: &'a mut Layer, target: &str) -> &'a mut Linear {
 
 enum Top {
     /// Trainable tensors by short name (`attention.self.query.weight`, …) and the frozen rest.
-    Full { vars: Vec<(String, Var)>, fixed: HashMap<String, Tensor> },
-    Lora { base: Layer, adapters: Vec<(&'static str, Var, Var)>, scale: f64 },
+    Full {
+        vars: Vec<(String, Var)>,
+        fixed: HashMap<String, Tensor>,
+    },
+    Lora {
+        base: Layer,
+        adapters: Vec<(&'static str, Var, Var)>,
+        scale: f64,
+    },
 }
 
 /// See the module docs.
@@ -81,7 +88,14 @@ pub struct TrainableEncoder {
 
 impl TrainableEncoder {
     /// Load a model directory (optionally with trained parts applied first, see [`crate::model::parts`]).
-    pub fn load(dir: &std::path::Path, trained: Option<&std::path::Path>, spec: TrainSpec, exec: Exec, seed: u64, device: &Device) -> Result<Self> {
+    pub fn load(
+        dir: &std::path::Path,
+        trained: Option<&std::path::Path>,
+        spec: TrainSpec,
+        exec: Exec,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         let md = ModelDir::open(dir)?;
         let mut info = md.info.clone();
         let mut tensors = md.raw_tensors()?;
@@ -92,7 +106,15 @@ impl TrainableEncoder {
         Self::from_raw(info, md.tokenizer()?, tensors, spec, exec, seed, device)
     }
 
-    pub fn from_raw(info: ModelInfo, tokenizer: Tokenizer, tensors: Vec<RawTensor>, spec: TrainSpec, exec: Exec, seed: u64, device: &Device) -> Result<Self> {
+    pub fn from_raw(
+        info: ModelInfo,
+        tokenizer: Tokenizer,
+        tensors: Vec<RawTensor>,
+        spec: TrainSpec,
+        exec: Exec,
+        seed: u64,
+        device: &Device,
+    ) -> Result<Self> {
         let cfg = info.config.clone();
         let n = cfg.num_hidden_layers;
         if spec.freeze_layers >= n {
@@ -134,7 +156,9 @@ impl TrainableEncoder {
                     let base_layer = base.layers[i].clone();
                     let mut adapters = Vec::new();
                     for target in LORA_TARGETS {
-                        let w = map.get(&format!("{prefix}{target}.weight")).ok_or_else(|| format_err!("model has no {prefix}{target}.weight"))?;
+                        let w = map
+                            .get(&format!("{prefix}{target}.weight"))
+                            .ok_or_else(|| format_err!("model has no {prefix}{target}.weight"))?;
                         let (out, inp) = w.dims2()?;
                         let bound = 1.0 / (inp as f32).sqrt();
                         let a: Vec<f32> = (0..rank * inp).map(|_| rng.gen_range(-bound..bound)).collect();
@@ -324,7 +348,14 @@ impl TrainableEncoder {
     }
 
     /// Save the trained tensors and their manifest into `dir` (see [`crate::model::parts`]).
-    pub fn save_parts(&self, dir: &std::path::Path, kind: &str, seed: u64, training: serde_json::Value, metrics: serde_json::Value) -> Result<crate::model::parts::Manifest> {
+    pub fn save_parts(
+        &self,
+        dir: &std::path::Path,
+        kind: &str,
+        seed: u64,
+        training: serde_json::Value,
+        metrics: serde_json::Value,
+    ) -> Result<crate::model::parts::Manifest> {
         crate::model::parts::save(dir, kind, &self.info, &self.spec, self.trained_tensors(), seed, training, metrics)
     }
 

@@ -27,9 +27,9 @@ use candle_core::{backprop::GradStore, Tensor, Var};
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::{format_err, Error, Result};
-pub use crate::model::parts::{Adapt, TrainSpec};
 pub use crate::encode::Pool;
+pub use crate::model::parts::{Adapt, TrainSpec};
+use crate::{format_err, Error, Result};
 pub use encoder::{Exec, TrainableEncoder};
 
 // ---------------------------------------------------------------------------------------------
@@ -105,7 +105,12 @@ impl AdamW {
                 let key = format!("{which}.{name}");
                 let t = tensors.get(&key).ok_or_else(|| format_err!("{}: optimiser state {key} is missing", origin.display()))?;
                 if t.dims() != var.as_tensor().dims() {
-                    return Err(format_err!("{}: optimiser state {key} has shape {:?}, the parameter {:?}", origin.display(), t.dims(), var.as_tensor().dims()));
+                    return Err(format_err!(
+                        "{}: optimiser state {key} has shape {:?}, the parameter {:?}",
+                        origin.display(),
+                        t.dims(),
+                        var.as_tensor().dims()
+                    ));
                 }
                 *slot = t.to_device(var.as_tensor().device())?;
             }
@@ -219,7 +224,8 @@ impl Checkpoint {
         let tmp = dir.join(format!(".{name}.partial"));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let params: std::collections::HashMap<String, Tensor> = enc.params().iter().map(|(n, v)| (n.clone(), v.as_detached_tensor())).collect();
+        let params: std::collections::HashMap<String, Tensor> =
+            enc.params().iter().map(|(n, v)| (n.clone(), v.as_detached_tensor())).collect();
         candle_core::safetensors::save(&params, tmp.join(CKPT_PARAMS))?;
         let optim: std::collections::HashMap<String, Tensor> = opt.state_tensors().into_iter().collect();
         candle_core::safetensors::save(&optim, tmp.join(CKPT_OPTIM))?;
@@ -268,7 +274,12 @@ impl Checkpoint {
         for (name, var) in enc.params() {
             let t = params.get(name).ok_or_else(|| format_err!("{}: parameter {name} is missing", pp.display()))?;
             if t.dims() != var.as_tensor().dims() {
-                return Err(format_err!("{}: parameter {name} has shape {:?}, the model {:?}", pp.display(), t.dims(), var.as_tensor().dims()));
+                return Err(format_err!(
+                    "{}: parameter {name} has shape {:?}, the model {:?}",
+                    pp.display(),
+                    t.dims(),
+                    var.as_tensor().dims()
+                ));
             }
             var.set(t)?;
         }
@@ -328,11 +339,32 @@ pub struct LoopOptions {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The frozen part was computed for `done` of `total` distinct sequences.
-    Precompute { done: usize, total: usize },
-    Resumed { step: usize, from: PathBuf },
-    Step { step: usize, total: usize, epoch: usize, loss: f64, lr: f64, grad_norm: f64, secs: f64, examples_per_sec: f64 },
-    Dev { step: usize, metrics: BTreeMap<String, f64> },
-    Checkpoint { step: usize, path: PathBuf },
+    Precompute {
+        done: usize,
+        total: usize,
+    },
+    Resumed {
+        step: usize,
+        from: PathBuf,
+    },
+    Step {
+        step: usize,
+        total: usize,
+        epoch: usize,
+        loss: f64,
+        lr: f64,
+        grad_norm: f64,
+        secs: f64,
+        examples_per_sec: f64,
+    },
+    Dev {
+        step: usize,
+        metrics: BTreeMap<String, f64>,
+    },
+    Checkpoint {
+        step: usize,
+        path: PathBuf,
+    },
 }
 
 /// Result of a run.
@@ -376,10 +408,20 @@ pub fn train_loop<O: Objective>(
             Some(ck) => {
                 let st = Checkpoint::load(&ck, enc, &mut opt)?;
                 if st.spec != state.spec {
-                    return Err(format_err!("{}: checkpoint was trained with {:?}, this run asks for {:?}", ck.display(), st.spec, state.spec));
+                    return Err(format_err!(
+                        "{}: checkpoint was trained with {:?}, this run asks for {:?}",
+                        ck.display(),
+                        st.spec,
+                        state.spec
+                    ));
                 }
                 if st.data_fingerprint != state.data_fingerprint {
-                    return Err(format_err!("{}: checkpoint was trained on other data (fingerprint {} ≠ {})", ck.display(), st.data_fingerprint, state.data_fingerprint));
+                    return Err(format_err!(
+                        "{}: checkpoint was trained on other data (fingerprint {} ≠ {})",
+                        ck.display(),
+                        st.data_fingerprint,
+                        state.data_fingerprint
+                    ));
                 }
                 if st.seed != state.seed {
                     return Err(format_err!("{}: checkpoint seed {} ≠ --seed {}", ck.display(), st.seed, state.seed));
@@ -461,7 +503,6 @@ pub fn train_loop<O: Objective>(
         dev: state.dev,
     })
 }
-
 
 /// The device training runs on: the first CUDA GPU when built with `--features cuda` and one is
 /// present, otherwise the CPU.

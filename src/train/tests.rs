@@ -6,10 +6,10 @@ use rand::{rngs::StdRng, Rng, SeedableRng};
 
 use super::bi::{self, BiExample, BiObjective};
 use super::encoder::{Exec, TrainableEncoder};
-use crate::encode::Pool;
-use crate::model::parts;
 use super::*;
 use crate::encode::Encoder;
+use crate::encode::Pool;
+use crate::model::parts;
 use crate::model::{ModelInfo, RawTensor};
 use crate::synth::{HardNegative, SynthPair};
 use crate::text::tokenize::Tokenizer;
@@ -39,7 +39,11 @@ fn pairs(n: usize, seed: u64) -> Vec<SynthPair> {
     (0..n)
         .map(|i| {
             let w: Vec<&str> = passages[i].split(' ').collect();
-            let neg = |j: usize| HardNegative { code: format!("C{:02}", j % n), text: format!("{} {}", w[0], passages[j % n]), relation: "sibling".into() };
+            let neg = |j: usize| HardNegative {
+                code: format!("C{:02}", j % n),
+                text: format!("{} {}", w[0], passages[j % n]),
+                relation: "sibling".into(),
+            };
             SynthPair {
                 lang: ["en", "es"][i % 2].into(),
                 query: format!("{} {} {}", w[1], w[0], word(&mut rng)),
@@ -279,7 +283,13 @@ fn trained_parts_round_trip_into_an_encoder_with_a_new_model_id() {
 
 #[test]
 fn same_code_candidates_are_masked_not_negatives() {
-    let mk = |q: &[u32], p: &[u32], code: &str| BiExample { lang: "en".into(), query: q.to_vec(), positive: p.to_vec(), code: code.into(), negatives: vec![(vec![9, 9], "Z".into())] };
+    let mk = |q: &[u32], p: &[u32], code: &str| BiExample {
+        lang: "en".into(),
+        query: q.to_vec(),
+        positive: p.to_vec(),
+        code: code.into(),
+        negatives: vec![(vec![9, 9], "Z".into())],
+    };
     let ex = [mk(&[1], &[5], "A"), mk(&[2], &[6], "A"), mk(&[3], &[5], "A"), mk(&[4], &[7], "B")];
     let refs: Vec<&BiExample> = ex.iter().collect();
     let c = bi::candidates(&refs);
@@ -288,7 +298,10 @@ fn same_code_candidates_are_masked_not_negatives() {
     let mut enc = trainable(2, 1, Adapt::Layers, Exec::default());
     let tok = |s: &str| enc.tokenize(s, crate::encode::Kind::Query).unwrap();
     // with everything of the same code, the loss is 0 (nothing to push away but the negative, far off)
-    let same = [BiExample { lang: "en".into(), query: tok("abc"), positive: tok("abc"), code: "A".into(), negatives: vec![] }, BiExample { lang: "en".into(), query: tok("abc"), positive: tok("xyz"), code: "A".into(), negatives: vec![] }];
+    let same = [
+        BiExample { lang: "en".into(), query: tok("abc"), positive: tok("abc"), code: "A".into(), negatives: vec![] },
+        BiExample { lang: "en".into(), query: tok("abc"), positive: tok("xyz"), code: "A".into(), negatives: vec![] },
+    ];
     let refs: Vec<&BiExample> = same.iter().collect();
     let l = BiObjective::default().loss(&mut enc, &refs).unwrap().to_scalar::<f32>().unwrap();
     assert!(l.abs() < 1e-4, "loss {l} with only same-code candidates");

@@ -131,7 +131,13 @@ pub(crate) fn request(url: &str, cache: RequestCache) -> Result<Request, JsValue
 }
 
 /// GET `url` and read the body, reporting progress per chunk.
-pub(crate) async fn fetch_bytes(scope: &Scope, url: &str, cache: RequestCache, expected: Option<u64>, mut on_chunk: impl FnMut(u64)) -> Result<Vec<u8>, JsValue> {
+pub(crate) async fn fetch_bytes(
+    scope: &Scope,
+    url: &str,
+    cache: RequestCache,
+    expected: Option<u64>,
+    mut on_chunk: impl FnMut(u64),
+) -> Result<Vec<u8>, JsValue> {
     let resp: Response = await_js(scope.fetch(&request(url, cache)?))
         .await
         .map_err(|e| js_err_code(format!("fetching {url} failed: {}", describe(&e)), "fetch-failed"))?
@@ -182,7 +188,13 @@ pub(crate) async fn cache_put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<
 }
 
 /// Get one verified file: from the cache if intact, else from the network (then cached).
-pub(crate) async fn get_file(scope: &Scope, cache: Option<&Cache>, url: &str, entry: &FileEntry, progress: &Progress) -> Result<(Vec<u8>, String), JsValue> {
+pub(crate) async fn get_file(
+    scope: &Scope,
+    cache: Option<&Cache>,
+    url: &str,
+    entry: &FileEntry,
+    progress: &Progress,
+) -> Result<(Vec<u8>, String), JsValue> {
     let mut source = "network";
     if let Some(cache) = cache {
         match cache_get(cache, url).await {
@@ -201,10 +213,12 @@ pub(crate) async fn get_file(scope: &Scope, cache: Option<&Cache>, url: &str, en
             Err(e) => web_sys::console::warn_1(&format!("medbridge: cache read of {} failed: {}", entry.name, describe(&e)).into()),
         }
     }
-    let bytes = fetch_bytes(scope, url, RequestCache::NoStore, Some(entry.bytes), |n| progress.report(&entry.name, n, entry.bytes, source, "file")).await?;
-    entry
-        .verify(&bytes)
-        .map_err(|e| js_err_code(format!("{url}: {e} (the server's files do not match its manifest: re-export the bundle)"), "damaged-file"))?;
+    let bytes =
+        fetch_bytes(scope, url, RequestCache::NoStore, Some(entry.bytes), |n| progress.report(&entry.name, n, entry.bytes, source, "file"))
+            .await?;
+    entry.verify(&bytes).map_err(|e| {
+        js_err_code(format!("{url}: {e} (the server's files do not match its manifest: re-export the bundle)"), "damaged-file")
+    })?;
     if let Some(cache) = cache {
         if let Err(e) = cache_put(cache, url, &bytes).await {
             // Quota or private mode: keep going, uncached.
@@ -260,7 +274,13 @@ impl BundleCache {
     }
 
     /// One verified file: from the cache if intact, else from the network (then cached).
-    pub(crate) async fn file(&self, scope: &Scope, url: &str, entry: &FileEntry, progress: &Progress) -> Result<(Vec<u8>, String), JsValue> {
+    pub(crate) async fn file(
+        &self,
+        scope: &Scope,
+        url: &str,
+        entry: &FileEntry,
+        progress: &Progress,
+    ) -> Result<(Vec<u8>, String), JsValue> {
         get_file(scope, self.cache.as_ref(), url, entry, progress).await
     }
 

@@ -126,7 +126,13 @@ async fn adapter_probe() -> Option<(bool, String)> {
     let info = Reflect::get(&a, &"info".into()).unwrap_or(JsValue::UNDEFINED);
     let flag = |o: &JsValue| if o.is_object() { Reflect::get(o, &"isFallbackAdapter".into()).ok().and_then(|v| v.as_bool()) } else { None };
     let fallback = flag(&info).or_else(|| flag(&a)).unwrap_or(false);
-    let s = |k: &str| if info.is_object() { Reflect::get(&info, &k.into()).ok().and_then(|v| v.as_string()).unwrap_or_default() } else { String::new() };
+    let s = |k: &str| {
+        if info.is_object() {
+            Reflect::get(&info, &k.into()).ok().and_then(|v| v.as_string()).unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
     Some((fallback, format!("{} {}", s("vendor"), s("architecture")).trim().to_string()))
 }
 
@@ -175,7 +181,8 @@ impl MedBridge {
 
         // options.webgpu: true = any adapter (software fallback too), false = CPU, absent/"auto" = a
         // hardware adapter only (a software fallback adapter, e.g. SwiftShader, is far slower than the CPU path).
-        let webgpu_opt = if options.is_object() { Reflect::get(&options, &"webgpu".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
+        let webgpu_opt =
+            if options.is_object() { Reflect::get(&options, &"webgpu".into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED };
         let want_gpu = webgpu_opt.as_bool();
         if !(webgpu_opt.is_undefined() || webgpu_opt.is_null() || want_gpu.is_some() || webgpu_opt.as_string().as_deref() == Some("auto")) {
             return Err(js_err("options.webgpu must be true, false or \"auto\""));
@@ -281,7 +288,11 @@ impl MedBridge {
     /// Embed `texts` (`kind`: "query" | "passage" | "raw") → `Promise<Float32Array[]>`, L2-normalised.
     /// Rejects with an Error (bad kind, GPU failure).
     #[wasm_bindgen(unchecked_return_type = "Promise<Float32Array[]>")]
-    pub fn embed(&self, texts: Vec<String>, #[wasm_bindgen(unchecked_param_type = "\"query\" | \"passage\" | \"raw\"")] kind: String) -> Promise {
+    pub fn embed(
+        &self,
+        texts: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "\"query\" | \"passage\" | \"raw\"")] kind: String,
+    ) -> Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
             let kind: Kind = kind.parse().map_err(js_error)?;

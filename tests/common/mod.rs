@@ -4,9 +4,7 @@ use std::path::PathBuf;
 
 /// `../shared` beside the checkout (override with MEDBRIDGE_SHARED).
 pub fn shared() -> PathBuf {
-    std::env::var_os("MEDBRIDGE_SHARED")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
+    std::env::var_os("MEDBRIDGE_SHARED").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"))
 }
 
 /// The imported real model; tests on it fail (not skip) when it is missing: CI imports it first.

@@ -99,7 +99,11 @@ fn answer(body: &Value) -> String {
         let Some((id, rest)) = line.split_once(". ") else { continue };
         let Ok(id) = id.parse::<usize>() else { continue };
         let code = rest.split(' ').next().unwrap();
-        let word: String = code.chars().filter(|c| *c != '.').map(|c| if c.is_ascii_digit() { (b'a' + c as u8 - b'0') as char } else { c.to_ascii_lowercase() }).collect();
+        let word: String = code
+            .chars()
+            .filter(|c| *c != '.')
+            .map(|c| if c.is_ascii_digit() { (b'a' + c as u8 - b'0') as char } else { c.to_ascii_lowercase() })
+            .collect();
         let mentions: Vec<String> = (0..n)
             .map(|j| match lang {
                 "es" => format!("enfermedad {word} con variante {}", "xyzw".chars().nth(j % 4).unwrap()),
@@ -262,10 +266,7 @@ fn synth_llm_gives_up_after_retries_and_skips_unparseable() {
 
 #[test]
 fn synth_llm_validation_and_parsing() {
-    assert_eq!(
-        parse_mentions("Here:\n```json\n[{\"id\": 2, \"mentions\": [\"a b\"]}]\n```", 2),
-        Some(vec![(2, vec!["a b".to_string()])])
-    );
+    assert_eq!(parse_mentions("Here:\n```json\n[{\"id\": 2, \"mentions\": [\"a b\"]}]\n```", 2), Some(vec![(2, vec!["a b".to_string()])]));
     assert_eq!(parse_mentions("{\"items\": [{\"id\": \"1\", \"mentions\": [\"x\"]}]}", 1), Some(vec![(1, vec!["x".to_string()])]));
     assert_eq!(parse_mentions("[\"x\", \"y\"]", 1), Some(vec![(1, vec!["x".to_string(), "y".to_string()])]));
     assert_eq!(parse_mentions("[\"x\", \"y\"]", 2), None);
