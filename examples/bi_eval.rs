@@ -119,8 +119,9 @@ fn main() -> anyhow::Result<()> {
         manifest.spec.freeze_layers
     );
 
-    // (kind, text) → vectors of both models, block by block, sharing the frozen pass
-    let mut embed_both = |texts: Vec<String>, kind: Kind, what: &str| -> anyhow::Result<(Vec<Vec<f32>>, Vec<Vec<f32>>)> {
+    // (kind, text) → vectors of both models (base, fine-tuned), block by block, sharing the frozen pass
+    type BothVectors = (Vec<Vec<f32>>, Vec<Vec<f32>>);
+    let mut embed_both = |texts: Vec<String>, kind: Kind, what: &str| -> anyhow::Result<BothVectors> {
         let toks: Vec<Vec<u32>> =
             texts.iter().map(|t| Ok(base.tokenizer.encode_with_limit(&kind.apply(t), a.max_len)?.ids)).collect::<anyhow::Result<_>>()?;
         let mut order: Vec<usize> = (0..toks.len()).collect();
@@ -173,7 +174,7 @@ fn main() -> anyhow::Result<()> {
             }
             let m = evaluate(&run, &qrels);
             println!("{:<48} {:<10} {}", path.display(), name, m.table_row());
-            report.insert(format!("{}|{name}", path.display()), serde_json::to_value(&m)?);
+            report.insert(format!("{}|{name}", path.display()), serde_json::to_value(m)?);
         }
     }
     let out = serde_json::json!({

@@ -319,11 +319,11 @@ mod tests {
         let a = CatalogAsset::from_bytes(&bytes, Some("model-x")).unwrap();
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);
         let mut agree = 0;
-        for t in 0..50 {
-            // A query near document t: the same top hit on both, scores within 0.01.
+        for doc in vecs.iter().take(50) {
+            // A query near the document: the same top hit on both, scores within 0.01.
             let q: Vec<f32> = {
                 let noise = unit(&mut rng, 64);
-                let v: Vec<f32> = vecs[t].iter().zip(&noise).map(|(a, b)| a + 0.3 * b).collect();
+                let v: Vec<f32> = doc.iter().zip(&noise).map(|(a, b)| a + 0.3 * b).collect();
                 let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
                 v.into_iter().map(|x| x / n).collect()
             };

@@ -366,7 +366,7 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     let (mut train_pairs, mut dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     let total_train = train_pairs.len();
     if a.max_pairs > 0 && a.max_pairs < train_pairs.len() {
-        train_pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(a.common.seed ^ 0x5A3F_1E));
+        train_pairs.shuffle(&mut rand::rngs::StdRng::seed_from_u64(a.common.seed ^ 0x005A_3F1E));
         train_pairs.truncate(a.max_pairs);
     }
     dev_pairs.truncate(a.dev_size);

@@ -93,6 +93,8 @@ pub enum Pool {
 }
 
 /// The forward pass of one padded batch, on the device chosen when the encoder was built.
+// One per encoder, built once: the variants' size difference costs nothing worth a Box.
+#[allow(clippy::large_enum_variant)]
 pub enum Backend {
     Cpu(Model),
     #[cfg(feature = "webgpu")]

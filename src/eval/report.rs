@@ -23,8 +23,11 @@ pub struct ReportEntry {
     pub source: PathBuf,
 }
 
-/// The metrics the table shows, as (column title, accessor).
-const COLUMNS: [(&str, fn(&Metrics) -> f64); 6] = [
+/// A table column: its title and how to read it from the metrics.
+type Column = (&'static str, fn(&Metrics) -> f64);
+
+/// The metrics the table shows.
+const COLUMNS: [Column; 6] = [
     ("MRR@10", |m| m.mrr_at_10),
     ("R@1", |m| m.recall_at_1),
     ("R@3", |m| m.recall_at_3),
@@ -269,7 +272,7 @@ mod tests {
     fn bad_result_files_are_named() {
         let dir = tempfile::tempdir().unwrap();
         let unlabeled = write(dir.path(), "old.json", serde_json::json!({"metrics": m(0.1, 0.2)}));
-        let e = Report::load(&[unlabeled.clone()]).unwrap_err().to_string();
+        let e = Report::load(std::slice::from_ref(&unlabeled)).unwrap_err().to_string();
         assert!(e.contains("old.json") && e.contains("\"set\""), "{e}");
         let broken = dir.path().join("broken.json");
         std::fs::write(&broken, b"{\"set\": \"x\",\n oops").unwrap();

@@ -196,12 +196,10 @@ impl GpuEncoder {
         let oom = device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let built = (|| -> Result<Self> {
-            let max_binding = opts
-                .max_table_binding
-                .unwrap_or(device.limits().max_storage_buffer_binding_size as u64)
-                .min(device.limits().max_buffer_size);
+            let max_binding =
+                opts.max_table_binding.unwrap_or(device.limits().max_storage_buffer_binding_size).min(device.limits().max_buffer_size);
             let (table, table_fmt) = GpuTable::upload(&device, find(tensors, crate::model::names::WORD_EMBEDDINGS)?, max_binding)?;
-            if table.chunks.len() > 0 && find(tensors, crate::model::names::WORD_EMBEDDINGS)?.shape[1] != h {
+            if !table.chunks.is_empty() && find(tensors, crate::model::names::WORD_EMBEDDINGS)?.shape[1] != h {
                 return Err(format_err!("word table width differs from hidden size {h}"));
             }
             let k = Kernels::new(&device, fmt, table_fmt, hd as u32);

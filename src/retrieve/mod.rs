@@ -153,26 +153,6 @@ impl std::str::FromStr for Method {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sources_round_trip_and_collapse_catalogue_passages() {
-        for s in ["icd10:all", "icd10:es", "corpus.jsonl", "icd10:xx"] {
-            assert_eq!(Source::parse(s).to_string(), s);
-        }
-        assert_eq!(Source::parse("icd10:xx"), Source::Corpus("icd10:xx".into()));
-        let all = Source::parse("icd10:all");
-        assert_eq!((all.result_id("A00.1@es"), all.passage_lang("A00.1@es"), all.overfetch()), ("A00.1", "es", 5));
-        let es = Source::parse("icd10:es");
-        assert_eq!((es.result_id("A00.1"), es.passage_lang("A00.1"), es.overfetch()), ("A00.1", "es", 1));
-        let corpus = Source::parse("c.jsonl");
-        assert_eq!(corpus.result_id("doc@1"), "doc@1");
-        assert_eq!(split_passage_id(&passage_id("B37.0", "fr")), ("B37.0", "fr"));
-    }
-}
-
 impl<T: VectorIndex + ?Sized> VectorIndex for &T {
     fn source(&self) -> &Source {
         (**self).source()
@@ -191,5 +171,25 @@ impl<T: VectorIndex + ?Sized> VectorIndex for &T {
     }
     fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
         (**self).nearest(query, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_round_trip_and_collapse_catalogue_passages() {
+        for s in ["icd10:all", "icd10:es", "corpus.jsonl", "icd10:xx"] {
+            assert_eq!(Source::parse(s).to_string(), s);
+        }
+        assert_eq!(Source::parse("icd10:xx"), Source::Corpus("icd10:xx".into()));
+        let all = Source::parse("icd10:all");
+        assert_eq!((all.result_id("A00.1@es"), all.passage_lang("A00.1@es"), all.overfetch()), ("A00.1", "es", 5));
+        let es = Source::parse("icd10:es");
+        assert_eq!((es.result_id("A00.1"), es.passage_lang("A00.1"), es.overfetch()), ("A00.1", "es", 1));
+        let corpus = Source::parse("c.jsonl");
+        assert_eq!(corpus.result_id("doc@1"), "doc@1");
+        assert_eq!(split_passage_id(&passage_id("B37.0", "fr")), ("B37.0", "fr"));
     }
 }

@@ -215,7 +215,7 @@ impl Reranker {
             let mut texts = Vec::new();
             for (c, (id, _)) in hits[..top].iter().enumerate() {
                 let ts = texts_of(id).filter(|t| !t.is_empty()).ok_or_else(|| format_err!("rerank: no passage text for result {id:?}"))?;
-                owner.extend(std::iter::repeat(c).take(ts.len()));
+                owner.extend(std::iter::repeat_n(c, ts.len()));
                 texts.extend(ts);
             }
             let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();

@@ -78,7 +78,7 @@ impl<I: VectorIndex> Retriever<I> {
         hits.into_iter()
             .filter_map(|(pid, score)| {
                 let id = source.result_id(&pid).to_string();
-                seen.insert(id.clone()).then(|| Hit { id, passage_id: pid, score, dense, lexical: !dense })
+                seen.insert(id.clone()).then_some(Hit { id, passage_id: pid, score, dense, lexical: !dense })
             })
             .take(k)
             .collect()

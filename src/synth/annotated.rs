@@ -159,7 +159,7 @@ pub fn generate_annotated(catalog: &Catalog, queries: &[Query], qrels: &Qrels, o
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, BTreeSet};
+    use std::collections::BTreeSet;
     use std::io::Write;
 
     use super::*;
@@ -173,7 +173,7 @@ mod tests {
     fn qrels(rows: &[(&str, &str, i32)]) -> Qrels {
         let mut q = Qrels::new();
         for (qid, code, g) in rows {
-            q.entry(qid.to_string()).or_insert_with(BTreeMap::new).insert(code.to_string(), *g);
+            q.entry(qid.to_string()).or_default().insert(code.to_string(), *g);
         }
         q
     }

@@ -393,7 +393,7 @@ fn synth_exclusion_drops_or_refuses() {
         text.push('\n');
     }
     std::fs::write(&path, text).unwrap();
-    let excl = Exclusion::load(&[path.clone()]).unwrap();
+    let excl = Exclusion::load(std::slice::from_ref(&path)).unwrap();
     assert_eq!(excl.len(), 3);
     let opts = OfflineOptions { exclude: excl.clone(), ..small_opts(5) };
     let out = generate_offline(&cat, &opts).unwrap();
@@ -413,7 +413,7 @@ fn synth_exclusion_drops_or_refuses() {
     assert!(apply_exclusion(&mut first.pairs.clone(), &excl, true).is_err());
     // a line without text/query is an error naming file:line
     std::fs::write(&path, "{\"text\":\"a\"}\n{\"_id\":\"2\"}\n").unwrap();
-    let err = Exclusion::load(&[path.clone()]).unwrap_err().to_string();
+    let err = Exclusion::load(std::slice::from_ref(&path)).unwrap_err().to_string();
     assert!(err.contains("queries.jsonl:2"), "{err}");
 }
 

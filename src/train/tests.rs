@@ -231,7 +231,7 @@ fn resume_continues_exactly_where_the_run_stopped() {
         }
         // a checkpoint of another configuration is refused, naming the difference
         let mut other = trainable(3, 2, adapt, Exec::default());
-        let err = train_loop(&mut other, &obj, &ex, &[], &o, |_| {}).err().expect("mismatched resume must fail");
+        let err = train_loop(&mut other, &obj, &ex, &[], &o, |_| {}).expect_err("mismatched resume must fail");
         assert!(err.to_string().contains("checkpoint"), "{err}");
     }
 }
