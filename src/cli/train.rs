@@ -9,6 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use medbridge::model::parts;
 use medbridge::synth;
+use medbridge::train::record::{self, BiObjectiveRecord, CrossObjectiveRecord, DataRecord, MetricsRecord, ObjectiveRecord, TrainingRecord};
 use medbridge::train::{self, bi, cross, Adapt, Event, Exec, LoopOptions, Objective, TrainReport, TrainSpec, TrainableEncoder};
 
 #[derive(Args)]
@@ -213,17 +214,24 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
         eprintln!("stopped at step {} of {steps}: continue with --resume", report.steps);
         return Ok(());
     }
-    let training = serde_json::json!({
-        "data": { "file": a.data, "sha256": data_sha, "recipe": a.recipe, "train_pairs": train_ex.len(), "dev_pairs": dev_ex.len(),
-                  "dev_split": "whole codes held out, seeded", "counts": counts },
-        "objective": { "loss": "InfoNCE, in-batch + hard negatives, same-code candidates masked", "temperature": a.temperature, "hard_negatives": a.hard_negatives },
-        "optimiser": { "name": "AdamW", "lr": a.lr, "warmup_steps": opts.warmup, "schedule": "linear warm-up, linear decay to 0", "weight_decay": a.common.weight_decay, "clip": a.common.clip },
-        "steps": steps, "batch": a.batch, "epochs": steps as f64 / spe.max(1) as f64,
-        "mean_step_secs": report.mean_step_secs, "frozen_pass_secs": report.precompute_secs,
-        "device": format!("{device:?}"),
+    let data = DataRecord {
+        file: a.data.clone(),
+        sha256: data_sha,
+        recipe: a.recipe.clone(),
+        train_pairs: train_ex.len(),
+        train_pairs_available: None,
+        max_pairs: None,
+        dev_pairs: dev_ex.len(),
+        dev_split: record::DEV_SPLIT,
+        counts,
+    };
+    let objective = ObjectiveRecord::Bi(BiObjectiveRecord {
+        loss: "InfoNCE, in-batch + hard negatives, same-code candidates masked",
+        temperature: a.temperature,
+        hard_negatives: a.hard_negatives,
     });
-    let metrics = serde_json::json!({ "synthetic_dev": report.dev, "final_loss": report.final_loss });
-    let m = enc.save_parts(&a.out, "bi", a.common.seed, training, metrics)?;
+    let training = TrainingRecord::new(data, objective, &opts, train_ex.len(), &report, &device);
+    let m = enc.save_parts(&a.out, "bi", a.common.seed, &training, &MetricsRecord::from(&report))?;
     eprintln!(
         "trained parts: {} ({} bytes, {} parameters), model_id {}\nassemble a model directory with: medbridge --model {} train assemble --trained {} --out models/e5-small-bi",
         a.out.display(),
@@ -445,18 +453,28 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
         eprintln!("stopped at step {} of {steps}: continue with --resume", report.steps);
         return Ok(());
     }
-    let training = serde_json::json!({
-        "data": { "file": a.data, "sha256": data_sha, "recipe": a.recipe, "train_pairs": train_ex.len(), "train_pairs_available": total_train,
-                  "max_pairs": a.max_pairs, "dev_pairs": dev_ex.len(), "dev_split": "whole codes held out, seeded", "counts": counts },
-        "objective": { "loss": "listwise softmax cross-entropy, positive vs negatives", "negatives": a.negatives, "mean_list": mean_list,
-                       "mined_from": a.mine_index, "mine_model": a.mine_model, "input": "<s> query: Q </s></s> passage: P </s>", "head": "linear on the first token, no bias" },
-        "optimiser": { "name": "AdamW", "lr": a.lr, "warmup_steps": opts.warmup, "schedule": "linear warm-up, linear decay to 0", "weight_decay": a.common.weight_decay, "clip": a.common.clip },
-        "steps": steps, "batch_lists": a.batch, "epochs": steps as f64 / spe.max(1) as f64,
-        "mean_step_secs": report.mean_step_secs, "frozen_pass_secs": report.precompute_secs,
-        "device": format!("{device:?}"),
+    let data = DataRecord {
+        file: a.data.clone(),
+        sha256: data_sha,
+        recipe: a.recipe.clone(),
+        train_pairs: train_ex.len(),
+        train_pairs_available: Some(total_train),
+        max_pairs: Some(a.max_pairs),
+        dev_pairs: dev_ex.len(),
+        dev_split: record::DEV_SPLIT,
+        counts,
+    };
+    let objective = ObjectiveRecord::Cross(CrossObjectiveRecord {
+        loss: "listwise softmax cross-entropy, positive vs negatives",
+        negatives: a.negatives,
+        mean_list,
+        mined_from: a.mine_index.clone(),
+        mine_model: a.mine_model.clone(),
+        input: "<s> query: Q </s></s> passage: P </s>",
+        head: "linear on the first token, no bias",
     });
-    let metrics = serde_json::json!({ "synthetic_dev": report.dev, "final_loss": report.final_loss });
-    let m = enc.save_parts(&a.out, "cross", a.common.seed, training, metrics)?;
+    let training = TrainingRecord::new(data, objective, &opts, train_ex.len(), &report, &device);
+    let m = enc.save_parts(&a.out, "cross", a.common.seed, &training, &MetricsRecord::from(&report))?;
     eprintln!(
         "trained parts: {} ({} bytes, {} parameters), model_id {}\nuse it with: medbridge --model {} search|eval … --rerank 20",
         a.out.display(),

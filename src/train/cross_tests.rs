@@ -70,7 +70,7 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
 
         // ship the parts (f16), load them as a Reranker over the base model, rerank the lists
         let out = dir.path().join(format!("{adapt:?}").replace(' ', ""));
-        let m = enc.save_parts(&out, "cross", 11, serde_json::json!({}), serde_json::json!({})).unwrap();
+        let m = enc.save_parts(&out, "cross", 11, &serde_json::json!({}), &serde_json::json!({})).unwrap();
         assert!(m.model_id.starts_with("tiny-test@7+cross-"), "{}", m.model_id);
         let mut rr = reranker_from(&out).unwrap();
         rr.first_stage_weight = 0.0; // the reranker alone: the first stage below ranks the positive last
@@ -150,7 +150,7 @@ fn bad_reranker_directories_are_refused_clearly() {
     let ex = cross::prepare(&enc, &pairs(4, 4), None, 2).unwrap();
     train_loop(&mut enc, &obj, &ex, &[], &opts(2, 4, 1e-3), |_| {}).unwrap();
     let good = dir.path().join("cross");
-    enc.save_parts(&good, "cross", 1, serde_json::json!({}), serde_json::json!({})).unwrap();
+    enc.save_parts(&good, "cross", 1, &serde_json::json!({}), &serde_json::json!({})).unwrap();
     assert!(reranker_from(&good).is_ok());
     // a reranker is not an encoder: `train assemble` / bi loading refuse it
     let (info, _, mut t) = tiny_model(3, 7);
@@ -161,7 +161,7 @@ fn bad_reranker_directories_are_refused_clearly() {
     let bex = bi::prepare(&bi_enc, &pairs(4, 4), 1).unwrap();
     train_loop(&mut bi_enc, &BiObjective::default(), &bex, &[], &opts(1, 4, 1e-3), |_| {}).unwrap();
     let bi_dir = dir.path().join("bi");
-    bi_enc.save_parts(&bi_dir, "bi", 1, serde_json::json!({}), serde_json::json!({})).unwrap();
+    bi_enc.save_parts(&bi_dir, "bi", 1, &serde_json::json!({}), &serde_json::json!({})).unwrap();
     let e = reranker_from(&bi_dir).err().unwrap().to_string();
     assert!(e.contains("manifest.json") && e.contains("not a reranker") && e.contains("medbridge train cross"), "{e}");
     // another base model

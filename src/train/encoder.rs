@@ -353,9 +353,11 @@ impl TrainableEncoder {
         dir: &std::path::Path,
         kind: &str,
         seed: u64,
-        training: serde_json::Value,
-        metrics: serde_json::Value,
+        training: &impl serde::Serialize,
+        metrics: &impl serde::Serialize,
     ) -> Result<crate::model::parts::Manifest> {
+        let training = serde_json::to_value(training).map_err(|e| crate::format_err!("training record: {e}"))?;
+        let metrics = serde_json::to_value(metrics).map_err(|e| crate::format_err!("metrics record: {e}"))?;
         crate::model::parts::save(dir, kind, &self.info, &self.spec, self.trained_tensors(), seed, training, metrics)
     }
 

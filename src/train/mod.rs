@@ -16,6 +16,7 @@
 pub mod bi;
 pub mod cross;
 pub mod encoder;
+pub mod record;
 #[cfg(test)]
 mod tests;
 

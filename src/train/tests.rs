@@ -244,7 +244,7 @@ fn trained_parts_round_trip_into_an_encoder_with_a_new_model_id() {
         let mut enc = trainable(3, 1, adapt, Exec::default());
         let ex = bi::prepare(&enc, &pairs(8, 6), 2).unwrap();
         train_loop(&mut enc, &BiObjective::default(), &ex, &[], &opts(3, 4, 1e-2), |_| {}).unwrap();
-        let m = enc.save_parts(&out, "bi", 11, serde_json::json!({"recipe": "test"}), serde_json::json!({})).unwrap();
+        let m = enc.save_parts(&out, "bi", 11, &serde_json::json!({"recipe": "test"}), &serde_json::json!({})).unwrap();
         assert_ne!(m.model_id, "tiny-test@7");
         assert!(m.model_id.starts_with("tiny-test@7+bi-"), "{}", m.model_id);
         let names: Vec<String> = enc.params().iter().map(|p| p.0.clone()).collect();
