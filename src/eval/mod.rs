@@ -27,7 +27,7 @@ pub mod report;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -195,20 +195,20 @@ pub fn write_trec_run(path: impl AsRef<Path>, run: &Run, tag: &str) -> Result<()
     if bad(tag) {
         return Err(Error::Invalid(format!("run tag {tag:?} must be non-empty without whitespace")));
     }
-    let file = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut w = BufWriter::new(file);
-    for (qid, ranking) in run {
-        if bad(qid) {
-            return Err(Error::Invalid(format!("query id {qid:?} cannot be written to a TREC run")));
-        }
-        for (i, (doc, score)) in ranking.iter().enumerate() {
-            if bad(doc) {
-                return Err(Error::Invalid(format!("doc id {doc:?} cannot be written to a TREC run")));
+    crate::io::write_atomic_with(path, |w| {
+        for (qid, ranking) in run {
+            if bad(qid) {
+                return Err(Error::Invalid(format!("query id {qid:?} cannot be written to a TREC run")));
             }
-            writeln!(w, "{qid} Q0 {doc} {} {score} {tag}", i + 1).map_err(|e| Error::io(path, e))?;
+            for (i, (doc, score)) in ranking.iter().enumerate() {
+                if bad(doc) {
+                    return Err(Error::Invalid(format!("doc id {doc:?} cannot be written to a TREC run")));
+                }
+                writeln!(w, "{qid} Q0 {doc} {} {score} {tag}", i + 1).map_err(|e| Error::io(path, e))?;
+            }
         }
-    }
-    w.flush().map_err(|e| Error::io(path, e))
+        Ok(())
+    })
 }
 
 /// Reads a TREC run (`qid Q0 docid rank score tag`, whitespace separated;

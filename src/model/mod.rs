@@ -111,11 +111,5 @@ pub fn write_gguf(path: &Path, tensors: &[RawTensor], metadata: &[(&str, String)
     let md: Vec<(&str, gguf_file::Value)> = metadata.iter().map(|(k, v)| (*k, gguf_file::Value::String(v.clone()))).collect();
     let md_refs: Vec<(&str, &gguf_file::Value)> = md.iter().map(|(k, v)| (*k, v)).collect();
     let t_refs: Vec<(&str, &candle_core::quantized::QTensor)> = qts.iter().map(|(k, v)| (*k, v)).collect();
-    let tmp = path.with_extension("gguf.partial");
-    let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
-    gguf_file::write(&mut f, &md_refs, &t_refs)?;
-    use std::io::Write;
-    f.flush().map_err(|e| Error::io(&tmp, e))?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    crate::io::write_atomic_with(path, |w| Ok(gguf_file::write(w, &md_refs, &t_refs)?))
 }

@@ -228,21 +228,12 @@ pub fn assemble(base_dir: &Path, trained_dir: &Path, out: &Path) -> Result<Model
         source: format!("{} + trained parts {} (sha256 {})", md.info.source, trained_dir.display(), m.weights.sha256),
         config: md.info.config.clone(),
     };
-    let tmp = out.with_extension("partial");
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    write_gguf(&tmp.join(WEIGHTS_FILE), &tensors, &[("medbridge.model_id", info.model_id.clone())])?;
-    let tp = base_dir.join(TOKENIZER_FILE);
-    std::fs::copy(&tp, tmp.join(TOKENIZER_FILE)).map_err(|e| Error::io(&tp, e))?;
-    let cfg = tmp.join(CONFIG_FILE);
-    std::fs::write(&cfg, serde_json::to_vec_pretty(&info).expect("config serialises")).map_err(|e| Error::io(&cfg, e))?;
-    let mf = tmp.join(format!("trained-{}.json", m.kind));
-    std::fs::write(&mf, serde_json::to_vec_pretty(&m).expect("manifest serialises")).map_err(|e| Error::io(&mf, e))?;
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
-    }
-    std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    crate::io::write_dir_atomic(out, |tmp| {
+        write_gguf(&tmp.join(WEIGHTS_FILE), &tensors, &[("medbridge.model_id", info.model_id.clone())])?;
+        let tp = base_dir.join(TOKENIZER_FILE);
+        std::fs::copy(&tp, tmp.join(TOKENIZER_FILE)).map_err(|e| Error::io(&tp, e))?;
+        crate::io::write_atomic(&tmp.join(CONFIG_FILE), &serde_json::to_vec_pretty(&info).expect("config serialises"))?;
+        crate::io::write_atomic(&tmp.join(format!("trained-{}.json", m.kind)), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))
+    })?;
     Ok(info)
 }

@@ -295,10 +295,9 @@ impl Bm25Index {
     /// Saves the index with bincode.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
         let path = path.as_ref();
-        let f = std::fs::File::create(path).map_err(|e| Error::io(path, e))?;
-        let mut w = std::io::BufWriter::new(f);
-        bincode::serialize_into(&mut w, self).map_err(|e| format_err!("{}: writing BM25 index: {e}", path.display()))?;
-        std::io::Write::flush(&mut w).map_err(|e| Error::io(path, e))
+        crate::io::write_atomic_with(path, |w| {
+            bincode::serialize_into(w, self).map_err(|e| format_err!("{}: writing BM25 index: {e}", path.display()))
+        })
     }
 
     /// Loads an index written by [`Bm25Index::save`].

@@ -71,6 +71,23 @@ pub struct Reranker {
 }
 
 impl Reranker {
+    /// Load the reranker in `cross_dir` on the first of `bases` whose model is the one it was
+    /// trained on (its manifest's `base_model_id`); an error names the candidates otherwise.
+    pub fn load_on_matching_base(bases: &[&Path], cross_dir: &Path) -> Result<Self> {
+        let mp = cross_dir.join(PARTS_MANIFEST);
+        let m = parts::read_manifest(cross_dir)?;
+        let found = bases.iter().find(|d| ModelDir::open(d).map(|md| md.info.model_id == m.base_model_id).unwrap_or(false));
+        match found {
+            Some(base) => Self::load(base, cross_dir),
+            None => Err(format_err!(
+                "{}: the reranker was trained on base model {}, which is neither {}: pass its directory with --reranker-base",
+                mp.display(),
+                m.base_model_id,
+                bases.iter().map(|b| b.display().to_string()).collect::<Vec<_>>().join(" nor ")
+            )),
+        }
+    }
+
     /// Load the base model directory `base_dir` and the trained parts in `cross_dir`.
     pub fn load(base_dir: &Path, cross_dir: &Path) -> Result<Self> {
         let mp = cross_dir.join(PARTS_MANIFEST);

@@ -102,17 +102,8 @@ pub fn normalize_query(text: &str) -> String {
 
 /// Write pairs as JSONL (one object per line), creating parent directories.
 pub fn write_jsonl(path: &Path, pairs: &[SynthPair]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-    }
-    // Write beside the target and rename, so an interrupted run never leaves half a file.
-    let tmp = path.with_extension("jsonl.partial");
-    let f = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
-    let mut w = std::io::BufWriter::new(f);
-    write_pairs(&mut w, pairs).map_err(|e| Error::io(&tmp, e))?;
-    w.flush().map_err(|e| Error::io(&tmp, e))?;
-    drop(w);
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
+    // An interrupted run never leaves half a file.
+    crate::io::write_atomic_with(path, |w| write_pairs(w, pairs).map_err(|e| Error::io(path, e)))
 }
 
 /// Serialise pairs as JSONL lines to any writer.

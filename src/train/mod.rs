@@ -220,23 +220,17 @@ pub struct Checkpoint;
 
 impl Checkpoint {
     pub fn save(dir: &Path, enc: &TrainableEncoder, opt: &AdamW, state: &CheckpointState, keep: usize) -> Result<PathBuf> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let name = format!("step-{:06}", state.step);
-        let tmp = dir.join(format!(".{name}.partial"));
-        let _ = std::fs::remove_dir_all(&tmp);
-        std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
-        let params: std::collections::HashMap<String, Tensor> =
-            enc.params().iter().map(|(n, v)| (n.clone(), v.as_detached_tensor())).collect();
-        candle_core::safetensors::save(&params, tmp.join(CKPT_PARAMS))?;
-        let optim: std::collections::HashMap<String, Tensor> = opt.state_tensors().into_iter().collect();
-        candle_core::safetensors::save(&optim, tmp.join(CKPT_OPTIM))?;
-        let sp = tmp.join(CKPT_STATE);
-        std::fs::write(&sp, serde_json::to_vec_pretty(state).expect("state serialises")).map_err(|e| Error::io(&sp, e))?;
         let final_dir = dir.join(&name);
-        let _ = std::fs::remove_dir_all(&final_dir);
-        std::fs::rename(&tmp, &final_dir).map_err(|e| Error::io(&final_dir, e))?;
-        let latest = dir.join("latest");
-        std::fs::write(&latest, &name).map_err(|e| Error::io(&latest, e))?;
+        crate::io::write_dir_atomic(&final_dir, |tmp| {
+            let params: std::collections::HashMap<String, Tensor> =
+                enc.params().iter().map(|(n, v)| (n.clone(), v.as_detached_tensor())).collect();
+            candle_core::safetensors::save(&params, tmp.join(CKPT_PARAMS))?;
+            let optim: std::collections::HashMap<String, Tensor> = opt.state_tensors().into_iter().collect();
+            candle_core::safetensors::save(&optim, tmp.join(CKPT_OPTIM))?;
+            crate::io::write_atomic(&tmp.join(CKPT_STATE), &serde_json::to_vec_pretty(state).expect("state serialises"))
+        })?;
+        crate::io::write_atomic(&dir.join("latest"), name.as_bytes())?;
         // prune
         let mut all: Vec<String> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end tests of the search page (tests/browser/page.test.mjs) in headless Chromium, WebGPU and CPU.
 # Reuses www/pkg when it is newer than the sources (tests/browser/run.sh builds it); builds the Spanish
-# catalogue index with the CLI if the tests' cached one is missing (~7 min); exports the page's assets into
-# target/page-assets. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
+# catalogue index with the CLI if the tests' cached one is missing (tests/browser/page-index.sh); exports the
+# page's assets into target/page-assets. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
 # Env: MEDBRIDGE_PAGE_MODES (default webgpu,cpu), MEDBRIDGE_BODY (q8_0 | q4_0).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,11 +19,7 @@ else
   echo "== wasm-pack build → www/pkg"
   wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
 fi
-if ! { [ -f $INDEX ] && $MB search --index $INDEX probe >/dev/null 2>&1; }; then
-  echo "== building the Spanish catalogue index $INDEX (~7 min on 2 vCPUs)"
-  mkdir -p "$(dirname $INDEX)"
-  $MB index --icd10 --lang es --out $INDEX
-fi
+bash tests/browser/page-index.sh
 if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt $INDEX ] && [ $ASSETS/manifest.json -nt $MB ] \
    && [ $ASSETS/manifest.json -nt models/e5-small/model.gguf ]; then
   echo "== reusing $ASSETS"
