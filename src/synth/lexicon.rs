@@ -1,5 +1,8 @@
 //! Hand-written language resources for the offline generator (written for MedBridge, not copied
-//! from any dataset):
+//! from any dataset). All the data lives in tab-separated files under `lexicon/` (each with a `#`
+//! header naming its columns), compiled in with `include_str!` and parsed once (on first use) into
+//! `'static` tables; a malformed line panics naming the file and line, and a unit test parses
+//! every file.
 //!
 //! - [`transfer_table`]: a Spanish → Catalan / Italian clinical phrase lexicon (688 entries, data
 //!   file `lexicon/transfer.tsv`) and [`suffix_rules`] (`lexicon/suffix_rules.tsv`; morphology:
@@ -9,14 +12,18 @@
 //!   generator writes ca/it queries. Each transfer reports its lexical coverage (share of words
 //!   that a lexicon entry or a rule accounted for); the generator prefers high-coverage
 //!   descriptions and marks the pairs `transfer:es>ca` / `transfer:es>it`.
-//! - Per-language clinical tables: abbreviations and lay wording ([`abbrev_table`]), laterality
-//!   and severity rephrasings ([`laterality_table`], [`severity_table`]), qualifiers that
-//!   clinicians never write ([`qualifiers`]), function words dropped in telegraphic style
-//!   ([`telegraphic_words`]), and a few curated mentions of very common conditions ([`CURATED`]).
-//! - Marker words/characters for the cheap language check ([`MARKER_WORDS`], [`MARKER_CHARS`]).
+//! - Per-language clinical tables: abbreviations and lay wording ([`abbrev_table`],
+//!   `lexicon/abbreviations.tsv`), laterality and severity rephrasings ([`laterality_table`],
+//!   [`severity_table`]; `lexicon/laterality.tsv`, `lexicon/severity.tsv`), qualifiers that
+//!   clinicians never write ([`qualifiers`], `lexicon/qualifiers.tsv`), function words dropped in
+//!   telegraphic style ([`telegraphic_words`], `lexicon/telegraphic.tsv`), and a few curated
+//!   mentions of very common conditions ([`curated`], `lexicon/curated.tsv`).
+//! - Marker words/characters for the cheap language check ([`marker_words`], [`marker_chars`];
+//!   `lexicon/markers.tsv`).
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+use crate::catalog::LANGS;
 use crate::retrieve::bm25::fold;
 
 /// The Spanish → Catalan / Italian phrase lexicon, `es<TAB>ca<TAB>it` per line (see the file's header);
@@ -29,21 +36,59 @@ pub const TRANSFER_TSV: &str = include_str!("lexicon/transfer.tsv");
 /// [`suffix_rules`].
 pub const SUFFIX_RULES_TSV: &str = include_str!("lexicon/suffix_rules.tsv");
 
-/// Rows of a three-column data file (`#` comments and blank lines skipped, fields trimmed), with
-/// their 1-based line numbers. `name` is only for the error, which names the line.
-fn parse_tsv3(name: &str, text: &'static str) -> std::result::Result<Vec<(usize, [&'static str; 3])>, String> {
+/// Abbreviations and lay wording, `lang<TAB>term<TAB>alternatives` (alternatives separated by
+/// `|`). Parsed once by [`abbrev_table`].
+pub const ABBREVIATIONS_TSV: &str = include_str!("lexicon/abbreviations.tsv");
+
+/// Laterality rephrasings, `lang<TAB>word<TAB>alternatives` (`|`-separated). Parsed once by
+/// [`laterality_table`].
+pub const LATERALITY_TSV: &str = include_str!("lexicon/laterality.tsv");
+
+/// Severity rephrasings, `lang<TAB>word<TAB>alternatives` (`|`-separated). Parsed once by
+/// [`severity_table`].
+pub const SEVERITY_TSV: &str = include_str!("lexicon/severity.tsv");
+
+/// Qualifiers clinicians do not write, `lang<TAB>qualifier` (longest first within a language).
+/// Parsed once by [`qualifiers`].
+pub const QUALIFIERS_TSV: &str = include_str!("lexicon/qualifiers.tsv");
+
+/// Telegraphic-style function words, `lang<TAB>words` (`|`-separated, one line per language).
+/// Parsed once by [`telegraphic_words`].
+pub const TELEGRAPHIC_TSV: &str = include_str!("lexicon/telegraphic.tsv");
+
+/// Curated mentions, `code<TAB>lang<TAB>mention`. Parsed once by [`curated`].
+pub const CURATED_TSV: &str = include_str!("lexicon/curated.tsv");
+
+/// Language markers, `words<TAB>lang<TAB>w|w…` and `chars<TAB>lang<TAB>chars` (`-` = none).
+/// Parsed once by [`marker_words`] and [`marker_chars`].
+pub const MARKERS_TSV: &str = include_str!("lexicon/markers.tsv");
+
+/// Rows of an `N`-column data file (`#` comments and blank lines skipped, fields trimmed, none
+/// empty), with their 1-based line numbers. `name` and `columns` are only for the error, which
+/// names the file and line.
+fn parse_tsv<const N: usize>(
+    name: &str,
+    text: &'static str,
+    columns: &str,
+) -> std::result::Result<Vec<(usize, [&'static str; N])>, String> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() || line.starts_with('#') {
             continue;
         }
-        let f: Vec<&str> = line.split('\t').map(|s| s.trim()).collect();
-        match f.as_slice() {
-            [es, ca, it] if !es.is_empty() && !ca.is_empty() && !it.is_empty() => out.push((i + 1, [*es, *ca, *it])),
-            _ => return Err(format!("{name}:{}: expected es<TAB>ca<TAB>it, found {line:?}", i + 1)),
+        let f: Vec<&'static str> = line.split('\t').map(str::trim).collect();
+        match <[&'static str; N]>::try_from(f) {
+            Ok(row) if row.iter().all(|s| !s.is_empty()) => out.push((i + 1, row)),
+            _ => return Err(format!("{name}:{}: expected {columns}, found {line:?}", i + 1)),
         }
     }
     Ok(out)
+}
+
+/// Panic with a data file's parse error (the data is compiled in, so this is a bug caught by the
+/// unit tests).
+fn or_panic<T>(r: std::result::Result<T, String>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The rows of [`TRANSFER_TSV`], in file order. The data is compiled in, so a malformed line is
@@ -51,7 +96,7 @@ fn parse_tsv3(name: &str, text: &'static str) -> std::result::Result<Vec<(usize,
 pub fn transfer_table() -> &'static [(&'static str, &'static str, &'static str)] {
     static ROWS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
     ROWS.get_or_init(|| {
-        let rows = parse_tsv3("src/synth/lexicon/transfer.tsv", TRANSFER_TSV).unwrap_or_else(|e| panic!("{e}"));
+        let rows = or_panic(parse_tsv::<3>("src/synth/lexicon/transfer.tsv", TRANSFER_TSV, "es<TAB>ca<TAB>it"));
         rows.into_iter().map(|(_, [es, ca, it])| (es, ca, it)).collect()
     })
 }
@@ -60,7 +105,7 @@ pub fn transfer_table() -> &'static [(&'static str, &'static str, &'static str)]
 pub fn suffix_rules() -> &'static [(&'static str, &'static str, &'static str)] {
     static ROWS: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
     ROWS.get_or_init(|| {
-        let rows = parse_tsv3("src/synth/lexicon/suffix_rules.tsv", SUFFIX_RULES_TSV).unwrap_or_else(|e| panic!("{e}"));
+        let rows = or_panic(parse_tsv::<3>("src/synth/lexicon/suffix_rules.tsv", SUFFIX_RULES_TSV, "es<TAB>ca<TAB>it"));
         rows.into_iter().map(|(_, [es, ca, it])| (es, ca, it)).collect()
     })
 }
@@ -279,703 +324,152 @@ pub(crate) fn capitalize(s: &str) -> String {
 // ---------------------------------------------------------------------------------------------
 // Per-language clinical tables (all matched on lowercase text at word boundaries)
 
-/// (phrase, alternatives): abbreviations and lay wording. Longer phrases first.
-pub fn abbrev_table(lang: &str) -> &'static [(&'static str, &'static [&'static str])] {
-    match lang {
-        "en" => &[
-            ("type 2 diabetes mellitus", &["T2DM", "DM2", "type 2 diabetes", "diabetes type 2", "NIDDM"]),
-            ("type 1 diabetes mellitus", &["T1DM", "DM1", "type 1 diabetes", "IDDM"]),
-            ("diabetes mellitus", &["DM", "diabetes"]),
-            ("essential (primary) hypertension", &["HTN", "high blood pressure", "essential hypertension"]),
-            ("hypertension", &["HTN", "high blood pressure"]),
-            ("acute myocardial infarction", &["AMI", "MI", "heart attack"]),
-            ("myocardial infarction", &["MI", "heart attack"]),
-            ("chronic obstructive pulmonary disease", &["COPD"]),
-            ("congestive heart failure", &["CHF"]),
-            ("heart failure", &["HF", "CHF"]),
-            ("chronic kidney disease", &["CKD"]),
-            ("atrial fibrillation", &["AF", "AFib", "a-fib"]),
-            ("cerebral infarction", &["stroke", "CVA"]),
-            ("pulmonary embolism", &["PE"]),
-            ("urinary tract infection", &["UTI"]),
-            ("gastro-esophageal reflux disease", &["GERD", "acid reflux"]),
-            ("benign prostatic hyperplasia", &["BPH"]),
-            ("rheumatoid arthritis", &["RA"]),
-            ("multiple sclerosis", &["MS"]),
-            ("osteoarthritis", &["OA"]),
-            ("malignant neoplasm", &["cancer", "ca", "malignancy"]),
-            ("neoplasm", &["tumor", "growth"]),
-            ("fracture", &["fx", "broken"]),
-            ("personal history of", &["h/o", "hx of"]),
-            ("hemorrhage", &["bleeding", "bleed"]),
-            ("epistaxis", &["nosebleed"]),
-            ("pruritus", &["itching", "itchy skin"]),
-            ("syncope", &["fainting", "passed out"]),
-            ("dyspnea", &["shortness of breath", "SOB"]),
-            ("hypercholesterolemia", &["high cholesterol"]),
-            ("hyperglycemia", &["high blood sugar"]),
-            ("hypoglycemia", &["low blood sugar"]),
-            ("calculus of kidney", &["kidney stone"]),
-            ("cholelithiasis", &["gallstones"]),
-            ("otitis media", &["ear infection"]),
-            ("nasopharyngitis", &["common cold"]),
-            ("influenza", &["flu"]),
-            ("insomnia", &["trouble sleeping"]),
-            ("alopecia", &["hair loss"]),
-            ("urticaria", &["hives"]),
-            ("contusion", &["bruise"]),
-            ("laceration", &["cut"]),
-            ("low back pain", &["LBP", "back pain"]),
-            ("abdominal pain", &["stomach ache", "belly pain"]),
-            ("headache", &["HA", "head pain"]),
-            ("vomiting", &["throwing up"]),
-            ("human immunodeficiency virus [hiv] disease", &["HIV"]),
-        ],
-        "es" => &[
-            ("diabetes mellitus tipo 2", &["DM2", "DM tipo 2", "diabetes tipo 2", "DMT2", "DM II"]),
-            ("diabetes mellitus no insulinodependiente", &["DMNID", "DM2", "diabetes tipo 2"]),
-            ("diabetes mellitus tipo 1", &["DM1", "diabetes tipo 1", "DMT1"]),
-            ("diabetes mellitus insulinodependiente", &["DMID", "DM1"]),
-            ("diabetes mellitus", &["DM", "diabetes"]),
-            ("hipertensión esencial (primaria)", &["HTA", "hipertensión arterial", "HTA esencial", "tensión alta"]),
-            ("hipertensión", &["HTA", "tensión alta", "hipertensión arterial"]),
-            ("infarto agudo de miocardio", &["IAM", "infarto", "ataque al corazón"]),
-            ("infarto agudo del miocardio", &["IAM", "infarto", "ataque al corazón"]),
-            ("enfermedad pulmonar obstructiva crónica", &["EPOC"]),
-            ("insuficiencia cardíaca congestiva", &["ICC"]),
-            ("insuficiencia cardíaca", &["IC", "fallo cardíaco"]),
-            ("insuficiencia renal crónica", &["IRC", "ERC"]),
-            ("enfermedad renal crónica", &["ERC", "IRC"]),
-            ("insuficiencia renal aguda", &["IRA", "fracaso renal agudo", "FRA"]),
-            ("fibrilación auricular", &["FA", "ACxFA"]),
-            ("accidente cerebrovascular", &["ACV", "ictus", "derrame cerebral"]),
-            ("infarto cerebral", &["ictus isquémico", "ACV isquémico"]),
-            ("embolia pulmonar", &["TEP", "tromboembolismo pulmonar"]),
-            ("trombosis venosa profunda", &["TVP"]),
-            ("infección de vías urinarias", &["ITU", "infección urinaria"]),
-            ("infección de las vías urinarias", &["ITU", "infección urinaria"]),
-            ("virus de la inmunodeficiencia humana", &["VIH"]),
-            ("artritis reumatoide", &["AR"]),
-            ("esclerosis múltiple", &["EM"]),
-            ("tumor maligno", &["cáncer", "ca.", "neoplasia maligna"]),
-            ("neoplasia maligna", &["cáncer", "neo"]),
-            ("fractura", &["fx", "fract."]),
-            ("hemorragia", &["sangrado"]),
-            ("cefalea", &["dolor de cabeza"]),
-            ("epistaxis", &["sangrado nasal"]),
-            ("prurito", &["picor", "picazón"]),
-            ("síncope", &["desmayo"]),
-            ("disnea", &["falta de aire", "ahogo"]),
-            ("hipercolesterolemia", &["colesterol alto"]),
-            ("hiperglucemia", &["azúcar alta", "glucosa alta"]),
-            ("hipoglucemia", &["bajada de azúcar"]),
-            ("colelitiasis", &["piedras en la vesícula"]),
-            ("rinofaringitis aguda", &["resfriado", "catarro"]),
-            ("urticaria", &["ronchas"]),
-            ("contusión", &["golpe", "moratón"]),
-            ("lumbago", &["dolor de espalda"]),
-            ("insomnio", &["no puede dormir"]),
-            ("vómitos", &["devuelve"]),
-        ],
-        "fr" => &[
-            ("diabète sucré de type 2", &["DT2", "diabète type 2", "DNID"]),
-            ("diabète sucré non insulino-dépendant", &["DNID", "DT2", "diabète type 2"]),
-            ("diabète sucré insulino-dépendant", &["DID", "DT1", "diabète type 1"]),
-            ("diabète sucré", &["diabète"]),
-            ("hypertension essentielle (primitive)", &["HTA", "hypertension artérielle", "tension"]),
-            ("hypertension", &["HTA", "tension"]),
-            ("infarctus aigu du myocarde", &["IDM", "infarctus", "crise cardiaque"]),
-            ("infarctus du myocarde", &["IDM", "infarctus"]),
-            ("maladie pulmonaire obstructive chronique", &["BPCO"]),
-            ("insuffisance cardiaque", &["IC", "ICC"]),
-            ("insuffisance rénale chronique", &["IRC", "MRC"]),
-            ("insuffisance rénale aiguë", &["IRA"]),
-            ("fibrillation auriculaire", &["FA", "ACFA"]),
-            ("fibrillation atriale", &["FA", "ACFA"]),
-            ("accident vasculaire cérébral", &["AVC"]),
-            ("infarctus cérébral", &["AVC ischémique"]),
-            ("embolie pulmonaire", &["EP"]),
-            ("thrombose veineuse profonde", &["TVP", "phlébite"]),
-            ("infection des voies urinaires", &["IVU", "infection urinaire"]),
-            ("tumeur maligne", &["cancer", "K"]),
-            ("fracture", &["fx", "fract."]),
-            ("céphalée", &["mal de tête"]),
-            ("épistaxis", &["saignement de nez"]),
-            ("prurit", &["démangeaisons"]),
-            ("syncope", &["malaise", "évanouissement"]),
-            ("dyspnée", &["essoufflement"]),
-            ("hypercholestérolémie", &["cholestérol"]),
-            ("hémorragie", &["saignement"]),
-            ("lombalgie", &["mal de dos"]),
-            ("hyperglycémie", &["sucre élevé"]),
-            ("grippe", &["grippe"]),
-        ],
-        "pt" => &[
-            ("diabetes mellitus não-insulino-dependente", &["DM2", "diabetes tipo 2"]),
-            ("diabetes mellitus insulino-dependente", &["DM1", "diabetes tipo 1"]),
-            ("diabetes mellitus", &["DM", "diabetes"]),
-            ("hipertensão essencial (primária)", &["HAS", "pressão alta", "hipertensão arterial"]),
-            ("hipertensão", &["HAS", "pressão alta"]),
-            ("infarto agudo do miocárdio", &["IAM", "infarto", "ataque cardíaco"]),
-            ("doença pulmonar obstrutiva crônica", &["DPOC"]),
-            ("insuficiência cardíaca congestiva", &["ICC"]),
-            ("insuficiência cardíaca", &["IC", "ICC"]),
-            ("insuficiência renal crônica", &["IRC", "DRC"]),
-            ("insuficiência renal aguda", &["IRA"]),
-            ("fibrilação atrial", &["FA"]),
-            ("acidente vascular cerebral", &["AVC", "derrame"]),
-            ("embolia pulmonar", &["TEP"]),
-            ("trombose venosa profunda", &["TVP"]),
-            ("infecção do trato urinário", &["ITU"]),
-            ("neoplasia maligna", &["câncer", "CA"]),
-            ("fratura", &["fx"]),
-            ("cefaléia", &["dor de cabeça"]),
-            ("cefaleia", &["dor de cabeça"]),
-            ("epistaxe", &["sangramento nasal"]),
-            ("prurido", &["coceira"]),
-            ("síncope", &["desmaio"]),
-            ("dispnéia", &["falta de ar"]),
-            ("dispneia", &["falta de ar"]),
-            ("hipercolesterolemia", &["colesterol alto"]),
-            ("hemorragia", &["sangramento"]),
-            ("lumbago", &["dor nas costas"]),
-            ("hiperglicemia", &["açúcar alto", "glicose alta"]),
-        ],
-        "it" => &[
-            ("diabete mellito di tipo 2", &["DM2", "DMT2", "diabete tipo 2"]),
-            ("diabete mellito tipo 2", &["DM2", "DMT2", "diabete tipo 2"]),
-            ("diabete mellito non insulino-dipendente", &["DM2", "diabete tipo 2"]),
-            ("diabete mellito insulino-dipendente", &["DM1", "diabete tipo 1"]),
-            ("diabete mellito", &["DM", "diabete"]),
-            ("ipertensione essenziale", &["ipertensione arteriosa", "pressione alta"]),
-            ("ipertensione arteriosa", &["IA", "pressione alta", "ipertensione"]),
-            ("ipertensione", &["pressione alta"]),
-            ("infarto miocardico acuto", &["IMA", "infarto", "attacco di cuore"]),
-            ("infarto acuto del miocardio", &["IMA", "infarto", "attacco di cuore"]),
-            ("broncopneumopatia cronica ostruttiva", &["BPCO"]),
-            ("insufficienza cardiaca", &["scompenso cardiaco", "SC"]),
-            ("insufficienza renale cronica", &["IRC", "MRC"]),
-            ("insufficienza renale acuta", &["IRA"]),
-            ("fibrillazione atriale", &["FA"]),
-            ("embolia polmonare", &["EP", "TEP"]),
-            ("trombosi venosa profonda", &["TVP"]),
-            ("infezione delle vie urinarie", &["IVU"]),
-            ("tumore maligno", &["cancro", "K", "neoplasia maligna"]),
-            ("frattura", &["fx", "frat."]),
-            ("cefalea", &["mal di testa"]),
-            ("epistassi", &["sangue dal naso"]),
-            ("dispnea", &["fiato corto", "affanno"]),
-            ("ipercolesterolemia", &["colesterolo alto"]),
-            ("emorragia", &["sanguinamento"]),
-            ("lombalgia", &["mal di schiena"]),
-            ("iperglicemia", &["glicemia alta", "zucchero alto"]),
-        ],
-        "ca" => &[
-            ("diabetis mellitus tipus 2", &["DM2", "diabetis tipus 2"]),
-            ("diabetis mellitus no insulinodependent", &["DM2", "diabetis tipus 2"]),
-            ("diabetis mellitus insulinodependent", &["DM1", "diabetis tipus 1"]),
-            ("diabetis mellitus", &["DM", "diabetis"]),
-            ("hipertensió essencial (primària)", &["HTA", "pressió alta"]),
-            ("hipertensió arterial", &["HTA", "pressió alta", "tensió alta"]),
-            ("hipertensió", &["HTA", "pressió alta", "tensió alta"]),
-            ("infart agut de miocardi", &["IAM", "infart", "atac de cor"]),
-            ("malaltia pulmonar obstructiva crònica", &["MPOC"]),
-            ("insuficiència cardíaca", &["IC", "ICC"]),
-            ("insuficiència renal crònica", &["IRC", "MRC"]),
-            ("insuficiència renal aguda", &["IRA"]),
-            ("fibril·lació auricular", &["FA"]),
-            ("accident cerebrovascular", &["AVC", "ictus"]),
-            ("embòlia pulmonar", &["TEP"]),
-            ("trombosi venosa profunda", &["TVP"]),
-            ("infecció de vies urinàries", &["ITU", "infecció d'orina"]),
-            ("tumor maligne", &["càncer", "neoplàsia maligna"]),
-            ("fractura", &["fx"]),
-            ("cefalea", &["mal de cap"]),
-            ("hemorràgia", &["sagnat"]),
-            ("lumbàlgia", &["mal d'esquena"]),
-            ("hipercolesterolèmia", &["colesterol alt"]),
-            ("hiperglucèmia", &["sucre alt"]),
-            ("dispnea", &["ofec", "falta d'aire"]),
-            ("síncope", &["desmai"]),
-            ("prurit", &["picor"]),
-        ],
-        _ => &[],
+/// A list of alternatives or words, parsed once and kept for the life of the program.
+type Words = &'static [&'static str];
+
+/// Rows grouped by language, each language's rows in file order.
+type ByLang<T> = HashMap<&'static str, Vec<T>>;
+
+/// `lang` must be one of [`LANGS`].
+fn check_lang(name: &str, line: usize, lang: &'static str) -> std::result::Result<&'static str, String> {
+    if LANGS.contains(&lang) {
+        Ok(lang)
+    } else {
+        Err(format!("{name}:{line}: unknown language {lang:?} (expected one of {LANGS:?})"))
     }
 }
 
-/// Laterality rephrasings: (word, alternatives).
-pub fn laterality_table(lang: &str) -> &'static [(&'static str, &'static [&'static str])] {
-    match lang {
-        "en" => &[("right", &["R", "rt", "right-sided"]), ("left", &["L", "lt", "left-sided"]), ("bilateral", &["both", "b/l", "bilat"])],
-        "es" => &[
-            ("derecho", &["dcho", "der.", "dcho."]),
-            ("derecha", &["dcha", "der.", "dcha."]),
-            ("izquierdo", &["izq", "izqdo", "izdo"]),
-            ("izquierda", &["izq", "izqda", "izda"]),
-            ("bilateral", &["ambos lados", "bilat."]),
-        ],
-        "fr" => &[
-            ("droit", &["D", "dt"]),
-            ("droite", &["D", "dte"]),
-            ("gauche", &["G", "gche"]),
-            ("bilatéral", &["des deux côtés", "bilat."]),
-            ("bilatérale", &["des deux côtés", "bilat."]),
-        ],
-        "pt" => &[
-            ("direito", &["dir.", "D"]),
-            ("direita", &["dir.", "D"]),
-            ("esquerdo", &["esq.", "E"]),
-            ("esquerda", &["esq.", "E"]),
-            ("bilateral", &["ambos os lados"]),
-        ],
-        "it" => &[
-            ("destro", &["dx", "dex"]),
-            ("destra", &["dx"]),
-            ("sinistro", &["sx", "sin."]),
-            ("sinistra", &["sx", "sin."]),
-            ("bilaterale", &["bilat.", "entrambi i lati"]),
-        ],
-        "ca" => &[
-            ("dret", &["dt.", "dr."]),
-            ("dreta", &["dta.", "dr."]),
-            ("esquerre", &["esq."]),
-            ("esquerra", &["esq."]),
-            ("bilateral", &["tots dos costats", "bilat."]),
-        ],
-        _ => &[],
+/// A `|`-separated list (entries trimmed, none empty), leaked once into a `'static` slice.
+fn split_list(name: &str, line: usize, field: &'static str) -> std::result::Result<Words, String> {
+    let v: Vec<&'static str> = field.split('|').map(str::trim).collect();
+    if v.iter().any(|s| s.is_empty()) {
+        return Err(format!("{name}:{line}: empty entry in the |-separated list {field:?}"));
     }
+    Ok(Box::leak(v.into_boxed_slice()))
 }
 
-/// Severity rephrasings: (word, alternatives).
-pub fn severity_table(lang: &str) -> &'static [(&'static str, &'static [&'static str])] {
-    match lang {
-        "en" => &[
-            ("severe", &["serious", "sev."]),
-            ("mild", &["slight", "minor"]),
-            ("moderate", &["mod.", "moderately severe"]),
-            ("chronic", &["chr.", "long-standing"]),
-        ],
-        "es" => &[
-            ("grave", &["severo", "importante"]),
-            ("severa", &["grave"]),
-            ("severo", &["grave"]),
-            ("leve", &["ligero"]),
-            ("moderado", &["mod."]),
-            ("moderada", &["mod."]),
-            ("crónico", &["cr."]),
-            ("crónica", &["cr."]),
-        ],
-        "fr" => &[
-            ("sévère", &["grave"]),
-            ("grave", &["sévère"]),
-            ("léger", &["minime"]),
-            ("légère", &["minime"]),
-            ("modéré", &["mod."]),
-            ("modérée", &["mod."]),
-        ],
-        "pt" => &[("grave", &["severo"]), ("leve", &["ligeiro"]), ("moderada", &["mod."]), ("moderado", &["mod."])],
-        "it" => {
-            &[("grave", &["severo"]), ("severa", &["grave"]), ("lieve", &["leggero"]), ("moderato", &["mod."]), ("moderata", &["mod."])]
+/// A `lang<TAB>term<TAB>alternatives` file (abbreviations, laterality, severity).
+fn load_phrase_table(name: &str, text: &'static str) -> std::result::Result<ByLang<(&'static str, Words)>, String> {
+    let mut m: ByLang<(&'static str, Words)> = HashMap::new();
+    for (line, [lang, term, alts]) in parse_tsv::<3>(name, text, "lang<TAB>term<TAB>alternatives (|-separated)")? {
+        let lang = check_lang(name, line, lang)?;
+        m.entry(lang).or_default().push((term, split_list(name, line, alts)?));
+    }
+    Ok(m)
+}
+
+/// A `lang<TAB>phrase` file, one phrase per line (qualifiers).
+fn load_phrase_list(name: &str, text: &'static str) -> std::result::Result<ByLang<&'static str>, String> {
+    let mut m: ByLang<&'static str> = HashMap::new();
+    for (line, [lang, phrase]) in parse_tsv::<2>(name, text, "lang<TAB>phrase")? {
+        m.entry(check_lang(name, line, lang)?).or_default().push(phrase);
+    }
+    Ok(m)
+}
+
+/// A `lang<TAB>words` file, the words `|`-separated, one line per language (telegraphic words).
+fn load_word_lists(name: &str, text: &'static str) -> std::result::Result<HashMap<&'static str, Words>, String> {
+    let mut m = HashMap::new();
+    for (line, [lang, words]) in parse_tsv::<2>(name, text, "lang<TAB>words (|-separated)")? {
+        if m.insert(check_lang(name, line, lang)?, split_list(name, line, words)?).is_some() {
+            return Err(format!("{name}:{line}: a second line for {lang:?}"));
         }
-        "ca" => &[("greu", &["sever"]), ("severa", &["greu"]), ("lleu", &["lleuger"]), ("moderat", &["mod."]), ("moderada", &["mod."])],
-        _ => &[],
     }
+    Ok(m)
 }
 
-/// Qualifiers clinicians do not write (dropped, longest first), per language.
-pub fn qualifiers(lang: &str) -> &'static [&'static str] {
-    match lang {
-        "en" => &[
-            "not elsewhere classified",
-            "not otherwise specified",
-            "unspecified site of",
-            "of unspecified site",
-            "unspecified part of",
-            "unspecified",
-            "nec",
-            "nos",
-        ],
-        "es" => &[
-            "no clasificados en otra parte",
-            "no clasificadas en otra parte",
-            "no clasificado en otra parte",
-            "no clasificada en otra parte",
-            "sin otra especificación",
-            "no especificados",
-            "no especificadas",
-            "no especificado",
-            "no especificada",
-            "sin especificar",
-            "ncop",
-        ],
-        "fr" => &[
-            "non classés ailleurs",
-            "non classées ailleurs",
-            "sans précision",
-            "non précisés",
-            "non précisées",
-            "non précisé",
-            "non précisée",
-            "sai",
-        ],
-        "pt" => &[
-            "não classificados em outra parte",
-            "não classificadas em outra parte",
-            "sem outra especificação",
-            "não especificados",
-            "não especificadas",
-            "não especificado",
-            "não especificada",
-            "soe",
-        ],
-        "it" => &[
-            "non classificati altrove",
-            "non classificate altrove",
-            "senza altra specificazione",
-            "non specificati",
-            "non specificate",
-            "non specificato",
-            "non specificata",
-            "nas",
-        ],
-        "ca" => &[
-            "no classificats en altres llocs",
-            "no classificades en altres llocs",
-            "sense altra especificació",
-            "no especificats",
-            "no especificades",
-            "no especificat",
-            "no especificada",
-        ],
-        _ => &[],
+/// The `code<TAB>lang<TAB>mention` rows of [`CURATED_TSV`], in file order.
+fn load_curated(name: &str, text: &'static str) -> std::result::Result<Vec<(&'static str, &'static str, &'static str)>, String> {
+    let mut out = Vec::new();
+    for (line, [code, lang, mention]) in parse_tsv::<3>(name, text, "code<TAB>lang<TAB>mention")? {
+        out.push((code, check_lang(name, line, lang)?, mention));
     }
+    Ok(out)
+}
+
+/// The two kinds of rows of [`MARKERS_TSV`], each in file order.
+#[derive(Debug)]
+struct Markers {
+    words: Vec<(&'static str, Words)>,
+    chars: Vec<(&'static str, &'static str)>,
+}
+
+fn load_markers(name: &str, text: &'static str) -> std::result::Result<Markers, String> {
+    let mut m = Markers { words: Vec::new(), chars: Vec::new() };
+    for (line, [kind, lang, value]) in parse_tsv::<3>(name, text, "kind<TAB>lang<TAB>value")? {
+        let lang = check_lang(name, line, lang)?;
+        match kind {
+            "words" => m.words.push((lang, split_list(name, line, value)?)),
+            "chars" => m.chars.push((lang, if value == "-" { "" } else { value })),
+            _ => return Err(format!("{name}:{line}: unknown kind {kind:?} (expected words or chars)")),
+        }
+    }
+    Ok(m)
+}
+
+/// `lang`'s rows of a table grouped by language (none for a language the table lacks).
+fn rows_of<T>(m: &'static ByLang<T>, lang: &str) -> &'static [T] {
+    m.get(lang).map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// (phrase, alternatives): abbreviations and lay wording ([`ABBREVIATIONS_TSV`]). Longer phrases
+/// first.
+pub fn abbrev_table(lang: &str) -> &'static [(&'static str, &'static [&'static str])] {
+    static T: OnceLock<ByLang<(&'static str, Words)>> = OnceLock::new();
+    rows_of(T.get_or_init(|| or_panic(load_phrase_table("src/synth/lexicon/abbreviations.tsv", ABBREVIATIONS_TSV))), lang)
+}
+
+/// Laterality rephrasings: (word, alternatives) ([`LATERALITY_TSV`]).
+pub fn laterality_table(lang: &str) -> &'static [(&'static str, &'static [&'static str])] {
+    static T: OnceLock<ByLang<(&'static str, Words)>> = OnceLock::new();
+    rows_of(T.get_or_init(|| or_panic(load_phrase_table("src/synth/lexicon/laterality.tsv", LATERALITY_TSV))), lang)
+}
+
+/// Severity rephrasings: (word, alternatives) ([`SEVERITY_TSV`]).
+pub fn severity_table(lang: &str) -> &'static [(&'static str, &'static [&'static str])] {
+    static T: OnceLock<ByLang<(&'static str, Words)>> = OnceLock::new();
+    rows_of(T.get_or_init(|| or_panic(load_phrase_table("src/synth/lexicon/severity.tsv", SEVERITY_TSV))), lang)
+}
+
+/// Qualifiers clinicians do not write (dropped, longest first), per language ([`QUALIFIERS_TSV`]).
+pub fn qualifiers(lang: &str) -> &'static [&'static str] {
+    static T: OnceLock<ByLang<&'static str>> = OnceLock::new();
+    rows_of(T.get_or_init(|| or_panic(load_phrase_list("src/synth/lexicon/qualifiers.tsv", QUALIFIERS_TSV))), lang)
 }
 
 /// Articles/prepositions removed in telegraphic clinical style ("fractura de la diáfisis del
-/// fémur" → "fractura diáfisis fémur").
+/// fémur" → "fractura diáfisis fémur"; [`TELEGRAPHIC_TSV`]).
 pub fn telegraphic_words(lang: &str) -> &'static [&'static str] {
-    match lang {
-        "en" => &["of", "the", "a", "an"],
-        "es" => &["de", "del", "la", "el", "los", "las"],
-        "fr" => &["de", "du", "des", "la", "le", "les", "d'", "l'"],
-        "pt" => &["de", "do", "da", "dos", "das", "o", "a", "os", "as"],
-        "it" => &["di", "del", "della", "dei", "delle", "il", "la", "lo", "i", "gli", "le"],
-        "ca" => &["de", "del", "dels", "la", "el", "els", "les", "d'", "l'"],
-        _ => &[],
-    }
+    static T: OnceLock<HashMap<&'static str, Words>> = OnceLock::new();
+    let m = T.get_or_init(|| or_panic(load_word_lists("src/synth/lexicon/telegraphic.tsv", TELEGRAPHIC_TSV)));
+    m.get(lang).copied().unwrap_or(&[])
 }
 
-/// Curated mentions of very common conditions: (code, lang, mention). Codes missing from the
-/// catalogue are skipped by the generator.
-pub const CURATED: &[(&str, &str, &str)] = &[
-    ("I10", "en", "HTN"),
-    ("I10", "es", "HTA"),
-    ("I10", "fr", "HTA"),
-    ("I10", "pt", "HAS"),
-    ("I10", "it", "ipertensione arteriosa"),
-    ("I10", "ca", "HTA"),
-    ("I10", "en", "high blood pressure"),
-    ("I10", "es", "tensión alta"),
-    ("I10", "fr", "hypertension artérielle"),
-    ("I10", "pt", "pressão alta"),
-    ("I10", "it", "pressione alta"),
-    ("I10", "ca", "pressió alta"),
-    ("E11.9", "en", "T2DM"),
-    ("E11.9", "es", "DM tipo 2"),
-    ("E11.9", "fr", "diabète de type 2"),
-    ("E11.9", "pt", "DM tipo 2"),
-    ("E11.9", "it", "diabete tipo 2"),
-    ("E11.9", "ca", "diabetis tipus 2"),
-    ("E78.0", "en", "high cholesterol"),
-    ("E78.0", "es", "colesterol alto"),
-    ("E78.0", "fr", "cholestérol élevé"),
-    ("E78.0", "pt", "colesterol alto"),
-    ("E78.0", "it", "colesterolo alto"),
-    ("E78.0", "ca", "colesterol alt"),
-    ("I21.9", "en", "heart attack"),
-    ("I21.9", "es", "ataque al corazón"),
-    ("I21.9", "fr", "crise cardiaque"),
-    ("I21.9", "pt", "ataque cardíaco"),
-    ("I21.9", "it", "attacco di cuore"),
-    ("I21.9", "ca", "atac de cor"),
-    ("J44.9", "en", "COPD"),
-    ("J44.9", "es", "EPOC"),
-    ("J44.9", "fr", "BPCO"),
-    ("J44.9", "pt", "DPOC"),
-    ("J44.9", "it", "BPCO"),
-    ("J44.9", "ca", "MPOC"),
-    ("I48.91", "en", "afib"),
-    ("I48.91", "es", "fibrilación auricular"),
-    ("I48.91", "fr", "fibrillation auriculaire"),
-    ("I48.91", "pt", "fibrilação atrial"),
-    ("I48.91", "it", "fibrillazione atriale"),
-    ("I48.91", "ca", "fibril·lació auricular"),
-    ("I50.9", "en", "heart failure"),
-    ("I50.9", "es", "insuficiencia cardiaca"),
-    ("I50.9", "fr", "insuffisance cardiaque"),
-    ("I50.9", "pt", "insuficiência cardíaca"),
-    ("I50.9", "it", "scompenso cardiaco"),
-    ("I50.9", "ca", "insuficiència cardíaca"),
-    ("N39.0", "en", "UTI"),
-    ("N39.0", "es", "infección urinaria"),
-    ("N39.0", "fr", "infection urinaire"),
-    ("N39.0", "pt", "infecção urinária"),
-    ("N39.0", "it", "infezione urinaria"),
-    ("N39.0", "ca", "infecció d'orina"),
-    ("R51.9", "en", "headache"),
-    ("R51.9", "es", "dolor de cabeza"),
-    ("R51.9", "fr", "mal de tête"),
-    ("R51.9", "pt", "dor de cabeça"),
-    ("R51.9", "it", "mal di testa"),
-    ("R51.9", "ca", "mal de cap"),
-    ("M54.50", "en", "low back pain"),
-    ("M54.50", "es", "dolor lumbar"),
-    ("M54.50", "fr", "mal de dos"),
-    ("M54.50", "pt", "dor lombar"),
-    ("M54.50", "it", "mal di schiena"),
-    ("M54.50", "ca", "mal d'esquena"),
-    ("J11.1", "en", "flu"),
-    ("J11.1", "es", "gripe"),
-    ("J11.1", "fr", "grippe"),
-    ("J11.1", "pt", "gripe"),
-    ("J11.1", "it", "influenza"),
-    ("J11.1", "ca", "grip"),
-    ("J00", "en", "common cold"),
-    ("J00", "es", "resfriado común"),
-    ("J00", "fr", "rhume"),
-    ("J00", "pt", "resfriado"),
-    ("J00", "it", "raffreddore"),
-    ("J00", "ca", "refredat"),
-    ("R06.02", "en", "short of breath"),
-    ("R06.02", "es", "falta de aire"),
-    ("R06.02", "fr", "essoufflement"),
-    ("R06.02", "pt", "falta de ar"),
-    ("R06.02", "it", "fiato corto"),
-    ("R06.02", "ca", "falta d'aire"),
-    ("I63.9", "en", "stroke"),
-    ("I63.9", "es", "ictus isquémico"),
-    ("I63.9", "fr", "AVC ischémique"),
-    ("I63.9", "pt", "AVC isquêmico"),
-    ("I63.9", "it", "ictus ischemico"),
-    ("I63.9", "ca", "ictus isquèmic"),
-    ("K21.9", "en", "acid reflux"),
-    ("K21.9", "es", "reflujo gastroesofágico"),
-    ("K21.9", "fr", "reflux gastro-œsophagien"),
-    ("K21.9", "pt", "refluxo gastroesofágico"),
-    ("K21.9", "it", "reflusso gastroesofageo"),
-    ("K21.9", "ca", "reflux gastroesofàgic"),
-    ("F32.9", "en", "depression"),
-    ("F32.9", "es", "depresión"),
-    ("F32.9", "fr", "dépression"),
-    ("F32.9", "pt", "depressão"),
-    ("F32.9", "it", "depressione"),
-    ("F32.9", "ca", "depressió"),
-    ("F41.9", "en", "anxiety"),
-    ("F41.9", "es", "ansiedad"),
-    ("F41.9", "fr", "anxiété"),
-    ("F41.9", "pt", "ansiedade"),
-    ("F41.9", "it", "ansia"),
-    ("F41.9", "ca", "ansietat"),
-    ("N18.9", "en", "CKD"),
-    ("N18.9", "es", "ERC"),
-    ("N18.9", "fr", "MRC"),
-    ("N18.9", "pt", "DRC"),
-    ("N18.9", "it", "IRC"),
-    ("N18.9", "ca", "MRC"),
-    ("I26.99", "en", "PE"),
-    ("I26.99", "es", "TEP"),
-    ("I26.99", "fr", "embolie pulmonaire"),
-    ("I26.99", "pt", "TEP"),
-    ("I26.99", "it", "embolia polmonare"),
-    ("I26.99", "ca", "TEP"),
-];
+/// Curated mentions of very common conditions: (code, lang, mention), in file order
+/// ([`CURATED_TSV`]). Codes missing from the catalogue are skipped by the generator.
+pub fn curated() -> &'static [(&'static str, &'static str, &'static str)] {
+    static T: OnceLock<Vec<(&'static str, &'static str, &'static str)>> = OnceLock::new();
+    T.get_or_init(|| or_panic(load_curated("src/synth/lexicon/curated.tsv", CURATED_TSV)))
+}
 
 // ---------------------------------------------------------------------------------------------
 // Language markers for the cheap language check
 
-/// Function/common words characteristic of one language (lowercase). Words shared by several
-/// of the six languages are deliberately left out.
-pub const MARKER_WORDS: &[(&str, &[&str])] = &[
-    (
-        "en",
-        &[
-            "of",
-            "the",
-            "and",
-            "with",
-            "without",
-            "due",
-            "to",
-            "in",
-            "on",
-            "for",
-            "left",
-            "right",
-            "pain",
-            "unspecified",
-            "disease",
-            "other",
-            "acute",
-            "chronic",
-            "injury",
-            "fever",
-            "heart",
-            "high",
-            "low",
-            "blood",
-        ],
-    ),
-    (
-        "es",
-        &[
-            "del",
-            "los",
-            "las",
-            "el",
-            "y",
-            "con",
-            "sin",
-            "debido",
-            "debida",
-            "por",
-            "enfermedad",
-            "izquierdo",
-            "izquierda",
-            "derecho",
-            "derecha",
-            "especificado",
-            "especificada",
-            "otros",
-            "otras",
-            "crónico",
-            "agudo",
-            "aguda",
-            "cabeza",
-            "fiebre",
-            "corazón",
-            "lesión",
-            "insuficiencia",
-        ],
-    ),
-    (
-        "fr",
-        &[
-            "des",
-            "du",
-            "et",
-            "avec",
-            "sans",
-            "le",
-            "au",
-            "aux",
-            "maladie",
-            "douleur",
-            "gauche",
-            "droit",
-            "droite",
-            "précision",
-            "autres",
-            "aiguë",
-            "aigu",
-            "chronique",
-            "lésion",
-            "fièvre",
-            "cœur",
-            "insuffisance",
-        ],
-    ),
-    (
-        "pt",
-        &[
-            "do",
-            "dos",
-            "das",
-            "com",
-            "sem",
-            "não",
-            "doença",
-            "dor",
-            "esquerdo",
-            "esquerda",
-            "direito",
-            "direita",
-            "outros",
-            "outras",
-            "crônico",
-            "crônica",
-            "lesão",
-            "febre",
-            "coração",
-            "ao",
-            "em",
-        ],
-    ),
-    (
-        "it",
-        &[
-            "di",
-            "della",
-            "dei",
-            "delle",
-            "il",
-            "gli",
-            "senza",
-            "malattia",
-            "dolore",
-            "sinistro",
-            "sinistra",
-            "destro",
-            "destra",
-            "specificato",
-            "specificata",
-            "altri",
-            "altre",
-            "acuto",
-            "acuta",
-            "cronico",
-            "cronica",
-            "dx",
-            "sx",
-            "nel",
-            "nella",
-            "cuore",
-            "febbre",
-            "lesione",
-            "insufficienza",
-        ],
-    ),
-    (
-        "ca",
-        &[
-            "dels",
-            "els",
-            "amb",
-            "sense",
-            "malaltia",
-            "esquerre",
-            "esquerra",
-            "dret",
-            "dreta",
-            "especificat",
-            "altres",
-            "agut",
-            "crònic",
-            "crònica",
-            "cap",
-            "pel",
-            "pels",
-            "als",
-            "lesió",
-            "febre",
-            "cor",
-            "insuficiència",
-            "d'esquena",
-        ],
-    ),
-];
+fn markers() -> &'static Markers {
+    static T: OnceLock<Markers> = OnceLock::new();
+    T.get_or_init(|| or_panic(load_markers("src/synth/lexicon/markers.tsv", MARKERS_TSV)))
+}
 
-/// Characters characteristic of one language.
-pub const MARKER_CHARS: &[(&str, &str)] = &[("es", "ñ¿¡"), ("fr", "êœâîûë"), ("pt", "ãõ"), ("ca", "ŀ"), ("it", ""), ("en", "")];
+/// Function/common words characteristic of one language (lowercase; [`MARKERS_TSV`]). Words
+/// shared by several of the six languages are deliberately left out.
+pub fn marker_words() -> &'static [(&'static str, &'static [&'static str])] {
+    &markers().words
+}
+
+/// Characters characteristic of one language ([`MARKERS_TSV`]; empty for none).
+pub fn marker_chars() -> &'static [(&'static str, &'static str)] {
+    &markers().chars
+}
 
 #[cfg(test)]
 mod tests {
@@ -1025,8 +519,46 @@ mod tests {
             }
         }
         // a malformed line is reported with its line number
-        let e = parse_tsv3("x.tsv", "# c\na\tb\tc\n\nd\te\n").unwrap_err();
+        let e = parse_tsv::<3>("x.tsv", "# c\na\tb\tc\n\nd\te\n", "es<TAB>ca<TAB>it").unwrap_err();
         assert!(e.starts_with("x.tsv:4:"), "{e}");
+    }
+
+    #[test]
+    fn synth_lexicon_clinical_tables_parse_and_cover_every_language() {
+        let pairs = [("abbreviations.tsv", ABBREVIATIONS_TSV), ("laterality.tsv", LATERALITY_TSV), ("severity.tsv", SEVERITY_TSV)];
+        for (name, text) in pairs {
+            let m = load_phrase_table(name, text).unwrap_or_else(|e| panic!("{e}"));
+            for l in LANGS {
+                assert!(m.get(l).is_some_and(|v| !v.is_empty()), "{name}: no rows for {l}");
+            }
+        }
+        let q = load_phrase_list("qualifiers.tsv", QUALIFIERS_TSV).unwrap_or_else(|e| panic!("{e}"));
+        let t = load_word_lists("telegraphic.tsv", TELEGRAPHIC_TSV).unwrap_or_else(|e| panic!("{e}"));
+        let c = load_curated("curated.tsv", CURATED_TSV).unwrap_or_else(|e| panic!("{e}"));
+        let mk = load_markers("markers.tsv", MARKERS_TSV).unwrap_or_else(|e| panic!("{e}"));
+        for l in LANGS {
+            assert!(q.get(l).is_some_and(|v| !v.is_empty()), "qualifiers.tsv: no rows for {l}");
+            assert!(t.contains_key(l), "telegraphic.tsv: no line for {l}");
+            assert!(c.iter().any(|&(_, cl, _)| cl == l), "curated.tsv: no rows for {l}");
+            assert_eq!(mk.words.iter().filter(|(ml, _)| *ml == l).count(), 1, "markers.tsv: words for {l}");
+            assert_eq!(mk.chars.iter().filter(|(ml, _)| *ml == l).count(), 1, "markers.tsv: chars for {l}");
+        }
+        // the public accessors see the same tables
+        assert_eq!(abbrev_table("es"), load_phrase_table("a", ABBREVIATIONS_TSV).unwrap()["es"].as_slice());
+        assert_eq!(curated().len(), c.len());
+        assert_eq!(marker_chars().iter().find(|(l, _)| *l == "en"), Some(&("en", "")));
+        assert!(abbrev_table("xx").is_empty() && telegraphic_words("").is_empty());
+        // errors name the file and line
+        let e = load_phrase_table("x.tsv", "# c\nen\tterm\ta||b\n").unwrap_err();
+        assert!(e.starts_with("x.tsv:2:"), "{e}");
+        let e = load_phrase_list("x.tsv", "\nxx\tterm\n").unwrap_err();
+        assert!(e.starts_with("x.tsv:2:"), "{e}");
+        let e = load_word_lists("x.tsv", "en\ta|b\nen\tc\n").unwrap_err();
+        assert!(e.starts_with("x.tsv:2:"), "{e}");
+        let e = load_markers("x.tsv", "letters\ten\tx\n").unwrap_err();
+        assert!(e.starts_with("x.tsv:1:"), "{e}");
+        let e = load_curated("x.tsv", "I10\ten\n").unwrap_err();
+        assert!(e.starts_with("x.tsv:1:"), "{e}");
     }
 
     #[test]

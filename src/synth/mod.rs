@@ -288,7 +288,7 @@ pub fn language_scores(text: &str) -> BTreeMap<&'static str, u32> {
         if w.is_empty() {
             continue;
         }
-        for (l, words) in lexicon::MARKER_WORDS {
+        for (l, words) in lexicon::marker_words() {
             if words.contains(&w) {
                 *s.get_mut(l).unwrap() += 2;
             }
@@ -299,7 +299,7 @@ pub fn language_scores(text: &str) -> BTreeMap<&'static str, u32> {
             *s.get_mut("it").unwrap() += 1;
         }
     }
-    for (l, chars) in lexicon::MARKER_CHARS {
+    for (l, chars) in lexicon::marker_chars() {
         let n = lower.chars().filter(|c| chars.contains(*c)).count() as u32;
         *s.get_mut(l).unwrap() += 2 * n.min(3);
     }

@@ -2,7 +2,7 @@
 //!
 //! For each query language (in [`OfflineOptions::langs`] order, default all six, 3,300 pairs
 //! each = 19,800):
-//! 1. **Curated** mentions of very common conditions ([`lexicon::CURATED`], e.g. `HTA`, `MPOC`,
+//! 1. **Curated** mentions of very common conditions ([`lexicon::curated`], e.g. `HTA`, `MPOC`,
 //!    `mal di schiena`), template `curated`.
 //! 2. **Source texts**, shuffled with the seed:
 //!    - en/es/fr/pt: the catalogue description in that language (Spanish `"a / b"` → one wording,
@@ -146,7 +146,7 @@ pub fn generate_offline(catalog: &Catalog, opts: &OfflineOptions) -> Result<Offl
             });
             true
         };
-        for &(code, l, m) in lexicon::CURATED {
+        for &(code, l, m) in lexicon::curated() {
             if l != lang || made >= opts.pairs_per_lang {
                 continue;
             }
