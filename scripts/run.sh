@@ -32,15 +32,8 @@ step "wasm package → www/pkg"
 wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
 
 if [ ! -f "$INDEX" ]; then
-  if [ -z "${MEDBRIDGE_INDEX:-}" ] && [ "$LANG_SEL" = es ] && [ -f target/test-indexes/icd10-es.mbix ] \
-     && $MB --model "$MODEL" search --index target/test-indexes/icd10-es.mbix probe >/dev/null 2>&1; then
-    step "ICD-10 index: reusing the tests' Spanish index"
-    mkdir -p "$(dirname "$INDEX")"
-    cp target/test-indexes/icd10-es.mbix "$INDEX"
-  else
-    step "ICD-10 index of the '$LANG_SEL' catalogue → $INDEX (progress below; es takes ~7 min on 2 vCPUs)"
-    $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --out "$INDEX"
-  fi
+  step "ICD-10 index of the '$LANG_SEL' catalogue → $INDEX (progress below; es takes ~7 min on 2 vCPUs)"
+  $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --out "$INDEX"
 fi
 
 ASSETS=www/assets

@@ -37,12 +37,6 @@ tools_pid=$!
 step "set-up: build, model, catalogue"
 bash scripts/setup.sh
 
-# The page tests' catalogue index (~10 min of one core) builds in the background too, beside clippy and
-# `cargo test`, instead of alone at the end.
-step "page tests' catalogue index: building in the background (log: target/page-index.log)"
-bash tests/browser/page-index.sh > target/page-index.log 2>&1 &
-index_pid=$!
-
 step "lint (cargo clippy --all-targets, warnings are errors)"
 cargo clippy --all-targets --features webgpu -- -D warnings
 
@@ -53,10 +47,6 @@ cargo test --features webgpu
 step "browser tools (started during set-up): waiting for them"
 if ! wait "$tools_pid"; then cat target/setup-web-tools.log; echo "installing the browser tools failed (log above)" >&2; exit 1; fi
 tail -n 8 target/setup-web-tools.log
-step "page tests' catalogue index (started after set-up): waiting for it"
-if ! wait "$index_pid"; then cat target/page-index.log; echo "building the page tests' index failed (log above)" >&2; exit 1; fi
-tail -n 3 target/page-index.log
-
 step "browser: the wasm encoder in headless Chromium (WebGPU and CPU)"
 bash tests/browser/run.sh
 bash tests/browser/run-page.sh

@@ -1,6 +1,6 @@
 // End-to-end tests of the search page (www/) in headless Chromium, served by `medbridge serve`.
 //
-//   node tests/browser/page.test.mjs [--assets target/page-assets] [--modes webgpu,cpu]
+//   node tests/browser/page.test.mjs [--assets target/page-assets/icd10-es-slice-q8_0] [--modes webgpu,cpu]
 //
 // Runs everything twice: with WebGPU (--enable-unsafe-webgpu, SwiftShader; the page's engine set to WebGPU)
 // and with WebGPU unavailable (no flag, WebGPU disabled: the page must say so and use the CPU path).
@@ -22,7 +22,7 @@ import { spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 import { ROOT, CHROMIUM, arg } from "./lib.mjs";
 
-const ASSETS = path.resolve(arg("assets", process.env.MEDBRIDGE_PAGE_ASSETS || path.join(ROOT, "target/page-assets")));
+const ASSETS = path.resolve(arg("assets", process.env.MEDBRIDGE_PAGE_ASSETS || path.join(ROOT, "target/page-assets/icd10-es-slice-q8_0")));
 const MODES = arg("modes", process.env.MEDBRIDGE_PAGE_MODES || "webgpu,cpu").split(",");
 const MB = path.resolve(arg("medbridge", process.env.MEDBRIDGE_BIN || path.join(ROOT, "target/debug/medbridge")));
 const SHOTS = path.join(ROOT, "target/screenshots");

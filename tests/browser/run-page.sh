@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
 # End-to-end tests of the search page (tests/browser/page.test.mjs) in headless Chromium, WebGPU and CPU.
-# Reuses www/pkg when it is newer than the sources (tests/browser/run.sh builds it); builds the Spanish
-# catalogue index with the CLI if the tests' cached one is missing (tests/browser/page-index.sh); exports the
-# page's assets into target/page-assets. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
-# Env: MEDBRIDGE_PAGE_MODES (default webgpu,cpu), MEDBRIDGE_BODY (q8_0 | q4_0).
+# Reuses www/pkg when it is newer than the sources (tests/browser/run.sh builds it); searches the CLI tests'
+# Spanish index of a catalogue slice (tests/browser/page-index.sh builds it if `cargo test` has not); exports the
+# page's assets into target/page-assets/<index>-<body>. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
+# Env: MEDBRIDGE_PAGE_MODES (default webgpu,cpu), MEDBRIDGE_BODY (q8_0 | q4_0), MEDBRIDGE_PAGE_INDEX (another
+# `medbridge index --icd10` output to serve instead, e.g. the whole Spanish catalogue's for the README's sizes).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 MB=target/debug/medbridge
-INDEX=target/test-indexes/icd10-es.mbix
-ASSETS=target/page-assets
+INDEX=${MEDBRIDGE_PAGE_INDEX:-target/test-indexes/icd10-es-slice.mbix}
 BODY=${MEDBRIDGE_BODY:-q8_0}
+ASSETS=target/page-assets/$(basename "$INDEX" .mbix)-$BODY
 
 [ -x $MB ] || cargo build --bin medbridge --features webgpu
 if [ -f www/pkg/medbridge_bg.wasm ] && [ -z "$(find src shaders Cargo.toml Cargo.lock -newer www/pkg/medbridge_bg.wasm -print -quit)" ]; then
@@ -19,7 +20,7 @@ else
   echo "== wasm-pack build → www/pkg"
   wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
 fi
-bash tests/browser/page-index.sh
+[ -n "${MEDBRIDGE_PAGE_INDEX:-}" ] || bash tests/browser/page-index.sh
 if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt $INDEX ] && [ $ASSETS/manifest.json -nt $MB ] \
    && [ $ASSETS/manifest.json -nt models/e5-small/model.gguf ]; then
   echo "== reusing $ASSETS"
