@@ -32,6 +32,7 @@
 pub mod asset;
 pub mod cie;
 pub mod cm_xml;
+pub mod names;
 pub mod po;
 pub mod sources;
 
@@ -45,6 +46,7 @@ use crate::retrieve::{passage_id, split_passage_id};
 use crate::{format_err, Error, Result};
 pub use cie::parse_cie_csv;
 pub use cm_xml::{parse_cm_code_list, parse_cm_xml, CmCode};
+pub use names::{LearnedName, NameCounts, NameOptions};
 pub use po::{parse_po, repair_portuguese};
 pub use sources::*;
 

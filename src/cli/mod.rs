@@ -6,6 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use medbridge::catalog::{normalize_code, Catalog, LearnedName, NameOptions};
 use medbridge::corpus::Query;
 use medbridge::encode::{Device, Encoder, Kind};
 use medbridge::eval::EvalResult;
@@ -13,7 +14,7 @@ use medbridge::model;
 use medbridge::pipeline;
 use medbridge::retrieve::index::{Index, IndexBuilder};
 use medbridge::retrieve::search::Retriever;
-use medbridge::retrieve::{Method, Run};
+use medbridge::retrieve::{split_passage_id, Method, Run};
 
 mod web;
 
@@ -76,6 +77,18 @@ enum Command {
         /// Catalogue file (default models/icd10/catalog.jsonl, built by `medbridge catalog`).
         #[arg(long)]
         catalog: Option<PathBuf>,
+        /// With --icd10: index every code under all of its names — its ICD-10-CM inclusion terms, and
+        /// a qualifier-only description ("Other specified") with its parent's description.
+        #[arg(long, requires = "icd10")]
+        names: bool,
+        /// With --icd10: a pairs JSONL (`medbridge synth` output) whose queries become names of their
+        /// positive codes, in their language (e.g. real coded mentions); repeatable.
+        #[arg(long, requires = "icd10")]
+        names_from: Vec<PathBuf>,
+        /// With --icd10: only the codes that are ids of this BEIR corpus (e.g. an evaluation's code
+        /// pool); the corpus text describes a code the catalogue lacks.
+        #[arg(long, requires = "icd10")]
+        pool: Option<PathBuf>,
         /// Output index file.
         #[arg(long)]
         out: PathBuf,
@@ -176,7 +189,7 @@ pub fn run() -> Result<()> {
             eprintln!("model {} written to {}", info.model_id, model_dir.display());
         }
         Command::Embed { kind } => embed(&load_encoder(&model_dir, cli.device)?, kind)?,
-        Command::Index { corpus, icd10, lang, catalog, out, batch, max_tokens } => {
+        Command::Index { corpus, icd10, lang, catalog, names, names_from, pool, out, batch, max_tokens } => {
             let (ids, texts, source) = if let Some(c) = corpus {
                 let docs = medbridge::corpus::read_corpus(&c)?;
                 let ids = docs.iter().map(|d| d.id.clone()).collect();
@@ -187,8 +200,30 @@ pub fn run() -> Result<()> {
                 if !path.is_file() {
                     bail!("{} does not exist: build the catalogue with `medbridge catalog`", path.display());
                 }
-                let cat = medbridge::catalog::Catalog::load_jsonl(&path)?;
-                let passages = cat.passages(&lang);
+                let cat = Catalog::load_jsonl(&path)?;
+                let mut opts = if names { NameOptions::catalogue_names() } else { NameOptions::default() };
+                for f in &names_from {
+                    let pairs = medbridge::synth::read_jsonl(f)?;
+                    opts.learned.extend(pairs.into_iter().map(|p| LearnedName { code: p.positive_code, lang: p.lang, text: p.query }));
+                }
+                let (mut passages, counts) = cat.passages_named(&lang, &opts);
+                if names || !names_from.is_empty() {
+                    eprintln!(
+                        "names: {} descriptions ({} with their parent's as context), {} inclusion terms, {} learned ({} dropped: unknown code, other language, duplicate or over {} per code)",
+                        counts.descriptions, counts.with_parent_context, counts.inclusion_terms, counts.learned, counts.learned_dropped,
+                        medbridge::catalog::names::MAX_LEARNED_PER_CODE
+                    );
+                }
+                if let Some(p) = &pool {
+                    let (kept, added) = restrict_to_pool(&mut passages, &cat, &medbridge::corpus::read_corpus(p)?, &lang);
+                    if kept == 0 {
+                        bail!("{}: none of its ids is a code of the catalogue in {lang:?}", p.display());
+                    }
+                    eprintln!(
+                        "pool {}: {kept} codes indexed, {added} of them described by the pool only (not in the catalogue)",
+                        p.display()
+                    );
+                }
                 if passages.is_empty() {
                     bail!("the catalogue has no descriptions for language {lang:?} (languages: en, es, fr, pt, it, all; Catalan has no source)");
                 }
@@ -348,6 +383,22 @@ pub fn bar(total: usize, what: &str) -> ProgressBar {
     pb
 }
 
+/// Keep the passages of codes that are ids of `pool` (a BEIR corpus of codes), and add the pool's own
+/// text for codes the catalogue lacks (as an English description). Returns (codes kept, codes added).
+fn restrict_to_pool(passages: &mut Vec<(String, String)>, cat: &Catalog, pool: &[medbridge::corpus::Doc], lang: &str) -> (usize, usize) {
+    let want: std::collections::HashSet<String> = pool.iter().filter_map(|d| normalize_code(&d.id)).collect();
+    passages.retain(|(id, _)| want.contains(split_passage_id(id).0));
+    let mut added = 0;
+    if lang == "all" || lang == "en" {
+        for d in pool.iter().filter(|d| cat.get(&d.id).is_none()) {
+            passages.push((d.id.clone(), d.passage_text()));
+            added += 1;
+        }
+    }
+    let kept: std::collections::HashSet<&str> = passages.iter().map(|(id, _)| split_passage_id(id).0).collect();
+    (kept.len(), added)
+}
+
 pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: &str) -> Result<Index> {
     let pb = bar(texts.len(), "embedding");
     let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
@@ -357,7 +408,13 @@ pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: 
         eprintln!("note: {} passages were longer than {} tokens and were truncated", emb.truncated, enc.max_tokens);
     }
     eprintln!("building the HNSW graph over {} vectors …", emb.vectors.len());
-    Ok(IndexBuilder::default().build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?)
+    // A search returns at most ef_search passages; where results have several passages each (a code
+    // under many names), search that much deeper so that as many distinct results come back.
+    let src = medbridge::retrieve::Source::parse(source);
+    let results = ids.iter().map(|id| src.result_id(id)).collect::<std::collections::HashSet<_>>().len().max(1);
+    let mut builder = IndexBuilder::default();
+    builder.ef_search = (builder.ef_search * ids.len()).div_ceil(results).clamp(builder.ef_search, 4 * builder.ef_search);
+    Ok(builder.build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?)
 }
 
 /// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.

@@ -75,15 +75,17 @@ impl Source {
 
     /// The language of an ICD-10 passage: its id's suffix, else the index's language, else English.
     pub fn passage_lang<'a>(&self, passage_id: &'a str) -> &'a str {
-        match (passage_id.split_once('@'), self) {
+        let base = passage_id.split_once('#').map_or(passage_id, |(b, _)| b);
+        match (base.split_once('@'), self) {
             (Some((_, l)), _) => l,
             (None, Source::Icd10(Some(l))) => l.as_str(),
             _ => "en",
         }
     }
 
-    /// Passages fetched per result wanted: an all-language catalogue holds up to five passages per
-    /// code (en, es, fr, pt, it), so collapsing needs five times as many to be sure of `k` codes.
+    /// Passages fetched per result wanted, as a first guess: an all-language catalogue holds up to
+    /// five descriptions per code (en, es, fr, pt, it). Codes indexed under more names make the first
+    /// stage fetch deeper until it has enough distinct results ([`search::Retriever`]).
     pub fn overfetch(&self) -> usize {
         match self {
             Source::Icd10(None) => 5,
@@ -112,9 +114,18 @@ pub fn passage_id(code: &str, lang: &str) -> String {
     }
 }
 
-/// `CODE@lang` → (`CODE`, `lang`); an id without a language is English (`CODE` → (`CODE`, `en`)).
+/// The passage id of a code's `n`-th other name in a language (an inclusion term, a learned
+/// mention, the description with its parent's context): [`passage_id`] + `#n`, e.g. `B37.0#1`,
+/// `R51@es#3`. Any index may hold them; they collapse to their code like descriptions do.
+pub fn name_passage_id(code: &str, lang: &str, n: usize) -> String {
+    format!("{}#{n}", passage_id(code, lang))
+}
+
+/// `CODE@lang#n` or `CODE@lang` → (`CODE`, `lang`); an id without a language is English
+/// (`CODE`, `CODE#n` → (`CODE`, `en`)).
 pub fn split_passage_id(id: &str) -> (&str, &str) {
-    id.split_once('@').unwrap_or((id, "en"))
+    let base = id.split_once('#').map_or(id, |(b, _)| b);
+    base.split_once('@').unwrap_or((base, "en"))
 }
 
 /// How a first-stage ranking is produced.
@@ -191,5 +202,10 @@ mod tests {
         let corpus = Source::parse("c.jsonl");
         assert_eq!(corpus.result_id("doc@1"), "doc@1");
         assert_eq!(split_passage_id(&passage_id("B37.0", "fr")), ("B37.0", "fr"));
+        // other names of a code collapse to it and keep their language
+        assert_eq!(split_passage_id(&name_passage_id("B37.0", "en", 1)), ("B37.0", "en"));
+        assert_eq!(split_passage_id(&name_passage_id("R51", "es", 12)), ("R51", "es"));
+        assert_eq!((all.result_id("R51@es#12"), all.passage_lang("R51@es#12"), all.passage_lang("B37.0#1")), ("R51", "es", "en"));
+        assert_eq!((es.result_id("R51#2"), es.passage_lang("R51#2")), ("R51", "es"));
     }
 }
