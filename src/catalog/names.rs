@@ -16,8 +16,8 @@
 use std::collections::{HashMap, HashSet};
 
 use super::{Catalog, LANGS};
+use crate::retrieve::bm25::normalize_query;
 use crate::retrieve::{name_passage_id, passage_id};
-use crate::synth::normalize_query;
 
 /// A description shared verbatim by at least this many codes (with different parents) in one
 /// language is a qualifier ("Other specified", "lugar não especificado"), not a name.

@@ -120,6 +120,14 @@ pub fn fold(text: &str) -> String {
     out
 }
 
+/// Normalisation used for deduplication and evaluation overlap: [`fold`] (lowercase, no
+/// accents), whitespace collapsed, leading/trailing punctuation and spaces trimmed.
+pub fn normalize_query(text: &str) -> String {
+    let f = fold(text);
+    let joined = f.split_whitespace().collect::<Vec<_>>().join(" ");
+    joined.trim_matches(|c: char| !c.is_alphanumeric()).to_string()
+}
+
 impl Analyzer {
     /// The terms of `text`, in order (repeats kept).
     pub fn tokens(&self, text: &str) -> Vec<String> {

@@ -34,7 +34,7 @@
 //!   `typo`, `no_accents`, `curated`, `llm`), so quality can be inspected per template.
 //!
 //! # Deduplication and evaluation overlap
-//! Queries are compared after [`normalize_query`] (BM25's accent/case [`fold`], whitespace
+//! Queries are compared after [`normalize_query`] (BM25's accent/case [`fold`](crate::retrieve::bm25::fold), whitespace
 //! collapsed, surrounding punctuation trimmed). Within a run a `(lang, normalised query)` occurs
 //! once. [`Exclusion`] holds normalised evaluation queries (JSONL files with a `"text"` or
 //! `"query"` field, e.g. CodiEsp `queries.jsonl`); generated queries equal to one are dropped and
@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, CatalogEntry, LANGS};
 use crate::corpus::read_lines_jsonl;
-use crate::retrieve::bm25::fold;
+pub use crate::retrieve::bm25::normalize_query;
 use crate::{format_err, Error, Result};
 
 pub mod annotated;
@@ -90,14 +90,6 @@ pub struct SynthPair {
     pub seed: u64,
     #[serde(default)]
     pub template: String,
-}
-
-/// Normalisation used for deduplication and evaluation overlap: [`fold`] (lowercase, no
-/// accents), whitespace collapsed, leading/trailing punctuation and spaces trimmed.
-pub fn normalize_query(text: &str) -> String {
-    let f = fold(text);
-    let joined = f.split_whitespace().collect::<Vec<_>>().join(" ");
-    joined.trim_matches(|c: char| !c.is_alphanumeric()).to_string()
 }
 
 /// Write pairs as JSONL (one object per line), creating parent directories.

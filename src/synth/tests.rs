@@ -7,6 +7,7 @@ use rand::SeedableRng;
 use super::offline::{reorder_en, strip_accents, telegraphic, typo};
 use super::*;
 use crate::catalog::{Catalog, CatalogEntry};
+use crate::retrieve::bm25::fold;
 
 /// (code, parent, [en, es, fr, pt, it]) — empty string = no description.
 const TINY: &[(&str, &str, [&str; 5])] = &[
