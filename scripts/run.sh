@@ -4,7 +4,7 @@
 # Idempotent: what exists and is up to date is kept.
 #
 # Env:
-#   MEDBRIDGE_INDEX_LANG  catalogue language(s) to index for the page: es (default: 14,415 codes, ~7 min on
+#   MEDBRIDGE_INDEX_LANG  catalogue language(s) to index for the page: es (default: 14,401 codes, ~7 min on
 #                         2 vCPUs), fr, pt, it, en (98,186 codes, ~50 min) or all (every language, ~1 h+).
 #   MEDBRIDGE_INDEX       use this .mbix index instead (any `medbridge index --icd10 …` output).
 #   MEDBRIDGE_BODY        q8_0 (default) or q4_0 (smaller download, slightly less exact).

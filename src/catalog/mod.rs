@@ -123,7 +123,8 @@ impl Catalog {
                 descriptions: BTreeMap::new(),
                 inclusion_terms: Vec::new(),
             });
-            if text.is_empty() {
+            // "nan": a missing name as a source's generator (pandas) wrote it (14 gnuhealth `es` rows)
+            if text.is_empty() || text == "nan" {
                 return;
             }
             // A second source's different wording is kept as a synonym ("tipo 2" / "no
@@ -471,7 +472,11 @@ msgstr "Infarto agudo del miocardio"
         );
         gh.insert(
             "fr".to_string(),
-            vec![("E11".into(), "Diabète sucré de type 2".into()), ("E14".into(), "Diabète sucré, sans précision".into())],
+            vec![
+                ("E11".into(), "Diabète sucré de type 2".into()),
+                ("E14".into(), "Diabète sucré, sans précision".into()),
+                ("E14.9".into(), "nan".into()), // a missing name, as pandas writes it
+            ],
         );
         gh.insert("pt".to_string(), vec![]);
         Catalog::merge(Sources {
@@ -497,6 +502,7 @@ msgstr "Infarto agudo del miocardio"
         );
         assert_eq!(c.get("E14").unwrap().descriptions["es"], "Diabetes mellitus, no especificada", "same text up to case is not repeated");
         assert_eq!(e11.descriptions["fr"], "Diabète sucré de type 2");
+        assert!(!c.get("E14.9").unwrap().descriptions.contains_key("fr"), "\"nan\" is no description");
         assert_eq!((e11.level, e11.parent.as_deref()), (3, None));
         let e = c.get("E149").unwrap();
         assert_eq!((e.level, e.parent.as_deref()), (4, Some("E14")), "WHO-only code gets its category as parent");
