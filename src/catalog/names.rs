@@ -15,9 +15,9 @@
 //! other name is `id#n` ([`name_passage_id`]), which collapses to its code like a description does.
 use std::collections::{HashMap, HashSet};
 
-use super::{Catalog, LANGS};
+use super::{normalize_code, Catalog, LANGS};
 use crate::retrieve::bm25::normalize_query;
-use crate::retrieve::{name_passage_id, passage_id};
+use crate::retrieve::{name_passage_id, passage_id, split_passage_id};
 
 /// A description shared verbatim by at least this many codes (with different parents) in one
 /// language is a qualifier ("Other specified", "lugar não especificado"), not a name.
@@ -123,6 +123,23 @@ impl Catalog {
         (out, counts)
     }
 
+    /// Keep the passages of codes that are ids of `pool` (`(id, text)` of a BEIR corpus of codes, e.g.
+    /// an evaluation's code pool) and, in an English or all-language index, add the pool's own text as
+    /// the English description of a code the catalogue lacks. Returns (codes kept, codes added).
+    pub fn restrict_to_pool(&self, passages: &mut Vec<(String, String)>, pool: &[(&str, String)], lang: &str) -> (usize, usize) {
+        let want: HashSet<String> = pool.iter().filter_map(|(id, _)| normalize_code(id)).collect();
+        passages.retain(|(id, _)| want.contains(split_passage_id(id).0));
+        let mut added = 0;
+        if lang == "all" || lang == "en" {
+            for (id, text) in pool.iter().filter(|(id, _)| self.get(id).is_none()) {
+                passages.push((id.to_string(), text.clone()));
+                added += 1;
+            }
+        }
+        let kept: HashSet<&str> = passages.iter().map(|(id, _)| split_passage_id(id).0).collect();
+        (kept.len(), added)
+    }
+
     /// `(lang, text)` of descriptions that are qualifiers: shared verbatim by at least
     /// [`QUALIFIER_MIN_CODES`] codes under different parents.
     fn qualifier_texts(&self) -> HashSet<(&'static str, &str)> {
@@ -144,7 +161,7 @@ mod tests {
 
     use super::*;
     use crate::catalog::CatalogEntry;
-    use crate::retrieve::{split_passage_id, Source};
+    use crate::retrieve::Source;
 
     fn entry(code: &str, parent: Option<&str>, d: &[(&str, &str)], incl: &[&str]) -> CatalogEntry {
         CatalogEntry {
@@ -212,6 +229,16 @@ mod tests {
         );
         // Names off: exactly the descriptions.
         assert_eq!(cat.passages_named("all", &NameOptions::default()).0, cat.passages("all"));
+    }
+
+    #[test]
+    fn a_pool_keeps_its_codes_and_describes_the_ones_the_catalogue_lacks() {
+        let cat = catalogue();
+        let (mut passages, _) = cat.passages_named("all", &NameOptions::catalogue_names());
+        let pool = [("B37.0", "Candidal stomatitis".to_string()), ("W19.XXX", "Unspecified fall".to_string())];
+        assert_eq!(cat.restrict_to_pool(&mut passages, &pool, "all"), (2, 1));
+        let ids: Vec<&str> = passages.iter().map(|(i, _)| i.as_str()).collect();
+        assert_eq!(ids, ["B37.0", "B37.0#1", "B37.0@es", "W19.XXX"]);
     }
 
     #[test]

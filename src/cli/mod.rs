@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use medbridge::catalog::{normalize_code, Catalog, LearnedName, NameOptions};
+use medbridge::catalog::{Catalog, LearnedName, NameOptions};
 use medbridge::corpus::Query;
 use medbridge::encode::{Device, Encoder, Kind};
 use medbridge::eval::EvalResult;
@@ -14,7 +14,7 @@ use medbridge::model;
 use medbridge::pipeline;
 use medbridge::retrieve::index::{Index, IndexBuilder};
 use medbridge::retrieve::search::Retriever;
-use medbridge::retrieve::{split_passage_id, Method, Run};
+use medbridge::retrieve::{Method, Run};
 
 mod web;
 
@@ -215,7 +215,9 @@ pub fn run() -> Result<()> {
                     );
                 }
                 if let Some(p) = &pool {
-                    let (kept, added) = restrict_to_pool(&mut passages, &cat, &medbridge::corpus::read_corpus(p)?, &lang);
+                    let pool_docs = medbridge::corpus::read_corpus(p)?;
+                    let pool_texts: Vec<(&str, String)> = pool_docs.iter().map(|d| (d.id.as_str(), d.passage_text())).collect();
+                    let (kept, added) = cat.restrict_to_pool(&mut passages, &pool_texts, &lang);
                     if kept == 0 {
                         bail!("{}: none of its ids is a code of the catalogue in {lang:?}", p.display());
                     }
@@ -383,22 +385,6 @@ pub fn bar(total: usize, what: &str) -> ProgressBar {
     pb
 }
 
-/// Keep the passages of codes that are ids of `pool` (a BEIR corpus of codes), and add the pool's own
-/// text for codes the catalogue lacks (as an English description). Returns (codes kept, codes added).
-fn restrict_to_pool(passages: &mut Vec<(String, String)>, cat: &Catalog, pool: &[medbridge::corpus::Doc], lang: &str) -> (usize, usize) {
-    let want: std::collections::HashSet<String> = pool.iter().filter_map(|d| normalize_code(&d.id)).collect();
-    passages.retain(|(id, _)| want.contains(split_passage_id(id).0));
-    let mut added = 0;
-    if lang == "all" || lang == "en" {
-        for d in pool.iter().filter(|d| cat.get(&d.id).is_none()) {
-            passages.push((d.id.clone(), d.passage_text()));
-            added += 1;
-        }
-    }
-    let kept: std::collections::HashSet<&str> = passages.iter().map(|(id, _)| split_passage_id(id).0).collect();
-    (kept.len(), added)
-}
-
 pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: &str) -> Result<Index> {
     let pb = bar(texts.len(), "embedding");
     let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
@@ -408,13 +394,7 @@ pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: 
         eprintln!("note: {} passages were longer than {} tokens and were truncated", emb.truncated, enc.max_tokens);
     }
     eprintln!("building the HNSW graph over {} vectors …", emb.vectors.len());
-    // A search returns at most ef_search passages; where results have several passages each (a code
-    // under many names), search that much deeper so that as many distinct results come back.
-    let src = medbridge::retrieve::Source::parse(source);
-    let results = ids.iter().map(|id| src.result_id(id)).collect::<std::collections::HashSet<_>>().len().max(1);
-    let mut builder = IndexBuilder::default();
-    builder.ef_search = (builder.ef_search * ids.len()).div_ceil(results).clamp(builder.ef_search, 4 * builder.ef_search);
-    Ok(builder.build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?)
+    Ok(IndexBuilder::default().build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?)
 }
 
 /// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.

@@ -101,10 +101,14 @@ impl IndexBuilder {
         if let Some(dup) = ids.iter().find(|id| !seen.insert(id.as_str())) {
             return Err(format_err!("index: document id {dup:?} occurs twice in {source}"));
         }
+        // A search returns at most ef_search passages; where results have several passages each (a code
+        // under many names), search that much deeper so that as many distinct results come back.
+        let kind = Source::parse(source);
+        let results = ids.iter().map(|id| kind.result_id(id)).collect::<std::collections::HashSet<_>>().len();
+        let ef_search = (self.ef_search * ids.len()).div_ceil(results.max(1)).clamp(self.ef_search, 4 * self.ef_search);
         let values: Vec<u32> = (0..vectors.len() as u32).collect();
         let points = vectors.into_iter().map(Vector).collect();
-        let graph =
-            Builder::default().ef_construction(self.ef_construction).ef_search(self.ef_search).seed(self.seed).build(points, values);
+        let graph = Builder::default().ef_construction(self.ef_construction).ef_search(ef_search).seed(self.seed).build(points, values);
         let meta = IndexMeta {
             format_version: FORMAT_VERSION,
             model_id: model_id.into(),
