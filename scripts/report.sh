@@ -39,10 +39,10 @@ ev() { # file model index queries qrels set system [eval options…]
 systems() { # tag zero-shot-index fine-tuned-index queries qrels set rerank-depth
   local t=$1 zi=$2 fi=$3 q=$4 qr=$5 s=$6 depth=$7
   ev "$t-bm25" $BASE "$zi" "$q" "$qr" "$s" "BM25" --method bm25
-  ev "$t-zero-shot" $BASE "$zi" "$q" "$qr" "$s" "zero-shot e5-small"
-  ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "fine-tuned bi-encoder"
+  ev "$t-zero-shot" $BASE "$zi" "$q" "$qr" "$s" "zero-shot e5-small" --method dense
+  ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "fine-tuned bi-encoder" --method dense
   # a depth of 0 (RERANK=0 CASI_RERANK=0) leaves the (slow) reranked runs out
-  [ "$depth" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --rerank "$depth" --reranker "$RERANKER" "${RERANK_OPTS[@]}"
+  [ "$depth" = 0 ] || ev "$t-reranked" $BI "$fi" "$q" "$qr" "$s" "fine-tuned + reranker" --method dense --rerank "$depth" --reranker "$RERANKER" "${RERANK_OPTS[@]}"
   ev "$t-hybrid" $BI "$fi" "$q" "$qr" "$s" "hybrid: BM25 + fine-tuned" --method hybrid
 }
 RESULTS=()

@@ -4,8 +4,10 @@
 # Idempotent: what exists and is up to date is kept.
 #
 # Env:
-#   MEDBRIDGE_INDEX_LANG  catalogue language(s) to index for the page: es (default: 14,401 codes, ~7 min on
-#                         2 vCPUs), fr, pt, it, en (98,186 codes, ~50 min) or all (every language, ~1 h+).
+#   MEDBRIDGE_INDEX_LANG  catalogue language whose codes the page searches: es (default: 14,401 codes), fr,
+#                         pt, it or en (98,186 codes, hours). Each code is indexed under all of its names:
+#                         its descriptions in every language, ICD-10-CM inclusion terms and the synthetic
+#                         generator's lay wordings (`index --names --names-from`).
 #   MEDBRIDGE_INDEX       use this .mbix index instead (any `medbridge index --icd10 …` output).
 #   MEDBRIDGE_BODY        q8_0 (default) or q4_0 (smaller download, slightly less exact).
 #   PORT                  default 8080 (0 = any free port).
@@ -18,7 +20,8 @@ LANG_SEL=${MEDBRIDGE_INDEX_LANG:-es}
 # The page uses our fine-tuned bi-encoder (assembled by setup.sh) when it exists, else the base model.
 MODEL=${MEDBRIDGE_MODEL:-models/e5-small-bi}
 [ -d "$MODEL" ] || MODEL=models/e5-small
-INDEX=${MEDBRIDGE_INDEX:-models/icd10/icd10-$LANG_SEL-$(basename "$MODEL").mbix}
+INDEX=${MEDBRIDGE_INDEX:-models/icd10/icd10-$LANG_SEL-names-$(basename "$MODEL").mbix}
+NAMES=models/icd10/synthetic-names.jsonl
 BODY=${MEDBRIDGE_BODY:-q8_0}
 MB=target/debug/medbridge
 
@@ -32,8 +35,10 @@ step "wasm package → www/pkg"
 wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
 
 if [ ! -f "$INDEX" ]; then
-  step "ICD-10 index of the '$LANG_SEL' catalogue → $INDEX (progress below; es takes ~7 min on 2 vCPUs)"
-  $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --out "$INDEX"
+  step "lay wordings from the synthetic generator → $NAMES"
+  $MB synth --out "$NAMES"
+  step "ICD-10 index of the '$LANG_SEL' catalogue under all names → $INDEX (progress below; es: ~60,000 passages, roughly 30 min on 2 vCPUs)"
+  $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --names --names-from "$NAMES" --out "$INDEX"
 fi
 
 ASSETS=www/assets

@@ -28,7 +28,7 @@ pub fn first_stage(
     }
     let vectors = match method {
         Method::Bm25 => Vec::new(),
-        Method::Dense | Method::Hybrid => {
+        Method::Auto | Method::Dense | Method::Hybrid => {
             let texts: Vec<&str> = queries.iter().map(|q| q.text.as_str()).collect();
             encoder.embed_with_progress(&texts, Kind::Query, progress)?.vectors
         }

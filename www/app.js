@@ -97,7 +97,8 @@ async function start() {
   $("engine").value = ["auto", "on", "off"].includes(engine) ? engine : "auto";
   const lang = params.get("lang") || localStorage.getItem("medbridge.lang") || (navigator.language || "en").slice(0, 2);
   $("lang").value = LANG_NAMES[lang] ? lang : "en";
-  $("method").value = localStorage.getItem("medbridge.method") === "hybrid" ? "hybrid" : "dense";
+  const method = localStorage.getItem("medbridge.method");
+  $("method").value = ["auto", "dense", "hybrid"].includes(method) ? method : "auto";
 
   if (typeof WebAssembly !== "object") {
     setStatus("This browser cannot run the search engine: WebAssembly is not available.", "error");

@@ -22,7 +22,8 @@ use crate::text::Lang;
 use crate::{format_err, Error, Result};
 
 pub const ASSET_FILE: &str = "catalog.mbca";
-pub const FORMAT_VERSION: u32 = 1;
+/// 2: passages other than a row's description (a code's other names) carry their text.
+pub const FORMAT_VERSION: u32 = 2;
 /// The `.mbca` file (see [`crate::io::container`]).
 pub const FILE: FileKind =
     FileKind { magic: b"MBCA", version: FORMAT_VERSION, name: "catalogue asset", fix: "re-export it with `medbridge export-web`" };
@@ -49,8 +50,10 @@ pub struct AssetMeta {
 
 #[derive(Serialize, Deserialize)]
 struct Payload {
-    /// Passage ids (`CODE` or `CODE@lang`), by passage index.
+    /// Passage ids (`CODE`, `CODE@lang`, `CODE[@lang]#n` for other names), by passage index.
     ids: Vec<String>,
+    /// By passage index: its text when it is not the row's description in its language (a name), else empty.
+    names: Vec<String>,
     entries: Vec<CatalogEntry>,
     graph: CompactGraph,
     /// Per graph point: scale, and `dim` int8 values.
@@ -103,7 +106,22 @@ pub fn build(index: &Index, catalog: &Catalog) -> Result<(Vec<u8>, AssetMeta)> {
         f32_vector_bytes: (scales.len() * dim * 4) as u64,
         int8_vector_bytes: (scales.len() * (dim + 4)) as u64,
     };
-    let payload = Payload { ids: index.ids.clone(), entries, graph, scales, vectors };
+    let by_code: HashMap<&str, &CatalogEntry> = entries.iter().map(|e| (e.code.as_str(), e)).collect();
+    let names = index
+        .ids
+        .iter()
+        .zip(&index.texts)
+        .map(|(id, text)| {
+            let (code, lang) = (split_passage_id(id).0, index.source().passage_lang(id));
+            let description = by_code.get(code).and_then(|e| e.descriptions.get(lang));
+            if description == Some(text) {
+                String::new()
+            } else {
+                text.clone()
+            }
+        })
+        .collect();
+    let payload = Payload { ids: index.ids.clone(), names, entries, graph, scales, vectors };
     let raw = bincode::serialize(&payload).map_err(|e| format_err!("catalogue asset: {e}"))?;
     let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(&raw).map_err(|e| format_err!("catalogue asset: deflate: {e}"))?;
@@ -135,6 +153,8 @@ pub struct CodeHit {
 pub struct CatalogPassages {
     source: Source,
     ids: Vec<String>,
+    names: Vec<String>,
+    by_passage: HashMap<String, usize>,
     entries: Vec<CatalogEntry>,
     by_code: HashMap<String, usize>,
     vectors: QuantizedIndex,
@@ -145,7 +165,11 @@ impl CatalogPassages {
         self.by_code.get(code).map(|&i| &self.entries[i])
     }
 
-    fn text_of(&self, passage_id: &str) -> &str {
+    fn text_of(&self, i: usize) -> &str {
+        if !self.names[i].is_empty() {
+            return &self.names[i];
+        }
+        let passage_id = &self.ids[i];
         let (code, _) = split_passage_id(passage_id);
         let lang = self.source.passage_lang(passage_id);
         self.entry(code).and_then(|e| e.descriptions.get(lang)).map(|s| s.as_str()).unwrap_or_default()
@@ -166,7 +190,7 @@ impl VectorIndex for CatalogPassages {
         &self.ids[i]
     }
     fn passage_text(&self, i: usize) -> Cow<'_, str> {
-        Cow::Borrowed(self.text_of(&self.ids[i]))
+        Cow::Borrowed(self.text_of(i))
     }
     fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
         self.vectors.nearest(query, n)
@@ -189,16 +213,25 @@ impl CatalogAsset {
         flate2::read::DeflateDecoder::new(packed).read_to_end(&mut raw).map_err(|e| damaged(format!("inflate: {e}")))?;
         let pl: Payload = bincode::deserialize(&raw).map_err(|e| damaged(format!("payload: {e}")))?;
         drop(raw);
-        if pl.ids.len() != meta.passages {
-            return Err(damaged(format!("{} ids for {} passages", pl.ids.len(), meta.passages)));
+        if pl.ids.len() != meta.passages || pl.names.len() != meta.passages {
+            return Err(damaged(format!("{} ids and {} names for {} passages", pl.ids.len(), pl.names.len(), meta.passages)));
         }
         let vectors =
             QuantizedIndex::new(&pl.graph, &pl.scales, &pl.vectors, meta.dim, meta.passages).map_err(|e| damaged(e.to_string()))?;
         let by_code: HashMap<String, usize> = pl.entries.iter().enumerate().map(|(i, e)| (e.code.clone(), i)).collect();
+        let by_passage: HashMap<String, usize> = pl.ids.iter().enumerate().map(|(i, id)| (id.clone(), i)).collect();
         if let Some(id) = pl.ids.iter().find(|id| !by_code.contains_key(split_passage_id(id).0)) {
             return Err(damaged(format!("passage {id} has no catalogue row")));
         }
-        let passages = CatalogPassages { source: Source::parse(&meta.source), ids: pl.ids, entries: pl.entries, by_code, vectors };
+        let passages = CatalogPassages {
+            source: Source::parse(&meta.source),
+            by_passage,
+            ids: pl.ids,
+            names: pl.names,
+            entries: pl.entries,
+            by_code,
+            vectors,
+        };
         Ok(CatalogAsset { meta, retriever: Retriever::new(passages) })
     }
 
@@ -242,7 +275,7 @@ impl CatalogAsset {
             fallback,
             parent,
             parent_description,
-            matched_text: passages.text_of(&hit.passage_id).to_string(),
+            matched_text: passages.by_passage.get(&hit.passage_id).map(|&i| passages.text_of(i)).unwrap_or_default().to_string(),
             matched_lang: passages.source.passage_lang(&hit.passage_id).to_string(),
             stage: hit.stage().to_string(),
             code: hit.id,
@@ -391,5 +424,19 @@ mod tests {
         let codes: HashSet<&str> = h.iter().map(|x| x.code.as_str()).collect();
         assert_eq!(codes.len(), 5, "{h:?}");
         assert_eq!(h[0].code, "A00.5");
+    }
+
+    #[test]
+    fn names_keep_their_text_and_language() {
+        let (cat, _, vecs) = sample(20, 16);
+        let ids = vec!["A00.1".to_string(), "A00.1@ca#1".to_string(), "A00.2".to_string()];
+        let texts = vec!["dolor número 1".to_string(), "mal de cap u".to_string(), "dolor número 2".to_string()];
+        let idx = IndexBuilder::default().build("m", "icd10:es", "passage", ids, texts, vecs[..3].to_vec()).unwrap();
+        let a = CatalogAsset::from_bytes(&build(&idx, &cat).unwrap().0, None).unwrap();
+        let h = dense(&a, &vecs[1], 1, "es").unwrap();
+        assert_eq!((h[0].code.as_str(), h[0].matched_text.as_str(), h[0].matched_lang.as_str()), ("A00.1", "mal de cap u", "ca"));
+        assert_eq!(h[0].description, "dolor número 1");
+        let h = a.search(&QueryInput { text: "mal de cap", vector: None }, Method::Bm25, 1, "es").unwrap();
+        assert_eq!((h[0].code.as_str(), h[0].matched_text.as_str()), ("A00.1", "mal de cap u"), "BM25 reads the names too");
     }
 }

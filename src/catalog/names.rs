@@ -1,7 +1,8 @@
 //! Every code under all of its names: the passages of a catalogue index when a code should be found
 //! by more than its descriptions.
 //!
-//! - **Descriptions** in the index's language(s), as [`Catalog::passages`] gives them.
+//! - **Descriptions** in the index's language(s), as [`Catalog::passages`] gives them; a one-language
+//!   index (the page's) adds the code's descriptions in the other languages as names.
 //! - **Inclusion terms** (English, ICD-10-CM tabular list): "Oral thrush" for B37.0.
 //! - **Parent context** for descriptions that are only a qualifier: a text that many codes share
 //!   verbatim in one language ("lugar não especificado" under every external-cause category, "Other")
@@ -15,7 +16,7 @@
 //! other name is `id#n` ([`name_passage_id`]), which collapses to its code like a description does.
 use std::collections::{HashMap, HashSet};
 
-use super::{normalize_code, Catalog, LANGS};
+use super::{normalize_code, Catalog, CatalogEntry, LANGS};
 use crate::retrieve::bm25::normalize_query;
 use crate::retrieve::{name_passage_id, passage_id, split_passage_id};
 
@@ -36,15 +37,17 @@ pub struct LearnedName {
 /// Which names stand for a code besides its descriptions.
 #[derive(Clone, Debug, Default)]
 pub struct NameOptions {
+    /// In a one-language index, the code's descriptions in the other languages.
+    pub other_languages: bool,
     pub inclusion_terms: bool,
     pub parent_context: bool,
     pub learned: Vec<LearnedName>,
 }
 
 impl NameOptions {
-    /// Inclusion terms and parent context on, no learned names.
+    /// Other languages' descriptions, inclusion terms and parent context on, no learned names.
     pub fn catalogue_names() -> Self {
-        NameOptions { inclusion_terms: true, parent_context: true, learned: Vec::new() }
+        NameOptions { other_languages: true, inclusion_terms: true, parent_context: true, learned: Vec::new() }
     }
 }
 
@@ -53,6 +56,8 @@ impl NameOptions {
 pub struct NameCounts {
     pub descriptions: usize,
     pub with_parent_context: usize,
+    /// Other languages' descriptions (one-language index).
+    pub other_languages: usize,
     pub inclusion_terms: usize,
     pub learned: usize,
     /// Learned names dropped: unknown code, a language not indexed, a duplicate of another name, or over the cap.
@@ -62,56 +67,83 @@ pub struct NameCounts {
 impl Catalog {
     /// Passages `(id, text)` of a catalogue index in `lang` (one of [`LANGS`] or `"all"`) with the
     /// names of `opts` (see the module docs), grouped by code in code order.
+    ///
+    /// In a one-language index the codes are those described in that language, and every other name
+    /// of such a code (its other languages' descriptions, inclusion terms, learned names in any
+    /// language) is indexed as `CODE@lang#n`; a learned name of a code the language does not describe
+    /// (an ICD-10-CM subcode under a WHO category, R51.9 under R51) goes to its nearest described ancestor.
     pub fn passages_named(&self, lang: &str, opts: &NameOptions) -> (Vec<(String, String)>, NameCounts) {
         let all = lang == "all";
         let langs: Vec<&str> = if all { LANGS.to_vec() } else { LANGS.iter().copied().filter(|l| *l == lang).collect() };
         let id_of = |code: &str, l: &str| if all { passage_id(code, l) } else { code.to_string() };
-        let name_id = |code: &str, l: &str, n: usize| if all { name_passage_id(code, l, n) } else { format!("{code}#{n}") };
+        let name_id = |code: &str, l: &str, n: usize| match (all, l == lang) {
+            (true, _) => name_passage_id(code, l, n),
+            (false, true) => format!("{code}#{n}"),
+            (false, false) => format!("{code}@{l}#{n}"),
+        };
         let qualifiers = if opts.parent_context { self.qualifier_texts() } else { HashSet::new() };
+        // a description, with its parent's for a qualifier-only text
+        let description = |e: &CatalogEntry, l: &str, counts: &mut NameCounts| -> Option<String> {
+            let d = e.descriptions.get(l)?;
+            let parent = e.parent.as_deref().and_then(|p| self.get(p)).and_then(|p| p.descriptions.get(l));
+            Some(match parent {
+                Some(p) if qualifiers.contains(&(l, d.as_str())) => {
+                    counts.with_parent_context += 1;
+                    format!("{p}, {d}")
+                }
+                _ => d.clone(),
+            })
+        };
 
-        let mut learned: HashMap<&str, Vec<&LearnedName>> = HashMap::new();
         let mut counts = NameCounts::default();
+        let mut learned: HashMap<&str, Vec<&LearnedName>> = HashMap::new();
         for n in &opts.learned {
-            match self.get(&n.code) {
-                Some(e) if langs.contains(&n.lang.as_str()) => learned.entry(e.code.as_str()).or_default().push(n),
-                _ => counts.learned_dropped += 1,
+            let target =
+                if all { self.get(&n.code).filter(|_| LANGS.contains(&n.lang.as_str())) } else { self.nearest_described(&n.code, lang) };
+            match target {
+                Some(e) => learned.entry(e.code.as_str()).or_default().push(n),
+                None => counts.learned_dropped += 1,
             }
         }
 
         let mut out = Vec::new();
         for e in &self.entries {
+            if !all && !e.descriptions.contains_key(lang) {
+                continue;
+            }
             let mut seen: HashSet<String> = HashSet::new();
+            // the index's descriptions first: they keep the plain ids
             for &l in &langs {
-                let mut n = 0;
-                let mut push_name = |out: &mut Vec<(String, String)>, seen: &mut HashSet<String>, text: &str| -> bool {
-                    if !seen.insert(normalize_query(text)) {
-                        return false;
-                    }
-                    n += 1;
-                    out.push((name_id(&e.code, l, n), text.to_string()));
-                    true
-                };
-                if let Some(d) = e.descriptions.get(l) {
-                    let parent = e.parent.as_deref().and_then(|p| self.get(p)).and_then(|p| p.descriptions.get(l));
-                    let text = match parent {
-                        Some(p) if qualifiers.contains(&(l, d.as_str())) => {
-                            counts.with_parent_context += 1;
-                            format!("{p}, {d}")
-                        }
-                        _ => d.clone(),
-                    };
+                if let Some(text) = description(e, l, &mut counts) {
                     seen.insert(normalize_query(&text));
                     out.push((id_of(&e.code, l), text));
                     counts.descriptions += 1;
                 }
+            }
+            let mut numbered: HashMap<&'static str, usize> = HashMap::new();
+            let mut push_name = |out: &mut Vec<(String, String)>, l: &'static str, text: String| -> bool {
+                if !seen.insert(normalize_query(&text)) {
+                    return false;
+                }
+                let n = numbered.entry(l).or_default();
+                *n += 1;
+                out.push((name_id(&e.code, l, *n), text));
+                true
+            };
+            for l in LANGS {
+                if !all && l != lang && opts.other_languages {
+                    if let Some(text) = description(e, l, &mut counts) {
+                        counts.other_languages += push_name(&mut out, l, text) as usize;
+                    }
+                }
                 if l == "en" && opts.inclusion_terms {
                     for t in &e.inclusion_terms {
-                        counts.inclusion_terms += push_name(&mut out, &mut seen, t) as usize;
+                        counts.inclusion_terms += push_name(&mut out, l, t.clone()) as usize;
                     }
                 }
                 let mut taken = 0;
                 for name in learned.get(e.code.as_str()).into_iter().flatten().filter(|x| x.lang == l) {
-                    if taken < MAX_LEARNED_PER_CODE && push_name(&mut out, &mut seen, &name.text) {
+                    if taken < MAX_LEARNED_PER_CODE && push_name(&mut out, l, name.text.clone()) {
                         taken += 1;
                         counts.learned += 1;
                     } else {
@@ -121,6 +153,18 @@ impl Catalog {
             }
         }
         (out, counts)
+    }
+
+    /// `code` or its nearest ancestor with a description in `lang`.
+    fn nearest_described(&self, code: &str, lang: &str) -> Option<&CatalogEntry> {
+        let mut cur = self.get(code);
+        while let Some(e) = cur {
+            if e.descriptions.contains_key(lang) {
+                return Some(e);
+            }
+            cur = e.parent.as_deref().and_then(|p| self.get(p));
+        }
+        None
     }
 
     /// Keep the passages of codes that are ids of `pool` (`(id, text)` of a BEIR corpus of codes, e.g.
@@ -160,7 +204,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::catalog::CatalogEntry;
     use crate::retrieve::Source;
 
     fn entry(code: &str, parent: Option<&str>, d: &[(&str, &str)], incl: &[&str]) -> CatalogEntry {
@@ -213,7 +256,17 @@ mod tests {
         assert_eq!(get("R51@fr#1"), Some("mal de tête"), "a name counts where the code has no description in its language");
         assert_eq!(get("W03.9@pt"), Some("Queda número 3, lugar não especificado"));
         assert_eq!(get("W03@pt"), Some("Queda número 3"));
-        assert_eq!(counts, NameCounts { descriptions: 30, with_parent_context: 12, inclusion_terms: 1, learned: 2, learned_dropped: 3 });
+        assert_eq!(
+            counts,
+            NameCounts {
+                descriptions: 30,
+                with_parent_context: 12,
+                other_languages: 0,
+                inclusion_terms: 1,
+                learned: 2,
+                learned_dropped: 3
+            }
+        );
         let all = Source::parse("icd10:all");
         for (id, _) in &passages {
             assert!(cat.get(all.result_id(id)).is_some(), "{id} collapses to a catalogue code");
@@ -221,12 +274,23 @@ mod tests {
         assert_eq!(passages.iter().map(|(i, _)| i).collect::<HashSet<_>>().len(), passages.len(), "ids are unique");
         assert_eq!(split_passage_id("R51@fr#1"), ("R51", "fr"));
 
-        // One language: plain codes for descriptions, `code#n` for other names, only that language's.
-        let (es, _) = cat.passages_named("es", &opts);
+        // One language: plain codes for descriptions, `code#n` for its other names, `code@lang#n` for
+        // other languages' (descriptions and learned names alike).
+        let (es, counts) = cat.passages_named("es", &opts);
         assert_eq!(
             es.iter().filter(|(i, _)| i.starts_with("R51")).cloned().collect::<Vec<_>>(),
-            [("R51".to_string(), "Cefalea".to_string()), ("R51#1".to_string(), "dolor de cabeza".to_string())]
+            [("R51", "Cefalea"), ("R51@en#1", "Headache"), ("R51#1", "dolor de cabeza"), ("R51@fr#1", "mal de tête")]
+                .map(|(i, t)| (i.to_string(), t.to_string()))
         );
+        assert!(!es.iter().any(|(i, _)| i.starts_with('W')), "codes without a Spanish description stay out");
+        assert_eq!((counts.descriptions, counts.other_languages, counts.inclusion_terms), (3, 2, 1), "B37 reads the same in both");
+        // A learned name of a code the language does not describe goes to its nearest described ancestor.
+        let sub = vec![LearnedName { code: "B37.09".into(), lang: "ca".into(), text: "fongs a la boca".into() }];
+        let mut cat2 = cat.clone();
+        cat2.entries.push(entry("B37.09", Some("B37.0"), &[("en", "Other candidal stomatitis")], &[]));
+        cat2.entries.sort_by(|a, b| a.code.cmp(&b.code));
+        let (es, _) = cat2.passages_named("es", &NameOptions { learned: sub, ..Default::default() });
+        assert!(es.contains(&("B37.0@ca#1".to_string(), "fongs a la boca".to_string())), "{es:?}");
         // Names off: exactly the descriptions.
         assert_eq!(cat.passages_named("all", &NameOptions::default()).0, cat.passages("all"));
     }
@@ -238,7 +302,7 @@ mod tests {
         let pool = [("B37.0", "Candidal stomatitis".to_string()), ("W19.XXX", "Unspecified fall".to_string())];
         assert_eq!(cat.restrict_to_pool(&mut passages, &pool, "all"), (2, 1));
         let ids: Vec<&str> = passages.iter().map(|(i, _)| i.as_str()).collect();
-        assert_eq!(ids, ["B37.0", "B37.0#1", "B37.0@es", "W19.XXX"]);
+        assert_eq!(ids, ["B37.0", "B37.0@es", "B37.0#1", "W19.XXX"]);
     }
 
     #[test]

@@ -77,12 +77,15 @@ enum Command {
         /// Catalogue file (default models/icd10/catalog.jsonl, built by `medbridge catalog`).
         #[arg(long)]
         catalog: Option<PathBuf>,
-        /// With --icd10: index every code under all of its names — its ICD-10-CM inclusion terms, and
-        /// a qualifier-only description ("Other specified") with its parent's description.
+        /// With --icd10: index every code under all of its names — its ICD-10-CM inclusion terms, a
+        /// qualifier-only description ("Other specified") with its parent's description, and in a
+        /// one-language index its descriptions in the other languages.
         #[arg(long, requires = "icd10")]
         names: bool,
         /// With --icd10: a pairs JSONL (`medbridge synth` output) whose queries become names of their
-        /// positive codes, in their language (e.g. real coded mentions); repeatable.
+        /// positive codes, in their language (e.g. real coded mentions, or the synthetic generator's
+        /// lay wordings); in a one-language index a code the language lacks gives its names to its
+        /// nearest ancestor there; repeatable.
         #[arg(long, requires = "icd10")]
         names_from: Vec<PathBuf>,
         /// With --icd10: only the codes that are ids of this BEIR corpus (e.g. an evaluation's code
@@ -116,8 +119,9 @@ enum Command {
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
+        /// auto (dense on a catalogue index; hybrid for a query in the documents' language, else dense),
         /// dense (encoder + HNSW), bm25 (lexical, over the index's texts) or hybrid (their RRF).
-        #[arg(long, value_enum, default_value_t = Method::Dense)]
+        #[arg(long, value_enum, default_value_t = Method::Auto)]
         method: Method,
         #[command(flatten)]
         rerank: rerank::RerankArgs,
@@ -139,8 +143,8 @@ enum Command {
         qrels: PathBuf,
         #[arg(long)]
         index: PathBuf,
-        /// dense, bm25 or hybrid.
-        #[arg(long, value_enum, default_value_t = Method::Dense)]
+        /// auto (the default: see `search --help`), dense, bm25 or hybrid.
+        #[arg(long, value_enum, default_value_t = Method::Auto)]
         method: Method,
         /// Where to write the metrics as JSON.
         #[arg(long, default_value = "metrics.json")]
@@ -209,8 +213,8 @@ pub fn run() -> Result<()> {
                 let (mut passages, counts) = cat.passages_named(&lang, &opts);
                 if names || !names_from.is_empty() {
                     eprintln!(
-                        "names: {} descriptions ({} with their parent's as context), {} inclusion terms, {} learned ({} dropped: unknown code, other language, duplicate or over {} per code)",
-                        counts.descriptions, counts.with_parent_context, counts.inclusion_terms, counts.learned, counts.learned_dropped,
+                        "names: {} descriptions ({} with their parent's as context), {} in other languages, {} inclusion terms, {} learned ({} dropped: unknown code, other language, duplicate or over {} per code)",
+                        counts.descriptions, counts.with_parent_context, counts.other_languages, counts.inclusion_terms, counts.learned, counts.learned_dropped,
                         medbridge::catalog::names::MAX_LEARNED_PER_CODE
                     );
                 }
@@ -400,8 +404,13 @@ pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: 
 /// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.
 pub fn make_run(enc: &Encoder, idx: &Index, queries: &[Query], top_k: usize, method: Method) -> Result<Run> {
     let pb = if queries.len() > 1 && method != Method::Bm25 { bar(queries.len(), "queries") } else { ProgressBar::hidden() };
-    let run = pipeline::first_stage(enc, &Retriever::new(idx), queries, method, top_k, |d, _| pb.set_position(d as u64))?;
+    let retriever = Retriever::new(idx);
+    let run = pipeline::first_stage(enc, &retriever, queries, method, top_k, |d, _| pb.set_position(d as u64))?;
     pb.finish_and_clear();
+    if method == Method::Auto && queries.len() > 1 {
+        let fused = queries.iter().filter(|q| retriever.resolve(method, &q.text) == Method::Hybrid).count();
+        eprintln!("auto: {fused} of {} queries searched hybrid (in the documents' language), the others dense", queries.len());
+    }
     Ok(run)
 }
 

@@ -133,8 +133,12 @@ pub fn split_passage_id(id: &str) -> (&str, &str) {
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Method {
-    /// Encoder + HNSW.
+    /// The measured best per situation ([`search::Retriever::resolve`]): dense on a catalogue index
+    /// and for a query in another language than the documents; hybrid for a query in the documents'
+    /// language.
     #[default]
+    Auto,
+    /// Encoder + HNSW.
     Dense,
     /// Lexical, over the index's own texts.
     Bm25,
@@ -145,6 +149,7 @@ pub enum Method {
 impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
+            Method::Auto => "auto",
             Method::Dense => "dense",
             Method::Bm25 => "bm25",
             Method::Hybrid => "hybrid",
@@ -156,10 +161,11 @@ impl std::str::FromStr for Method {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
         match s {
+            "auto" => Ok(Method::Auto),
             "dense" => Ok(Method::Dense),
             "bm25" => Ok(Method::Bm25),
             "hybrid" => Ok(Method::Hybrid),
-            _ => Err(format_err!("unknown method {s:?}: use dense, bm25 or hybrid")),
+            _ => Err(format_err!("unknown method {s:?}: use auto, dense, bm25 or hybrid")),
         }
     }
 }

@@ -12,6 +12,11 @@ use crate::{format_err, Result};
 pub const RRF_K: f64 = 60.0;
 /// How deep each list goes before hybrid fusion (at least the results wanted).
 pub const HYBRID_DEPTH: usize = 100;
+/// [`Method::Auto`] fuses BM25 in when at least this share of the query's terms occur in the
+/// documents ([`Bm25Index::coverage`]): a query in the documents' language. CasiMedicos cases cover
+/// 0.57–1.0 (5th percentile 0.68–0.75) of their own language's explanations and 0.0–0.63 (95th
+/// percentile 0.36–0.49) of another language's (README, "Which first stage").
+pub const AUTO_MIN_COVERAGE: f32 = 0.5;
 
 /// One ranked result.
 #[derive(Debug, Clone, PartialEq)]
@@ -122,10 +127,24 @@ impl<I: VectorIndex> Retriever<I> {
         Ok(fuse(&self.dense(query, depth)?, &self.lexical(text, depth), k))
     }
 
-    /// One query by `method` (dense and hybrid need the vector).
+    /// The method [`Method::Auto`] stands for with this query (any other method is itself). Measured
+    /// (README, "Which first stage"): on a catalogue index — short names, many languages — fusing
+    /// BM25 in lost to dense alone on every CodiEsp configuration; on documents, fusion wins when the
+    /// query is in the documents' language and loses when it is not.
+    pub fn resolve(&self, method: Method, text: &str) -> Method {
+        match method {
+            Method::Auto if self.index.source().is_icd10() => Method::Dense,
+            Method::Auto if self.bm25().coverage(text) >= AUTO_MIN_COVERAGE => Method::Hybrid,
+            Method::Auto => Method::Dense,
+            m => m,
+        }
+    }
+
+    /// One query by `method` (dense, hybrid and auto need the vector).
     pub fn search(&self, q: &QueryInput, method: Method, k: usize) -> Result<Vec<Hit>> {
         let vector = || q.vector.ok_or_else(|| format_err!("{} search needs the query's vector", method.as_str()));
-        match method {
+        match self.resolve(method, q.text) {
+            Method::Auto => unreachable!("resolved above"),
             Method::Dense => self.dense(vector()?, k),
             Method::Bm25 => Ok(self.lexical(q.text, k)),
             Method::Hybrid => self.hybrid(vector()?, q.text, k),
@@ -164,4 +183,30 @@ pub fn fuse(dense: &[Hit], lexical: &[Hit], k: usize) -> Vec<Hit> {
             Hit { id, passage_id, score, dense: d.is_some(), lexical: l.is_some() }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::retrieve::index::IndexBuilder;
+
+    #[test]
+    fn auto_fuses_only_same_language_queries_on_documents() {
+        let texts = ["acute appendicitis with fever and pain", "kidney stone with severe flank pain", "fever and cough in a child"];
+        let ids: Vec<String> = (0..3).map(|i| format!("d{i}")).collect();
+        let vecs = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![0.6, 0.8]];
+        let docs = IndexBuilder::default()
+            .build("m", "corpus.jsonl", "passage", ids.clone(), texts.map(String::from).to_vec(), vecs.clone())
+            .unwrap();
+        let r = Retriever::new(docs);
+        assert_eq!(r.resolve(Method::Auto, "child with fever and cough"), Method::Hybrid);
+        assert_eq!(r.resolve(Method::Auto, "niño con fiebre y tos"), Method::Dense);
+        assert_eq!(r.resolve(Method::Bm25, "niño con fiebre y tos"), Method::Bm25);
+        let hits = r.search(&QueryInput { text: "fever and cough in a child", vector: Some(&[0.6, 0.8]) }, Method::Auto, 2).unwrap();
+        assert_eq!((hits[0].id.as_str(), hits[0].stage()), ("d2", "bi-encoder+bm25"));
+        // a catalogue index is searched dense, whatever the query
+        let codes: Vec<String> = ["K35", "N20", "R50"].map(String::from).to_vec();
+        let cat = IndexBuilder::default().build("m", "icd10:en", "passage", codes, texts.map(String::from).to_vec(), vecs).unwrap();
+        assert_eq!(Retriever::new(cat).resolve(Method::Auto, "acute appendicitis with fever"), Method::Dense);
+    }
 }

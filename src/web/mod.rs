@@ -353,7 +353,7 @@ impl MedBridge {
     }
 
     /// Search the catalogue and the documents with one query embedding.
-    /// `options`: `{k = 10, lang = "en", method = "dense" | "hybrid", catalog = true, documents = true}`.
+    /// `options`: `{k = 10, lang = "en", method = "auto" | "dense" | "hybrid", catalog = true, documents = true}`.
     /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs}`; CodeHit =
     /// `{rank, code, score, description, descriptionLang, fallback, parent, parentDescription, matchedText,
     /// matchedLang, stage}`, DocHit = `{docId, docName, passage, title, text, score}`.
@@ -367,11 +367,12 @@ impl MedBridge {
             }
             let k = opt(&options, "k", |v| v.as_f64()).map(|k| k.clamp(1.0, 100.0) as usize).unwrap_or(10);
             let lang = opt(&options, "lang", |v| v.as_string()).unwrap_or_else(|| "en".into());
-            let method = opt(&options, "method", |v| v.as_string()).unwrap_or_else(|| "dense".into());
+            let method = opt(&options, "method", |v| v.as_string()).unwrap_or_else(|| "auto".into());
             let method = match method.as_str() {
+                "auto" => Method::Auto,
                 "dense" => Method::Dense,
                 "hybrid" => Method::Hybrid,
-                _ => return Err(js_err(format!("options.method must be \"dense\" or \"hybrid\", not {method:?}"))),
+                _ => return Err(js_err(format!("options.method must be \"auto\", \"dense\" or \"hybrid\", not {method:?}"))),
             };
             let want_cat = opt(&options, "catalog", |v| v.as_bool()).unwrap_or(true);
             let want_docs = opt(&options, "documents", |v| v.as_bool()).unwrap_or(true);

@@ -1,6 +1,6 @@
 // End-to-end tests of the search page (www/) in headless Chromium, served by `medbridge serve`.
 //
-//   node tests/browser/page.test.mjs [--assets target/page-assets/icd10-es-slice-q8_0] [--modes webgpu,cpu]
+//   node tests/browser/page.test.mjs [--assets target/page-assets/icd10-es-slice-names-q8_0] [--modes webgpu,cpu]
 //
 // Runs everything twice: with WebGPU (--enable-unsafe-webgpu, SwiftShader; the page's engine set to WebGPU)
 // and with WebGPU unavailable (no flag, WebGPU disabled: the page must say so and use the CPU path).
@@ -22,7 +22,7 @@ import { spawn } from "node:child_process";
 import { chromium } from "playwright-core";
 import { ROOT, CHROMIUM, arg } from "./lib.mjs";
 
-const ASSETS = path.resolve(arg("assets", process.env.MEDBRIDGE_PAGE_ASSETS || path.join(ROOT, "target/page-assets/icd10-es-slice-q8_0")));
+const ASSETS = path.resolve(arg("assets", process.env.MEDBRIDGE_PAGE_ASSETS || path.join(ROOT, "target/page-assets/icd10-es-slice-names-q8_0")));
 const MODES = arg("modes", process.env.MEDBRIDGE_PAGE_MODES || "webgpu,cpu").split(",");
 const MB = path.resolve(arg("medbridge", process.env.MEDBRIDGE_BIN || path.join(ROOT, "target/debug/medbridge")));
 const SHOTS = path.join(ROOT, "target/screenshots");
@@ -48,12 +48,14 @@ export const CASES = [
   { lang: "fr", q: "infarctus aigu du myocarde", code: "I21" },
   { lang: "fr", q: "diabète sucré de type 2", code: "E11" },
   { lang: "fr", q: "pneumonie bactérienne", code: "J15" },
-];
-// Everyday wordings the base model gets wrong (ranks reported, not asserted): targets for the fine-tuned model.
-export const KNOWN_MISSES = [
+  // everyday wordings, found through the names the index learned (the synthetic generator's lay wordings)
   { lang: "it", q: "mal di testa", code: "R51" },
   { lang: "ca", q: "mal de cap", code: "R51" },
   { lang: "es", q: "dolor de cabeza", code: "R51" },
+  { lang: "es", q: "dolor torácico opresivo", code: "R07" },
+];
+// Wordings still missed (ranks reported, not asserted): targets for the next models.
+export const KNOWN_MISSES = [
   { lang: "fr", q: "hypertension artérielle essentielle", code: "I10" },
 ];
 

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
 MB=target/debug/medbridge
-INDEX=${MEDBRIDGE_PAGE_INDEX:-target/test-indexes/icd10-es-slice.mbix}
+INDEX=${MEDBRIDGE_PAGE_INDEX:-target/test-indexes/icd10-es-slice-names.mbix}
 BODY=${MEDBRIDGE_BODY:-q8_0}
 ASSETS=target/page-assets/$(basename "$INDEX" .mbix)-$BODY
 
