@@ -6,7 +6,7 @@
 // and with WebGPU unavailable (no flag, WebGPU disabled: the page must say so and use the CPU path).
 // Per mode, in a fresh browser profile:
 //  1. first visit: progress → ready with the backend shown; the fixed cases (six languages) each have their
-//     expected code in the top 5 (ranks recorded); time from navigation to the first result;
+//     expected code at rank 1 (everyday wordings: in the top 5; ranks recorded); time from navigation to the first result;
 //  2. a document added through the file input (Spanish) is found by an English query; unsupported and
 //     too-large files are refused with clear messages;
 //  3. reload (cached visit): zero requests for model/index files, the document is still there and found;
@@ -28,7 +28,8 @@ const MB = path.resolve(arg("medbridge", process.env.MEDBRIDGE_BIN || path.join(
 const SHOTS = path.join(ROOT, "target/screenshots");
 const ASSET_FILES = ["weights.gguf", "tokenizer.json", "config.json", "catalog.mbca"];
 
-// Fixed cases: query, language, expected code prefix. Index: the Spanish catalogue (descriptions es).
+// Fixed cases: query, language, expected code prefix, the rank it must reach (1 unless `top` says otherwise).
+// Index: the Spanish catalogue (descriptions es) under all names.
 export const CASES = [
   { lang: "es", q: "diabetes mellitus tipo 2", code: "E11" },
   { lang: "es", q: "infarto agudo de miocardio", code: "I21" },
@@ -49,15 +50,14 @@ export const CASES = [
   { lang: "fr", q: "diabète sucré de type 2", code: "E11" },
   { lang: "fr", q: "pneumonie bactérienne", code: "J15" },
   // everyday wordings, found through the names the index learned (the synthetic generator's lay wordings)
-  { lang: "it", q: "mal di testa", code: "R51" },
-  { lang: "ca", q: "mal de cap", code: "R51" },
-  { lang: "es", q: "dolor de cabeza", code: "R51" },
-  { lang: "es", q: "dolor torácico opresivo", code: "R07" },
+  { lang: "it", q: "mal di testa", code: "R51", top: 5 },
+  { lang: "ca", q: "mal de cap", code: "R51", top: 5 },
+  { lang: "es", q: "dolor de cabeza", code: "R51", top: 5 },
+  { lang: "es", q: "dolor torácico opresivo", code: "R07", top: 5 },
+  { lang: "fr", q: "hypertension artérielle essentielle", code: "I10", top: 5 },
 ];
 // Wordings still missed (ranks reported, not asserted): targets for the next models.
-export const KNOWN_MISSES = [
-  { lang: "fr", q: "hypertension artérielle essentielle", code: "I10" },
-];
+export const KNOWN_MISSES = [];
 
 const DOC_NAME = "protocolo-urgencias.md";
 const DOC_TEXT = `# Protocolo de urgencias
@@ -204,7 +204,8 @@ async function runMode(mode, srv) {
       const res = await search(page, c.q, c.lang);
       const rank = res.codes.findIndex((code) => code === c.code || code.startsWith(c.code + ".")) + 1;
       r.cases.push({ ...c, rank: rank || null, top5: res.codes.slice(0, 5), ms: Math.round(res.last.totalMs) });
-      check(rank >= 1 && rank <= 5, `${mode}: [${c.lang}] "${c.q}" → ${c.code} in top 5`, `rank ${rank || "none"}, top 5 ${res.codes.slice(0, 5).join(" ")}`);
+      const top = c.top || 1;
+      check(rank >= 1 && rank <= top, `${mode}: [${c.lang}] "${c.q}" → ${c.code} ${top === 1 ? "at rank 1" : `in top ${top}`}`, `rank ${rank || "none"}, top 5 ${res.codes.slice(0, 5).join(" ")}`);
     }
     r.misses = [];
     for (const c of KNOWN_MISSES) {
