@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The evaluation report (issue 5): BM25, zero-shot e5-small, our fine-tuned bi-encoder, fine-tuned +
-# our reranker, and BM25 fused with the fine-tuned bi-encoder (hybrid) on the development data in
+# The evaluation report (issues 5, 11): BM25, zero-shot e5-small, our fine-tuned bi-encoder, fine-tuned +
+# our reranker, BM25 fused with the fine-tuned bi-encoder (hybrid), the every-name catalogue index (CodiEsp)
+# and the default method (`--method auto`) on the development data in
 # ../shared/data, then `medbridge report` → models/report/report.md (per-set table: MRR@10, R@1/3/5/10, MAP@10), report.svg, report.json.
 #
 #   bash scripts/report.sh            # all sets; REPORT_SETS="casi" or "codiesp" for one family
@@ -60,6 +61,17 @@ for family in $SETS; do
     RERANK_OPTS=(--rerank-catalog models/icd10/catalog.jsonl)
     systems codiesp $R/codiesp_en.mbix $R/codiesp_en_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv \
       "CodiEsp dev es → ICD-10-CM en (98k)" "$RERANK"
+    # every code under all of its names: catalogue descriptions in every language, inclusion terms, qualifiers with
+    # their parent's, and the CodiEsp train mentions (dev texts excluded) as learned names (~60 min)
+    [ -f $R/codiesp-train-pairs.jsonl ] || $MB synth --generator annotated --queries $D/codiesp/train/queries.jsonl \
+      --qrels $D/codiesp/train/qrels.tsv --lang es --exclude $D/codiesp/dev/queries.jsonl --out $R/codiesp-train-pairs.jsonl
+    [ -f $R/codiesp_names_bi.mbix ] || $MB --model $BI index --icd10 --lang all --names --names-from $R/codiesp-train-pairs.jsonl \
+      --pool $D/codiesp/corpus_en.jsonl --out $R/codiesp_names_bi.mbix
+    S="CodiEsp dev es → ICD-10-CM en (98k)"
+    ev codiesp-names $BI $R/codiesp_names_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv "$S" "bi-encoder, every name" --method dense
+    ev codiesp-auto $BI $R/codiesp_names_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv "$S" "default (auto)"
+    [ "$RERANK" = 0 ] || ev codiesp-names-reranked $BI $R/codiesp_names_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv "$S" \
+      "every name + reranker" --method dense --rerank "$RERANK" --reranker "$RERANKER" "${RERANK_OPTS[@]}"
     ;;
   casi)
     RERANK_OPTS=()
@@ -70,10 +82,12 @@ for family in $SETS; do
     for l in en es fr it; do
       systems casi-$l $R/casi_$l.mbix $R/casi_${l}_bi.mbix $D/casimedicos/$l/queries.jsonl $D/casimedicos/$l/qrels.tsv \
         "CasiMedicos $l → $l" "$CASI_RERANK"
+      ev casi-$l-auto $BI $R/casi_${l}_bi.mbix $D/casimedicos/$l/queries.jsonl $D/casimedicos/$l/qrels.tsv "CasiMedicos $l → $l" "default (auto)"
     done
     for l in es fr it; do # the case in one language, the explanations in English (same ids)
       systems casi-$l-en $R/casi_en.mbix $R/casi_en_bi.mbix $D/casimedicos/$l/queries.jsonl $D/casimedicos/en/qrels.tsv \
         "CasiMedicos $l → en" "$CASI_RERANK"
+      ev casi-$l-en-auto $BI $R/casi_en_bi.mbix $D/casimedicos/$l/queries.jsonl $D/casimedicos/en/qrels.tsv "CasiMedicos $l → en" "default (auto)"
     done
     ;;
   *) echo "unknown set family $family (codiesp, casi)" >&2; exit 1 ;;
