@@ -37,7 +37,7 @@ wasm-pack build --target web --release --out-dir www/pkg --no-default-features -
 if [ ! -f "$INDEX" ]; then
   step "lay wordings from the synthetic generator → $NAMES"
   $MB synth --out "$NAMES"
-  step "ICD-10 index of the '$LANG_SEL' catalogue under all names → $INDEX (progress below; es: ~60,000 passages, roughly 30 min on 2 vCPUs)"
+  step "ICD-10 index of the '$LANG_SEL' catalogue under all names → $INDEX (progress below; es: ~72,000 passages, roughly 35 min on 2 vCPUs)"
   $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --names --names-from "$NAMES" --out "$INDEX"
 fi
 
