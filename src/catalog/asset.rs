@@ -145,7 +145,7 @@ pub struct CodeHit {
     /// The passage that matched and its language.
     pub matched_text: String,
     pub matched_lang: String,
-    /// Which stage ranked it: "bi-encoder" (HNSW), "bm25", or "bi-encoder+bm25" (reciprocal-rank fusion).
+    /// Which stage ranked it: "bi-encoder" (HNSW), "bm25", or "bi-encoder+bm25" (score fusion).
     pub stage: String,
 }
 

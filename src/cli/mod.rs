@@ -119,8 +119,8 @@ enum Command {
         /// Print JSON lines instead of a table.
         #[arg(long)]
         json: bool,
-        /// auto (dense on a catalogue index; hybrid for a query in the documents' language, else dense),
-        /// dense (encoder + HNSW), bm25 (lexical, over the index's texts) or hybrid (their RRF).
+        /// auto (dense on a catalogue index, hybrid on documents), dense (encoder + HNSW), bm25
+        /// (lexical, over the index's texts) or hybrid (their score fusion).
         #[arg(long, value_enum, default_value_t = Method::Auto)]
         method: Method,
         #[command(flatten)]
@@ -408,8 +408,8 @@ pub fn make_run(enc: &Encoder, idx: &Index, queries: &[Query], top_k: usize, met
     let run = pipeline::first_stage(enc, &retriever, queries, method, top_k, |d, _| pb.set_position(d as u64))?;
     pb.finish_and_clear();
     if method == Method::Auto && queries.len() > 1 {
-        let fused = queries.iter().filter(|q| retriever.resolve(method, &q.text) == Method::Hybrid).count();
-        eprintln!("auto: {fused} of {} queries searched hybrid (in the documents' language), the others dense", queries.len());
+        let what = if retriever.resolve(method) == Method::Hybrid { "hybrid (a document index)" } else { "dense (a catalogue index)" };
+        eprintln!("auto: {} queries searched {what}", queries.len());
     }
     Ok(run)
 }

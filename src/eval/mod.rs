@@ -1,5 +1,4 @@
-//! Ranking metrics (BEIR / pytrec_eval conventions), TREC run files and
-//! reciprocal-rank fusion.
+//! Ranking metrics (BEIR / pytrec_eval conventions) and TREC run files.
 //!
 //! Conventions used by [`evaluate`]:
 //!

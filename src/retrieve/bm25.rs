@@ -235,17 +235,6 @@ impl Bm25Index {
         self.terms.len()
     }
 
-    /// The share of `query`'s terms (stopwords out, stemmed) that occur in the documents; 0 for a
-    /// query without terms. A cheap, language-blind test of whether a query shares the documents'
-    /// language.
-    pub fn coverage(&self, query: &str) -> f32 {
-        let toks = self.params.analyzer.tokens(query);
-        if toks.is_empty() {
-            return 0.0;
-        }
-        toks.iter().filter(|t| self.terms.contains_key(t.as_str())).count() as f32 / toks.len() as f32
-    }
-
     /// `ln(1 + (N − df + 0.5) / (df + 0.5))`; 0 for unknown terms.
     pub fn idf(&self, term: &str) -> f32 {
         match self.terms.get(term) {
@@ -359,15 +348,6 @@ mod tests {
         assert!(a.tokens("the of and, la de").is_empty());
         let raw = Analyzer { stopwords: false, stem: false };
         assert_eq!(raw.tokens("The diseases"), ["the", "diseases"]);
-    }
-
-    #[test]
-    fn coverage_is_the_share_of_query_terms_the_documents_hold() {
-        let idx = sample();
-        assert_eq!(idx.coverage("acute appendicitis with fever"), 1.0);
-        assert_eq!(idx.coverage("apendicitis aguda con fiebre y dolor"), 0.0);
-        assert_eq!(idx.coverage("fever of unknown origin"), 1.0 / 3.0); // fever, unknown, origin
-        assert_eq!(idx.coverage("the of"), 0.0);
     }
 
     #[test]

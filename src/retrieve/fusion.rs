@@ -1,37 +1,33 @@
-//! Fusing rankings: reciprocal-rank fusion of runs (hybrid search) and the reranker's score fusion.
-use std::collections::{BTreeMap, HashMap, HashSet};
+//! Fusing rankings: score fusion of the dense and lexical lists (hybrid search) and of the reranker
+//! with the first stage.
+use std::collections::{BTreeSet, HashMap};
 
-use super::Run;
+/// Each score's distance from the list's mean in standard deviations (all 0 when the scores are
+/// equal): puts cosines, BM25 scores and logits on one scale without calibration.
+pub fn standardise(v: &[f32]) -> Vec<f32> {
+    let n = v.len().max(1) as f32;
+    let mean = v.iter().sum::<f32>() / n;
+    let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n).sqrt();
+    v.iter().map(|x| if sd > 0.0 { (x - mean) / sd } else { 0.0 }).collect()
+}
 
-/// Reciprocal-rank fusion (Cormack et al. 2009): each doc scores
-/// Σ_runs 1 / (k + rank) with rank from 1 in each run where it appears
-/// (`k` = 60 is the usual choice). Output covers the union of queries and
-/// documents, sorted by fused score descending, ties by doc id ascending.
-/// Input scores are ignored; only ranks matter.
-pub fn reciprocal_rank_fusion(runs: &[&Run], k: f64) -> Run {
-    let mut fused: BTreeMap<&str, HashMap<&str, f64>> = BTreeMap::new();
-    for run in runs {
-        for (qid, ranking) in run.iter() {
-            let acc = fused.entry(qid.as_str()).or_default();
-            let mut seen = HashSet::new();
-            let mut rank = 0usize;
-            for (doc, _) in ranking {
-                if !seen.insert(doc.as_str()) {
-                    continue;
-                }
-                rank += 1;
-                *acc.entry(doc.as_str()).or_insert(0.0) += 1.0 / (k + rank as f64);
-            }
-        }
-    }
-    fused
-        .into_iter()
-        .map(|(qid, acc)| {
-            let mut v: Vec<(&str, f64)> = acc.into_iter().collect();
-            v.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-            (qid.to_string(), v.into_iter().map(|(d, s)| (d.to_string(), s as f32)).collect())
-        })
-        .collect()
+/// Score fusion of two ranked lists of one query (each id at most once per list): a result scores
+/// z(a) + `w_b` · z(b), each list standardised over itself ([`standardise`]); a result one list
+/// lacks counts as that list's lowest (an empty list adds nothing). Sorted by fused score, ties by
+/// id. Unlike rank fusion it keeps how far ahead a list's leaders are: on CasiMedicos it beat
+/// reciprocal-rank fusion in every language pair (README, "Which first stage").
+pub fn zscore_fusion(a: &[(&str, f32)], b: &[(&str, f32)], w_b: f32) -> Vec<(String, f32)> {
+    let z = |l: &[(&str, f32)]| -> (HashMap<String, f32>, f32) {
+        let zs = standardise(&l.iter().map(|x| x.1).collect::<Vec<_>>());
+        let floor = zs.iter().copied().fold(f32::INFINITY, f32::min);
+        (l.iter().map(|x| x.0.to_string()).zip(zs).collect(), if floor.is_finite() { floor } else { 0.0 })
+    };
+    let ((za, fa), (zb, fb)) = (z(a), z(b));
+    let ids: BTreeSet<&String> = za.keys().chain(zb.keys()).collect();
+    let mut out: Vec<(String, f32)> =
+        ids.into_iter().map(|id| (id.clone(), za.get(id).copied().unwrap_or(fa) + w_b * zb.get(id).copied().unwrap_or(fb))).collect();
+    out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    out
 }
 
 /// The final scores of reranked candidates: seen · z(reranker) + w · z(first stage), each
@@ -42,25 +38,15 @@ pub fn reciprocal_rank_fusion(runs: &[&Run], k: f64) -> Run {
 /// short pairs that saw a tenth of two long documents should not overrule a first stage that read
 /// them whole.
 pub fn fuse_scores(reranker: &[f32], first_stage: &[f32], w: f32, seen: f32) -> Vec<f32> {
-    fn z(v: &[f32]) -> Vec<f32> {
-        let n = v.len().max(1) as f32;
-        let mean = v.iter().sum::<f32>() / n;
-        let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f32>() / n).sqrt();
-        v.iter().map(|x| if sd > 0.0 { (x - mean) / sd } else { 0.0 }).collect()
-    }
     if w == 0.0 {
         return reranker.to_vec();
     }
-    z(reranker).iter().zip(z(first_stage)).map(|(r, f)| seen * r + w * f).collect()
+    standardise(reranker).iter().zip(standardise(first_stage)).map(|(r, f)| seen * r + w * f).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ranking(docs: &[&str]) -> Vec<(String, f32)> {
-        docs.iter().enumerate().map(|(i, d)| (d.to_string(), 100.0 - i as f32)).collect()
-    }
 
     fn order(s: &[f32]) -> Vec<usize> {
         let mut o: Vec<usize> = (0..s.len()).collect();
@@ -88,15 +74,26 @@ mod tests {
     }
 
     #[test]
-    fn rrf_fuses_by_rank() {
-        let a: Run = [("q".to_string(), ranking(&["x", "y", "z"]))].into();
-        let b: Run = [("q".to_string(), ranking(&["y", "w"])), ("q2".to_string(), ranking(&["v"]))].into();
-        let f = reciprocal_rank_fusion(&[&a, &b], 60.0);
-        let q = &f["q"];
-        let docs: Vec<&str> = q.iter().map(|(d, _)| d.as_str()).collect();
-        // y: 1/62 + 1/61; x: 1/61; w: 1/62; z: 1/63
-        assert_eq!(docs, ["y", "x", "w", "z"]);
-        assert!((q[0].1 as f64 - (1.0 / 62.0 + 1.0 / 61.0)).abs() < 1e-6);
-        assert_eq!(f["q2"].len(), 1);
+    fn zscore_fusion_weighs_how_far_ahead_each_list_puts_a_result() {
+        let list = |v: &[(&'static str, f32)]| v.to_vec();
+        // dense is sure of x (far ahead); bm25 mildly prefers y: x wins, where rank fusion would tie them
+        let dense = list(&[("x", 0.9), ("y", 0.5), ("z", 0.49)]);
+        let bm25 = list(&[("y", 12.0), ("x", 11.0), ("w", 2.0)]);
+        let f = zscore_fusion(&dense, &bm25, 1.0);
+        let ids: Vec<&str> = f.iter().map(|(d, _)| d.as_str()).collect();
+        assert_eq!(ids[..2], ["x", "y"], "{f:?}");
+        assert_eq!(ids.len(), 4, "the union of both lists: {f:?}");
+        // a result one list lacks counts as that list's lowest: w (bm25 only) ranks below z's dense floor + bm25 floor
+        let z = |id: &str| f.iter().find(|x| x.0 == id).unwrap().1;
+        let (zd, zb) = (standardise(&[0.9, 0.5, 0.49]), standardise(&[12.0, 11.0, 2.0]));
+        assert!((z("w") - (zd[2] + zb[2])).abs() < 1e-5 && (z("z") - (zd[2] + zb[2])).abs() < 1e-5, "{f:?}");
+        // the weight moves the order toward the weighted list; an empty list leaves the other's order
+        assert_eq!(zscore_fusion(&dense, &bm25, 10.0)[0].0, "y");
+        let alone: Vec<String> = zscore_fusion(&dense, &[], 0.7).into_iter().map(|x| x.0).collect();
+        assert_eq!(alone, ["x", "y", "z"]);
+        // rescaling a list changes nothing
+        let scaled: Vec<(&str, f32)> = bm25.iter().map(|(d, s)| (*d, 3.0 * s + 7.0)).collect();
+        let g = zscore_fusion(&dense, &scaled, 1.0);
+        assert!(f.iter().zip(&g).all(|(a, b)| a.0 == b.0 && (a.1 - b.1).abs() < 1e-4), "{f:?} {g:?}");
     }
 }

@@ -4,7 +4,7 @@
 //!   `.mbix`) and the page's int8 index ([`quantized::QuantizedIndex`], inside `catalog.mbca`).
 //! - [`search::Retriever`]: dense, BM25 and hybrid search over any [`VectorIndex`], collapsing an
 //!   ICD-10 index's passages (`CODE@lang`) to codes.
-//! - [`fusion`]: reciprocal-rank fusion and the reranker's score fusion; [`rerank`]: the cross-encoder.
+//! - [`fusion`]: score fusion of dense and BM25 and of the reranker with the first stage; [`rerank`]: the cross-encoder.
 pub mod bm25;
 pub mod fusion;
 pub mod index;
@@ -133,16 +133,15 @@ pub fn split_passage_id(id: &str) -> (&str, &str) {
 #[serde(rename_all = "lowercase")]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum Method {
-    /// The measured best per situation ([`search::Retriever::resolve`]): dense on a catalogue index
-    /// and for a query in another language than the documents; hybrid for a query in the documents'
-    /// language.
+    /// The measured best per situation ([`search::Retriever::resolve`]): dense on a catalogue index,
+    /// hybrid on documents.
     #[default]
     Auto,
     /// Encoder + HNSW.
     Dense,
     /// Lexical, over the index's own texts.
     Bm25,
-    /// Reciprocal-rank fusion (k = 60) of dense and BM25.
+    /// Score fusion of dense and BM25: z(dense) + 0.7 · z(BM25), each standardised over its top 100.
     Hybrid,
 }
 
