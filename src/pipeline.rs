@@ -8,7 +8,7 @@ use crate::catalog::Catalog;
 use crate::corpus::Query;
 use crate::encode::{Encoder, Kind};
 use crate::retrieve::index::Index;
-use crate::retrieve::rerank::Reranker;
+use crate::retrieve::rerank::{Reranked, Reranker};
 use crate::retrieve::search::Retriever;
 use crate::retrieve::{Method, Run};
 use crate::{format_err, Result};
@@ -53,6 +53,22 @@ impl<'a> CandidateTexts<'a> {
         Self { texts }
     }
 
+    /// Each result's catalogue descriptions (every language) and inclusion terms only, not the
+    /// index's other names of it (learned mentions, lay wordings); a result the catalogue lacks keeps
+    /// its index texts.
+    pub fn from_catalog(index: &'a Index, catalog: &'a Catalog) -> Self {
+        let mut all = Self::from_index(index);
+        for (code, ts) in all.texts.iter_mut() {
+            if let Some(e) = catalog.get(code) {
+                let named: Vec<&str> = e.descriptions.values().chain(&e.inclusion_terms).map(|d| d.as_str()).collect();
+                if !named.is_empty() {
+                    *ts = named;
+                }
+            }
+        }
+        all
+    }
+
     /// Add each result's catalogue descriptions (every language) and inclusion terms; returns how
     /// many texts were added (0: no result id is a code of this catalogue).
     pub fn add_catalog(&mut self, catalog: &'a Catalog) -> usize {
@@ -85,7 +101,7 @@ pub fn rerank(
     texts: &CandidateTexts,
     n: usize,
     progress: impl FnMut(usize, usize),
-) -> Result<Run> {
+) -> Result<Reranked> {
     let qtext: HashMap<&str, &str> = queries.iter().map(|q| (q.id.as_str(), q.text.as_str())).collect();
     reranker.rerank_run(run, |q| qtext.get(q).map(|s| s.to_string()), |d| texts.get(d), n, progress)
 }

@@ -33,6 +33,15 @@ pub struct RerankArgs {
     /// only (e.g. an English code list).
     #[arg(long)]
     pub rerank_catalog: Option<PathBuf>,
+    /// Which texts of a candidate the reranker judges it by: `index` (every text the index holds
+    /// for it, plus --rerank-catalog's) or `catalog` (only --rerank-catalog's descriptions and
+    /// inclusion terms)
+    #[arg(long, value_enum, default_value_t = RerankTexts::Index)]
+    pub rerank_texts: RerankTexts,
+    /// A query keeps the first stage's order when the reranker reads less than this share of its
+    /// (query, candidate) tokens within its token limit (0 = always rerank)
+    #[arg(long, default_value_t = medbridge::retrieve::rerank::DEFAULT_MIN_SEEN)]
+    pub rerank_min_seen: f32,
     /// Token limit of a (query, passage) sequence (default: the reranker's training limit; the
     /// longer side is cut first).
     #[arg(long)]
@@ -49,6 +58,9 @@ impl RerankArgs {
                 self.reranker.display(),
                 parts::PARTS_MANIFEST
             );
+        }
+        if self.rerank_texts == RerankTexts::Catalog && self.rerank_catalog.is_none() {
+            bail!("--rerank-texts catalog needs --rerank-catalog FILE (the catalogue whose descriptions to use)");
         }
         if let Some(c) = &self.rerank_catalog {
             if self.rerank == 0 {
@@ -67,6 +79,12 @@ impl RerankArgs {
     }
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum RerankTexts {
+    Index,
+    Catalog,
+}
+
 /// Load the reranker named by `a`, finding its base model among --reranker-base, --model and the
 /// default model directory.
 pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
@@ -76,6 +94,10 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
         None => Reranker::load_on_matching_base(&[model_dir, &medbridge::model::default_dir()], &a.reranker)?,
     };
     rr.first_stage_weight = a.first_stage_weight;
+    if !(0.0..=1.0).contains(&a.rerank_min_seen) {
+        bail!("--rerank-min-seen {}: use a share from 0 to 1", a.rerank_min_seen);
+    }
+    rr.min_seen = a.rerank_min_seen;
     if let Some(n) = a.rerank_max_len {
         if !(8..=512).contains(&n) {
             bail!("--rerank-max-len {n}: use 8 to 512 tokens");
@@ -93,8 +115,11 @@ pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], r
     if a.rerank > 0 {
         let rr = load(model_dir, a)?;
         let catalog = a.rerank_catalog.as_deref().map(Catalog::load_jsonl).transpose()?;
-        let mut texts = pipeline::CandidateTexts::from_index(idx);
-        if let (Some(catalog), Some(path)) = (&catalog, &a.rerank_catalog) {
+        let mut texts = match (&catalog, a.rerank_texts) {
+            (Some(catalog), RerankTexts::Catalog) => pipeline::CandidateTexts::from_catalog(idx, catalog),
+            _ => pipeline::CandidateTexts::from_index(idx),
+        };
+        if let (Some(catalog), Some(path), RerankTexts::Index) = (&catalog, &a.rerank_catalog, a.rerank_texts) {
             if texts.add_catalog(catalog) == 0 {
                 bail!("--rerank-catalog {}: none of the index's {} ids is a code of this catalogue", path.display(), texts.results());
             }
@@ -102,11 +127,20 @@ pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], r
         let pb =
             if run.len() > 1 { super::bar(run.len(), &format!("reranking top {}", a.rerank)) } else { indicatif::ProgressBar::hidden() };
         let t = std::time::Instant::now();
-        run = pipeline::rerank(&rr, &run, queries, &texts, a.rerank, |d, _| pb.set_position(d as u64))?;
+        let reranked = pipeline::rerank(&rr, &run, queries, &texts, a.rerank, |d, _| pb.set_position(d as u64))?;
         pb.finish_and_clear();
-        if run.len() > 1 {
+        run = reranked.run;
+        if run.len() > 1 || reranked.kept_first_stage > 0 {
+            let kept = match reranked.kept_first_stage {
+                0 => String::new(),
+                n => format!(
+                    "; {n} kept the first stage's order (the reranker read under {:.0}% of their tokens in {} per pair)",
+                    rr.min_seen * 100.0,
+                    rr.max_len
+                ),
+            };
             eprintln!(
-                "reranked the top {} of {} queries in {:.0} s ({})",
+                "reranked the top {} of {} queries in {:.0} s ({}){kept}",
                 a.rerank,
                 run.len(),
                 t.elapsed().as_secs_f64(),

@@ -34,6 +34,9 @@ pub const DEFAULT_MAX_LEN: usize = 128;
 /// Default weight of the first stage's score in the final order (see [`fuse_scores`]); chosen on
 /// CodiEsp *train* mentions (never on the evaluation sets).
 pub const DEFAULT_FIRST_STAGE_WEIGHT: f32 = 1.0;
+/// The least share of a query's (query, candidate) tokens the reranker must read to judge it (see
+/// [`Reranker::min_seen`]).
+pub const DEFAULT_MIN_SEEN: f32 = 0.5;
 /// What to run when no reranker exists.
 pub const TRAIN_HINT: &str = "train one with `medbridge train cross --data PAIRS.jsonl` (pairs from `medbridge synth`)";
 
@@ -68,6 +71,19 @@ pub struct Reranker {
     /// Weight of the first stage's score when ordering the reranked candidates (0 = the
     /// reranker's score alone); see [`fuse_scores`].
     pub first_stage_weight: f32,
+    /// A query whose pairs the reranker reads less than this share of (mean over its candidates)
+    /// keeps the first stage's order: a reranker trained on short mention–name pairs, shown the
+    /// first 80 tokens of a clinical case and an explanation, lost to the first stage on every
+    /// CasiMedicos set (README, "Reranking"); 0 = always rerank.
+    pub min_seen: f32,
+}
+
+/// A reranked run and how many of its queries kept the first stage's order (see
+/// [`Reranker::min_seen`]).
+#[derive(Debug)]
+pub struct Reranked {
+    pub run: Run,
+    pub kept_first_stage: usize,
 }
 
 impl Reranker {
@@ -141,6 +157,7 @@ impl Reranker {
             max_len,
             batch_size: 32,
             first_stage_weight: DEFAULT_FIRST_STAGE_WEIGHT,
+            min_seen: DEFAULT_MIN_SEEN,
         })
     }
 
@@ -212,7 +229,8 @@ impl Reranker {
     /// (scores stay decreasing). `texts_of` gives a result id's descriptions (one or more, e.g. a
     /// code's description in each language: the candidate's score is its best over them, so a
     /// Spanish mention can match a code's Spanish wording) and `query_of` a query id's text;
-    /// `progress(done, total)` counts queries.
+    /// `progress(done, total)` counts queries. A query the reranker cannot read enough of keeps its
+    /// first-stage order ([`Reranker::min_seen`]).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn rerank_run(
         &self,
@@ -221,8 +239,9 @@ impl Reranker {
         texts_of: impl Fn(&str) -> Option<Vec<String>>,
         n: usize,
         mut progress: impl FnMut(usize, usize),
-    ) -> Result<Run> {
+    ) -> Result<Reranked> {
         let mut out = Run::new();
+        let mut kept_first_stage = 0;
         let total = run.len();
         for (done, (qid, hits)) in run.iter().enumerate() {
             let q = query_of(qid).ok_or_else(|| format_err!("rerank: no text for query {qid:?}"))?;
@@ -237,6 +256,12 @@ impl Reranker {
             }
             let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
             let (seqs, seen) = self.pair_sequences(&q, &refs)?;
+            if seen < self.min_seen {
+                out.insert(qid.clone(), hits.clone());
+                kept_first_stage += 1;
+                progress(done + 1, total);
+                continue;
+            }
             let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
             let mut scores = vec![f32::NEG_INFINITY; top];
             for (c, s) in owner.into_iter().zip(self.score_ids(&seqs)?) {
@@ -252,7 +277,7 @@ impl Reranker {
             out.insert(qid.clone(), head);
             progress(done + 1, total);
         }
-        Ok(out)
+        Ok(Reranked { run: out, kept_first_stage })
     }
 }
 

@@ -113,7 +113,7 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
             let i = qi(&qid);
             let one: Run = [(qid.clone(), hits)].into_iter().collect();
             let one_text = |id: &str| texts.get(&(i, id.to_string())).cloned().map(|t| vec![t]);
-            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), one_text, 3, |_, _| {}).unwrap();
+            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), one_text, 3, |_, _| {}).unwrap().run;
             let ranked = &re[&qid];
             assert_eq!(ranked[0].0, ps[i].positive_code, "{adapt:?}: {qid} reranked {ranked:?}");
             assert_eq!(ranked[3].0, "TAIL", "beyond the top N the order is kept");
@@ -128,11 +128,26 @@ fn cross_loss_falls_and_the_trained_reranker_puts_positives_first() {
                 }
                 Some(t)
             };
-            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), with_extra, 3, |_, _| {}).unwrap();
+            let re = rr.rerank_run(&one, |_| Some(ps[i].query.clone()), with_extra, 3, |_, _| {}).unwrap().run;
             let top2: std::collections::HashSet<&str> = re[&qid][..2].iter().map(|h| h.0.as_str()).collect();
             assert!(top2.contains(ps[i].positive_code.as_str()) && top2.contains(first_negative.as_str()), "{adapt:?}: {:?}", re[&qid]);
             assert!((re[&qid][0].1 - re[&qid][1].1).abs() < 1e-3, "{adapt:?}: a shared best description scores the same: {:?}", re[&qid]);
         }
+        // a reranker that reads too little of the pairs keeps the first stage's order, and says so
+        let all_text = |id: &str| Some(vec![format!("{id} {}", ps[0].positive_text)]);
+        let query = |_: &str| Some(ps[0].query.clone());
+        rr.max_len = 8;
+        let seen = rr.seen_fraction(&ps[0].query, &[&format!("{} {}", ps[0].positive_code, ps[0].positive_text)]).unwrap();
+        assert!(seen < rr.min_seen, "the test needs pairs cut below min_seen: seen {seen}");
+        let kept = rr.rerank_run(&run, query, all_text, 3, |_, _| {}).unwrap();
+        assert_eq!(kept.kept_first_stage, run.len());
+        assert_eq!(kept.run, run, "an unread query keeps the first stage's ranking and scores");
+        rr.min_seen = 0.0;
+        let forced = rr.rerank_run(&run, query, all_text, 3, |_, _| {}).unwrap();
+        assert_eq!(forced.kept_first_stage, 0);
+        assert_ne!(forced.run, run, "min_seen 0 reranks whatever it reads");
+        rr.max_len = trained_len;
+        rr.min_seen = crate::retrieve::rerank::DEFAULT_MIN_SEEN;
         // a missing passage text is an error naming the result
         let e = rr.rerank_run(&run, |_| Some("x".into()), |_| None, 3, |_, _| {}).unwrap_err().to_string();
         assert!(e.contains("no passage text"), "{e}");
