@@ -80,6 +80,7 @@ pub struct Reranker {
 
 /// A reranked run and how many of its queries kept the first stage's order (see
 /// [`Reranker::min_seen`]).
+#[cfg(not(target_arch = "wasm32"))]
 #[derive(Debug)]
 pub struct Reranked {
     pub run: Run,
