@@ -140,8 +140,9 @@ pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], r
                 ),
             };
             eprintln!(
-                "reranked the top {} of {} queries in {:.0} s ({}){kept}",
+                "reranker: the top {} of {} of {} queries in {:.0} s ({}){kept}",
                 a.rerank,
+                run.len() - reranked.kept_first_stage,
                 run.len(),
                 t.elapsed().as_secs_f64(),
                 rr.encoder.info.model_id

@@ -476,7 +476,7 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
     let training = TrainingRecord::new(data, objective, &opts, train_ex.len(), &report, &device);
     let m = enc.save_parts(&a.out, "cross", a.common.seed, &training, &MetricsRecord::from(&report))?;
     eprintln!(
-        "trained parts: {} ({} bytes, {} parameters), model_id {}\nuse it with: medbridge --model {} search|eval … --rerank 20",
+        "trained parts: {} ({} bytes, {} parameters), model_id {}\nuse it with: medbridge --model {} search|eval … --rerank 10",
         a.out.display(),
         m.weights.bytes,
         m.weights.parameters,
