@@ -335,6 +335,7 @@ pub fn run() -> Result<()> {
                 rerank: rerank.rerank,
                 reranker_model_id: reranker_id,
                 first_stage_weight: (rerank.rerank > 0).then_some(rerank.first_stage_weight),
+                rerank_min_seen: (rerank.rerank > 0).then_some(rerank.rerank_min_seen),
                 rerank_catalog: rerank.rerank_catalog.clone(),
                 model_id: enc.info.model_id.clone(),
                 metrics: m,

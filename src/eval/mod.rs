@@ -52,6 +52,9 @@ pub struct EvalResult {
     pub rerank: usize,
     pub reranker_model_id: Option<String>,
     pub first_stage_weight: Option<f32>,
+    /// Below this share of its pairs read, a query kept the first stage's order (see `Reranker::min_seen`).
+    #[serde(default)]
+    pub rerank_min_seen: Option<f32>,
     pub rerank_catalog: Option<std::path::PathBuf>,
     pub model_id: String,
     pub metrics: Metrics,
