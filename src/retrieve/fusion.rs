@@ -16,17 +16,17 @@ pub fn standardise(v: &[f32]) -> Vec<f32> {
 /// lacks counts as that list's lowest (an empty list adds nothing). Sorted by fused score, ties by
 /// id. Unlike rank fusion it keeps how far ahead a list's leaders are: on CasiMedicos it beat
 /// reciprocal-rank fusion in every language pair (README, "Which first stage").
-pub fn zscore_fusion(a: &[(&str, f32)], b: &[(&str, f32)], w_b: f32) -> Vec<(String, f32)> {
-    let z = |l: &[(&str, f32)]| -> (HashMap<String, f32>, f32) {
+pub fn zscore_fusion<'a>(a: &[(&'a str, f32)], b: &[(&'a str, f32)], w_b: f32) -> Vec<(&'a str, f32)> {
+    let z = |l: &[(&'a str, f32)]| -> (HashMap<&'a str, f32>, f32) {
         let zs = standardise(&l.iter().map(|x| x.1).collect::<Vec<_>>());
         let floor = zs.iter().copied().fold(f32::INFINITY, f32::min);
-        (l.iter().map(|x| x.0.to_string()).zip(zs).collect(), if floor.is_finite() { floor } else { 0.0 })
+        (l.iter().map(|x| x.0).zip(zs).collect(), if floor.is_finite() { floor } else { 0.0 })
     };
     let ((za, fa), (zb, fb)) = (z(a), z(b));
-    let ids: BTreeSet<&String> = za.keys().chain(zb.keys()).collect();
-    let mut out: Vec<(String, f32)> =
-        ids.into_iter().map(|id| (id.clone(), za.get(id).copied().unwrap_or(fa) + w_b * zb.get(id).copied().unwrap_or(fb))).collect();
-    out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(&y.0)));
+    let ids: BTreeSet<&str> = za.keys().chain(zb.keys()).copied().collect();
+    let mut out: Vec<(&str, f32)> =
+        ids.into_iter().map(|id| (id, za.get(id).copied().unwrap_or(fa) + w_b * zb.get(id).copied().unwrap_or(fb))).collect();
+    out.sort_by(|x, y| y.1.total_cmp(&x.1).then(x.0.cmp(y.0)));
     out
 }
 
@@ -80,7 +80,7 @@ mod tests {
         let dense = list(&[("x", 0.9), ("y", 0.5), ("z", 0.49)]);
         let bm25 = list(&[("y", 12.0), ("x", 11.0), ("w", 2.0)]);
         let f = zscore_fusion(&dense, &bm25, 1.0);
-        let ids: Vec<&str> = f.iter().map(|(d, _)| d.as_str()).collect();
+        let ids: Vec<&str> = f.iter().map(|(d, _)| *d).collect();
         assert_eq!(ids[..2], ["x", "y"], "{f:?}");
         assert_eq!(ids.len(), 4, "the union of both lists: {f:?}");
         // a result one list lacks counts as that list's lowest: w (bm25 only) ranks below z's dense floor + bm25 floor
@@ -89,7 +89,7 @@ mod tests {
         assert!((z("w") - (zd[2] + zb[2])).abs() < 1e-5 && (z("z") - (zd[2] + zb[2])).abs() < 1e-5, "{f:?}");
         // the weight moves the order toward the weighted list; an empty list leaves the other's order
         assert_eq!(zscore_fusion(&dense, &bm25, 10.0)[0].0, "y");
-        let alone: Vec<String> = zscore_fusion(&dense, &[], 0.7).into_iter().map(|x| x.0).collect();
+        let alone: Vec<&str> = zscore_fusion(&dense, &[], 0.7).into_iter().map(|x| x.0).collect();
         assert_eq!(alone, ["x", "y", "z"]);
         // rescaling a list changes nothing
         let scaled: Vec<(&str, f32)> = bm25.iter().map(|(d, s)| (*d, 3.0 * s + 7.0)).collect();

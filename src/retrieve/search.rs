@@ -2,6 +2,7 @@
 //! and hybrid (their score fusion), each collapsed to results — an ICD-10 passage
 //! `CODE@lang` counts as `CODE`, the best-scoring passage of a code stands for it.
 use std::cell::OnceCell;
+use std::collections::HashMap;
 
 use super::bm25::Bm25Index;
 use super::fusion::zscore_fusion;
@@ -167,19 +168,20 @@ impl<I: VectorIndex> Retriever<I> {
 /// Score fusion of a dense and a lexical list of one query, BM25 weighted [`HYBRID_LEXICAL_WEIGHT`]
 /// (see [`zscore_fusion`]), keeping which lists held each result and its passage (the dense one
 /// when both did).
-pub fn fuse(dense: &[Hit], lexical: &[Hit], k: usize) -> Vec<Hit> {
+pub fn fuse<'a>(dense: &'a [Hit], lexical: &'a [Hit], k: usize) -> Vec<Hit> {
     fn scores(hits: &[Hit]) -> Vec<(&str, f32)> {
         hits.iter().map(|h| (h.id.as_str(), h.score)).collect()
     }
     let fused = zscore_fusion(&scores(dense), &scores(lexical), HYBRID_LEXICAL_WEIGHT);
-    let find = |hits: &[Hit], id: &str| hits.iter().position(|h| h.id == id);
+    let by_id = |hits: &'a [Hit]| -> HashMap<&'a str, &'a Hit> { hits.iter().map(|h| (h.id.as_str(), h)).collect() };
+    let (in_dense, in_lexical) = (by_id(dense), by_id(lexical));
     fused
         .into_iter()
         .take(k)
         .map(|(id, score)| {
-            let (d, l) = (find(dense, &id), find(lexical, &id));
-            let passage_id = d.map(|i| &dense[i]).or(l.map(|i| &lexical[i])).map(|h| h.passage_id.clone()).unwrap_or_else(|| id.clone());
-            Hit { id, passage_id, score, dense: d.is_some(), lexical: l.is_some() }
+            let (d, l) = (in_dense.get(id), in_lexical.get(id));
+            let passage_id = d.or(l).map(|h| h.passage_id.clone()).unwrap_or_else(|| id.to_string());
+            Hit { id: id.to_string(), passage_id, score, dense: d.is_some(), lexical: l.is_some() }
         })
         .collect()
 }
