@@ -17,14 +17,8 @@ D="${MEDBRIDGE_SHARED:-../shared}/data"
 T=target/train
 MB="${MEDBRIDGE_BIN:-target/release/medbridge}"
 [ -n "${MEDBRIDGE_BIN:-}" ] || cargo build --release --bin medbridge
-mkdir -p $T
-[ -f $T/pairs.jsonl ] || $MB synth --out $T/pairs.jsonl \
-  --exclude $D/codiesp/dev/queries.jsonl --exclude $D/codiesp/train/queries.jsonl \
-  --exclude $D/casimedicos/en/queries.jsonl --exclude $D/casimedicos/es/queries.jsonl \
-  --exclude $D/casimedicos/fr/queries.jsonl --exclude $D/casimedicos/it/queries.jsonl
+. scripts/train-data.sh
 if [ $MODE = mixed ]; then
-  [ -f $T/codiesp-train-pairs.jsonl ] || $MB synth --generator annotated --queries $D/codiesp/train/queries.jsonl \
-    --qrels $D/codiesp/train/qrels.tsv --lang es --exclude $D/codiesp/dev/queries.jsonl --out $T/codiesp-train-pairs.jsonl
   # all real mentions + 1,400 synthetic pairs (seeded sample), shuffled together (seeded)
   python3 - $T/pairs.jsonl $T/codiesp-train-pairs.jsonl $T/mixed-pairs.jsonl <<'PY'
 import random, sys

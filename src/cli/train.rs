@@ -77,9 +77,21 @@ struct LoopArgs {
     /// Log a line every N steps when stderr is not a terminal.
     #[arg(long, default_value_t = 10)]
     log_every: usize,
+    /// Write the held-out dev pairs (the split this training uses) to FILE as JSONL and exit
+    /// without training: to measure other models on the same held-out codes.
+    #[arg(long, value_name = "FILE")]
+    write_dev: Option<PathBuf>,
 }
 
 impl LoopArgs {
+    /// `--write-dev`: writes the dev pairs and returns true (the caller stops there).
+    fn wrote_dev(&self, dev_pairs: &[synth::SynthPair]) -> Result<bool> {
+        let Some(path) = &self.write_dev else { return Ok(false) };
+        synth::write_jsonl(path, dev_pairs)?;
+        eprintln!("wrote {} held-out dev pairs to {}", dev_pairs.len(), path.display());
+        Ok(true)
+    }
+
     /// The loop's options for `examples` training examples in batches of `batch`: steps from
     /// --steps or --epochs, warm-up as a fraction of them.
     fn options(&self, examples: usize, batch: usize, lr: f64, checkpoints: &Path, resume: bool, data_fingerprint: String) -> LoopOptions {
@@ -174,6 +186,9 @@ fn train_bi(model_dir: &Path, a: BiArgs) -> Result<()> {
     let counts = synth::format_counts(&pairs);
     let (train_pairs, dev_pairs) = bi::split_dev(pairs, a.dev_size, a.common.seed);
     eprintln!("{}: {} training pairs, {} dev pairs (held-out codes)\n{counts}", a.data.display(), train_pairs.len(), dev_pairs.len());
+    if a.common.wrote_dev(&dev_pairs)? {
+        return Ok(());
+    }
 
     let adapt = if a.common.lora_rank > 0 {
         Adapt::Lora { rank: a.common.lora_rank, alpha: a.common.lora_alpha.unwrap_or(2.0 * a.common.lora_rank as f64) }
@@ -385,6 +400,9 @@ fn train_cross(model_dir: &Path, a: CrossArgs) -> Result<()> {
         train_pairs.len(),
         dev_pairs.len()
     );
+    if a.common.wrote_dev(&dev_pairs)? {
+        return Ok(());
+    }
 
     // negatives mined with the bi-encoder
     let mine = |ps: &[synth::SynthPair], what: &str| -> Result<Option<Vec<Vec<synth::HardNegative>>>> {

@@ -1,0 +1,12 @@
+# Sourced by scripts/train-bi.sh and scripts/train-reranker.sh: the training pairs both recipes start from.
+# Needs $MB (the medbridge binary), $D (../shared/data) and $T (target/train); idempotent.
+#   $T/pairs.jsonl                 19,800 offline synthetic pairs (seed 42), none equal to an evaluation query
+#   $T/codiesp-train-pairs.jsonl   every CodiEsp *train* mention (CC-BY 4.0) with its code, texts equal to a
+#                                  CodiEsp dev text dropped, hierarchy hard negatives
+mkdir -p $T
+[ -f $T/pairs.jsonl ] || $MB synth --out $T/pairs.jsonl \
+  --exclude $D/codiesp/dev/queries.jsonl --exclude $D/codiesp/train/queries.jsonl \
+  --exclude $D/casimedicos/en/queries.jsonl --exclude $D/casimedicos/es/queries.jsonl \
+  --exclude $D/casimedicos/fr/queries.jsonl --exclude $D/casimedicos/it/queries.jsonl
+[ -f $T/codiesp-train-pairs.jsonl ] || $MB synth --generator annotated --queries $D/codiesp/train/queries.jsonl \
+  --qrels $D/codiesp/train/qrels.tsv --lang es --exclude $D/codiesp/dev/queries.jsonl --out $T/codiesp-train-pairs.jsonl
