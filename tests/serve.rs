@@ -93,7 +93,9 @@ fn serves_the_page_with_its_headers_and_revalidation() {
 #[test]
 fn no_path_leaves_the_served_roots() {
     let srv = start();
-    for path in ["/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/assets/..%2f..%2fsecret.txt", "/..%5csecret.txt", "/escape.txt"] {
+    for path in
+        ["/../secret.txt", "/%2e%2e/secret.txt", "/%2E%2E%2Fsecret.txt", "/assets/..%2f..%2fsecret.txt", "/..%5csecret.txt", "/escape.txt"]
+    {
         let (status, _, body) = get(srv.port, path, "");
         assert_eq!(status, 404, "{path}");
         assert!(!String::from_utf8_lossy(&body).contains("secret"), "{path} leaked the file");

@@ -157,11 +157,9 @@ async fn handle(State(roots): State<Arc<Roots>>, req: Request) -> Response {
     if roots.log {
         let status = resp.status().as_u16();
         let bytes = match (status, &method) {
-            (200 | 206, &Method::GET) => resp
-                .headers()
-                .get(header::CONTENT_LENGTH)
-                .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-                .unwrap_or(0),
+            (200 | 206, &Method::GET) => {
+                resp.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok()).unwrap_or(0)
+            }
             _ => 0,
         };
         let mut out = std::io::stdout().lock();
@@ -190,11 +188,12 @@ pub fn serve(args: ServeArgs) -> Result<()> {
             eprintln!("warning: {} is missing (build it with `{how}`, or run scripts/run.sh); the page will show an error", need.display());
         }
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the server runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().context("starting the server runtime")?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
-            .await
-            .with_context(|| format!("cannot listen on 127.0.0.1:{} (in use? pass another --port, or --port 0 for any free one)", args.port))?;
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await.with_context(|| {
+            format!("cannot listen on 127.0.0.1:{} (in use? pass another --port, or --port 0 for any free one)", args.port)
+        })?;
         let addr: SocketAddr = listener.local_addr()?;
         println!("MedBridge search page: http://{addr}/  (serving {}; only this machine can connect; Ctrl-C stops)", args.dir.display());
         std::io::stdout().flush()?;
