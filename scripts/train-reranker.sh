@@ -7,6 +7,9 @@
 # other five languages alive. Negatives mined with the fine-tuned bi-encoder (models/e5-small-bi, from
 # scripts/setup.sh) from the English descriptions of the pairs' codes; lists of 1 positive + 7 negatives,
 # 200 pairs of held-out codes for dev. ~40 min on one core of a 2-vCPU machine (frozen-layer pass ~20 min).
+# The committed reranker's negatives were mined with the bi-encoder committed before today's (synthetic pairs
+# only, model id …+bi-da406f42a211: `bash scripts/train-bi.sh --synthetic` rebuilds it); mining with today's
+# (real + synthetic) bi-encoder gives other negatives, so a slightly different reranker.
 # Extra arguments go to `medbridge train cross`.
 set -euo pipefail
 MODE=mixed
