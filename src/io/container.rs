@@ -55,11 +55,12 @@ pub fn read<'a, H: DeserializeOwned>(kind: &FileKind, bytes: &'a [u8], what: &st
     }
     let truncated = |part: &str| Error::damaged(what, format!("{part} truncated"), kind.fix);
     let hlen = u32::from_le_bytes(body[8..12].try_into().expect("4 bytes")) as usize;
+    // lengths come from the file: checked arithmetic, so a huge one is "truncated", never a wrapped slice
     let header = body.get(12..12 + hlen).ok_or_else(|| truncated("header"))?;
     let header: H = serde_json::from_slice(header).map_err(|e| Error::damaged(what, format!("header: {e}"), kind.fix))?;
     let p = 12 + hlen;
     let plen = u64::from_le_bytes(body.get(p..p + 8).ok_or_else(|| truncated("payload length"))?.try_into().expect("8 bytes")) as usize;
-    let payload = body.get(p + 8..p + 8 + plen).ok_or_else(|| truncated("payload"))?;
+    let payload = (p + 8).checked_add(plen).and_then(|end| body.get(p + 8..end)).ok_or_else(|| truncated("payload"))?;
     Ok((header, payload))
 }
 

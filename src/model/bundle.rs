@@ -194,6 +194,26 @@ pub fn read_gguf_bytes(bytes: &[u8]) -> Result<Vec<RawTensor>> {
     let content = gguf_file::Content::read(&mut cur).map_err(|e| format_err!("{BUNDLE_WEIGHTS}: not a readable GGUF file: {e}"))?;
     let mut names: Vec<_> = content.tensor_infos.keys().cloned().collect();
     names.sort();
+    // candle trusts the shapes and offsets it read: check that each tensor lies inside the file first
+    for name in &names {
+        let info = &content.tensor_infos[name];
+        let (block, size) = (info.ggml_dtype.block_size(), info.ggml_dtype.type_size());
+        let len = info
+            .shape
+            .dims()
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .filter(|n| n % block == 0)
+            .and_then(|n| (n / block).checked_mul(size));
+        let end = len.and_then(|len| content.tensor_data_offset.checked_add(info.offset)?.checked_add(len as u64));
+        if end.is_none_or(|end| end > bytes.len() as u64) {
+            return Err(format_err!(
+                "{BUNDLE_WEIGHTS}: tensor {name} ({:?}, {:?}) lies outside the file",
+                info.ggml_dtype,
+                info.shape.dims()
+            ));
+        }
+    }
     let mut out = Vec::with_capacity(names.len());
     for name in names {
         let qt =

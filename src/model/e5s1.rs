@@ -229,18 +229,19 @@ impl E5S1 {
         let n_norm = r.usize("n_norm")?;
         let norm_len = r.u32("norm byte_len")? as usize;
         let mut nr = Reader { b: r.take(norm_len, "normalisation table")?, p: 0 };
-        let mut normalization = Vec::with_capacity(n_norm);
+        let mut normalization = Vec::with_capacity(n_norm.min(norm_len / 5)); // capacity from the bytes there are, not the header's count
         for _ in 0..n_norm {
             let cp = nr.u32("normalisation code point")?;
             let count = nr.u8("normalisation count")? as usize;
-            let mut rep = Vec::with_capacity(count);
+            let mut rep = Vec::with_capacity(count.min(nr.b.len() / 4));
             for _ in 0..count {
                 rep.push(nr.u32("normalisation replacement")?);
             }
             normalization.push((cp, rep));
         }
         let count = r.usize("tensor count")?;
-        let mut dir = Vec::with_capacity(count);
+        // a directory entry takes at least 23 bytes: no header count can reserve more than the file holds
+        let mut dir = Vec::with_capacity(count.min(b.len() / 23));
         for _ in 0..count {
             let nl = r.u16("tensor name length")? as usize;
             let name = String::from_utf8(r.take(nl, "tensor name")?.to_vec()).map_err(|_| format_err!("E5S1: tensor name not UTF-8"))?;
@@ -250,7 +251,7 @@ impl E5S1 {
             let len = r.u64("tensor byte_len")? as usize;
             dir.push((name, dtype, n_el, off, len));
         }
-        let mut tensors = Vec::with_capacity(count);
+        let mut tensors = Vec::with_capacity(dir.len());
         for (short, dtype, n_el, off, len) in dir {
             let (name, shape) = hf_name_and_shape(&short, &header)?;
             let elements: usize = shape.iter().product();
@@ -265,9 +266,10 @@ impl E5S1 {
             if len != expect_len {
                 return Err(format_err!("E5S1: tensor {short} has {len} bytes, expected {expect_len}"));
             }
-            let bytes = b
-                .get(off..off + len)
-                .ok_or_else(|| format_err!("E5S1: tensor {short} data {off}..{} lies outside the file", off + len))?
+            let bytes = off
+                .checked_add(len)
+                .and_then(|end| b.get(off..end))
+                .ok_or_else(|| format_err!("E5S1: tensor {short} data {off}..{} lies outside the file", off.saturating_add(len)))?
                 .to_vec();
             tensors.push(RawTensor { name, dtype, shape, bytes });
         }

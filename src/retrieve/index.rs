@@ -206,6 +206,8 @@ impl Index {
     fn parse(bytes: &[u8], expected_model: Option<&str>, what: &str) -> Result<Index> {
         let (meta, payload): (IndexMeta, _) = container::read(&FILE, bytes, what)?;
         Error::check_model(what, &meta.model_id, expected_model, "rebuild the index with this model (`medbridge index`)")?;
+        // instant-distance trusts the graph it deserialises: check it first (one pass, no copies)
+        super::quantized::check_index_payload(payload, meta.dim).map_err(|e| Error::damaged(what, e.to_string(), FILE.fix))?;
         let Payload { ids, texts, graph } =
             bincode::deserialize(payload).map_err(|e| Error::damaged(what, format!("payload: {e}"), FILE.fix))?;
         if ids.len() != meta.documents || texts.len() != ids.len() {
@@ -284,5 +286,25 @@ mod tests {
         assert!(e.err().unwrap().to_string().contains("twice"));
         let e = b.build("m", "s", "passage", vec!["a".into(), "b".into()], vec!["".into(), "".into()], vec![vec![1.0], vec![1.0, 0.0]]);
         assert!(e.is_err());
+    }
+
+    /// A file whose checksum is right but whose HNSW graph points outside itself (a bug or a crafted
+    /// file: instant-distance trusts what it deserialises) is refused as damaged, not searched into a panic.
+    #[test]
+    fn refuses_a_graph_that_points_outside_itself() {
+        let (idx, vecs) = sample(30);
+        let graph = bincode::serialize(idx.graph()).unwrap();
+        // layout: ef_search u64, n u64, n × (len u64 + 16 f32), layer-0 count u64, then node 0's first neighbour
+        let first_neighbour = 8 + 8 + 30 * (8 + 16 * 4) + 8;
+        for (at, value) in [(first_neighbour, 30u32), (graph.len() - 4, 30)] {
+            let mut g = graph.clone();
+            g[at..at + 4].copy_from_slice(&value.to_le_bytes());
+            let graph: HnswMap<Vector, u32> = bincode::deserialize(&g).unwrap();
+            let payload = bincode::serialize(&PayloadRef { ids: &idx.ids, texts: &idx.texts, graph: &graph }).unwrap();
+            let bytes = container::write(&FILE, &idx.meta, &payload).unwrap();
+            let e = Index::from_bytes(&bytes, None).err().expect("a damaged graph is refused").to_string();
+            assert!(e.contains("damaged") && e.contains("out of range"), "{e}");
+        }
+        assert!(Index::from_bytes(&idx.to_bytes().unwrap(), None).unwrap().search(&vecs[0], 1).is_ok());
     }
 }

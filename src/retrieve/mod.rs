@@ -156,6 +156,73 @@ impl Method {
     }
 }
 
+/// The page's search options (`MedBridge.search(query, options)`), checked field by field: `{k = 10 (1–100),
+/// lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true, documents = true}`; a missing or
+/// null field takes its default, any other field is refused by name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchOptions {
+    pub k: usize,
+    pub lang: String,
+    pub method: Method,
+    pub catalog: bool,
+    pub documents: bool,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { k: 10, lang: "en".into(), method: Method::Auto, catalog: true, documents: true }
+    }
+}
+
+impl SearchOptions {
+    /// From the options object as JSON (`null` or absent: the defaults).
+    pub fn from_json(v: &serde_json::Value) -> Result<Self> {
+        let mut o = SearchOptions::default();
+        let fields = match v {
+            serde_json::Value::Null => return Ok(o),
+            serde_json::Value::Object(m) => m,
+            other => return Err(format_err!("search options must be an object, not {}", json_kind(other))),
+        };
+        for (key, value) in fields.iter().filter(|(_, v)| !v.is_null()) {
+            let wrong = |want: &str| format_err!("options.{key} must be {want}, not {}", json_kind(value));
+            match key.as_str() {
+                "k" => {
+                    let k = value.as_f64().filter(|k| k.is_finite()).ok_or_else(|| wrong("a number from 1 to 100"))?;
+                    o.k = k.round().clamp(1.0, 100.0) as usize;
+                }
+                "lang" => {
+                    let l = value.as_str().ok_or_else(|| wrong("a language code such as \"es\""))?;
+                    if l.is_empty() || l.len() > 16 {
+                        return Err(format_err!("options.lang must be a language code such as \"es\", not {l:?}"));
+                    }
+                    o.lang = l.to_string();
+                }
+                "method" => {
+                    let m = value.as_str().ok_or_else(|| wrong("\"auto\", \"dense\", \"hybrid\" or \"bm25\""))?;
+                    o.method = m
+                        .parse()
+                        .map_err(|_| format_err!("options.method must be \"auto\", \"dense\", \"hybrid\" or \"bm25\", not {m:?}"))?;
+                }
+                "catalog" => o.catalog = value.as_bool().ok_or_else(|| wrong("true or false"))?,
+                "documents" => o.documents = value.as_bool().ok_or_else(|| wrong("true or false"))?,
+                _ => return Err(format_err!("unknown search option {key:?} (k, lang, method, catalog, documents)")),
+            }
+        }
+        Ok(o)
+    }
+}
+
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
+}
+
 impl std::str::FromStr for Method {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self> {
@@ -193,6 +260,28 @@ impl<T: VectorIndex + ?Sized> VectorIndex for &T {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn search_options_take_defaults_and_name_the_bad_field() {
+        assert_eq!(SearchOptions::from_json(&serde_json::Value::Null).unwrap(), SearchOptions::default());
+        let o =
+            SearchOptions::from_json(&json!({"k": 250.4, "lang": "es", "method": "hybrid", "catalog": false, "documents": null})).unwrap();
+        assert_eq!((o.k, o.lang.as_str(), o.method, o.catalog, o.documents), (100, "es", Method::Hybrid, false, true));
+        assert_eq!(SearchOptions::from_json(&json!({"k": -3})).unwrap().k, 1);
+        for (bad, field) in [
+            (json!({"k": "ten"}), "options.k"),
+            (json!({"lang": 3}), "options.lang"),
+            (json!({"lang": ""}), "options.lang"),
+            (json!({"method": "fuzzy"}), "options.method"),
+            (json!({"catalog": "yes"}), "options.catalog"),
+            (json!({"rerank": true}), "\"rerank\""),
+            (json!([1, 2]), "an array"),
+        ] {
+            let e = SearchOptions::from_json(&bad).unwrap_err().to_string();
+            assert!(e.contains(field), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn sources_round_trip_and_collapse_catalogue_passages() {

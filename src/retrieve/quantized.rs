@@ -56,6 +56,36 @@ pub struct CompactGraph {
     values: Vec<u32>,
 }
 
+impl CompactGraph {
+    /// Check that searching the graph cannot index out of bounds (instant-distance trusts its input):
+    /// one layer-0 node and one value per point, neighbours on layer 0 among the points, each upper
+    /// layer non-empty, no larger than the one below and its neighbours among its own nodes (its
+    /// nodes are the first points), values among the `passages`.
+    pub fn check(&self, points: usize, passages: usize) -> Result<()> {
+        if self.zero.len() != points || self.values.len() != points {
+            return Err(format_err!("HNSW graph: {points} points but {} nodes and {} values", self.zero.len(), self.values.len()));
+        }
+        let bad_list = |list: &[u32], slots: usize, nodes: usize| list.len() > slots || list.iter().any(|&x| x as usize >= nodes);
+        if let Some(i) = self.zero.iter().position(|z| bad_list(z, ZERO_SLOTS, points)) {
+            return Err(format_err!("HNSW graph: layer-0 node {i} has a neighbour out of range"));
+        }
+        let mut below = points;
+        for (l, layer) in self.layers.iter().enumerate() {
+            if layer.is_empty() || layer.len() > below {
+                return Err(format_err!("HNSW graph: layer {} has {} nodes, the layer below {below}", l + 1, layer.len()));
+            }
+            if let Some(i) = layer.iter().position(|node| bad_list(node, UPPER_SLOTS, layer.len())) {
+                return Err(format_err!("HNSW graph: node {i} of layer {} has a neighbour out of range", l + 1));
+            }
+            below = layer.len();
+        }
+        if let Some(v) = self.values.iter().find(|&&v| v as usize >= passages) {
+            return Err(format_err!("HNSW graph: value {v} out of range ({passages} passages)"));
+        }
+        Ok(())
+    }
+}
+
 // ---- instant-distance's serialised layout (bincode 1, fixint): HnswMap { hnsw: Hnsw { ef_search: usize,
 // points: Vec<P>, zero: Vec<[u32; 64]>, layers: Vec<Vec<[u32; 32]>> }, values: Vec<V> }.
 
@@ -102,6 +132,76 @@ fn slots(r: &mut Reader, n: usize) -> Result<Vec<u32>> {
     Ok(v)
 }
 
+/// Check an `.mbix` payload (bincode of ids, texts and an `HnswMap<Vector, u32>`) before it is
+/// deserialised, in place and without copying its vectors: the same rules as [`CompactGraph::check`]
+/// (a neighbour list ends at its first unused slot, as instant-distance reads it), every point of
+/// `dim` dimensions, one point per id, nothing after the graph.
+pub(crate) fn check_index_payload(payload: &[u8], dim: usize) -> Result<()> {
+    let mut r = Reader { b: payload, p: 0 };
+    let mut ids = 0;
+    for what in ["id", "text"] {
+        let n = r.len(what)?;
+        for _ in 0..n {
+            let l = r.len("string byte")?;
+            r.take(l)?;
+        }
+        if what == "id" {
+            ids = n;
+        }
+    }
+    r.u64()?; // ef_search
+    let n = r.len("point")?;
+    if n != ids {
+        return Err(format_err!("HNSW graph: {n} points for {ids} ids"));
+    }
+    for i in 0..n {
+        let d = r.len("dimension")?;
+        if d != dim {
+            return Err(format_err!("HNSW graph: point {i} has {d} dimensions, not {dim}"));
+        }
+        r.take(d * 4)?;
+    }
+    fn nodes(r: &mut Reader, count: usize, slots: usize, bound: usize, what: &str) -> Result<()> {
+        for i in 0..count {
+            let mut open = true;
+            for _ in 0..slots {
+                let x = r.u32()?;
+                open &= x != INVALID;
+                if open && x as usize >= bound {
+                    return Err(format_err!("HNSW graph: {what} node {i} has a neighbour out of range ({x} of {bound})"));
+                }
+            }
+        }
+        Ok(())
+    }
+    if r.len("layer-0 node")? != n {
+        return Err(format_err!("HNSW graph: layer 0 does not have one node per point"));
+    }
+    nodes(&mut r, n, ZERO_SLOTS, n, "layer-0")?;
+    let mut below = n;
+    for l in 0..r.len("layer")? {
+        let m = r.len("node")?;
+        if m == 0 || m > below {
+            return Err(format_err!("HNSW graph: layer {} has {m} nodes, the layer below {below}", l + 1));
+        }
+        nodes(&mut r, m, UPPER_SLOTS, m, &format!("layer-{}", l + 1))?;
+        below = m;
+    }
+    if r.len("value")? != n {
+        return Err(format_err!("HNSW graph: not one value per point"));
+    }
+    for _ in 0..n {
+        let v = r.u32()?;
+        if v as usize >= ids {
+            return Err(format_err!("HNSW graph: value {v} out of range ({ids} passages)"));
+        }
+    }
+    if r.p != payload.len() {
+        return Err(format_err!("{} bytes after the HNSW graph", payload.len() - r.p));
+    }
+    Ok(())
+}
+
 /// Split a serialised `HnswMap<Vector, u32>` into its points (f32) and its structure.
 fn decompose(graph: &HnswMap<Vector, u32>) -> Result<(Vec<Vec<f32>>, CompactGraph)> {
     let bytes = bincode::serialize(graph).map_err(|e| format_err!("HNSW graph: {e}"))?;
@@ -137,9 +237,7 @@ fn decompose(graph: &HnswMap<Vector, u32>) -> Result<(Vec<Vec<f32>>, CompactGrap
 /// Rebuild an `HnswMap<P, u32>` from its structure and points (inverse of [`decompose`]).
 fn compose<P: Serialize + for<'de> Deserialize<'de>>(g: &CompactGraph, points: &[P]) -> Result<HnswMap<P, u32>> {
     let n = points.len();
-    if g.zero.len() != n || g.values.len() != n {
-        return Err(format_err!("HNSW graph: {n} points but {} nodes and {} values", g.zero.len(), g.values.len()));
-    }
+    g.check(n, u32::MAX as usize)?;
     let mut out = Vec::new();
     out.extend_from_slice(&g.ef_search.to_le_bytes());
     out.extend_from_slice(&(n as u64).to_le_bytes());
@@ -147,9 +245,6 @@ fn compose<P: Serialize + for<'de> Deserialize<'de>>(g: &CompactGraph, points: &
         bincode::serialize_into(&mut out, p).map_err(|e| format_err!("HNSW graph: {e}"))?;
     }
     let put_slots = |out: &mut Vec<u8>, list: &[u32], total: usize| -> Result<()> {
-        if list.len() > total || list.iter().any(|&x| x as usize >= n) {
-            return Err(format_err!("HNSW graph: bad neighbour list ({} entries, slots {total}, {n} points)", list.len()));
-        }
         for i in 0..total {
             out.extend_from_slice(&list.get(i).copied().unwrap_or(INVALID).to_le_bytes());
         }
@@ -208,9 +303,7 @@ impl QuantizedIndex {
         if vectors.len() != n * dim || n != passages {
             return Err(format_err!("{n} scales and {} int8 values for {passages} passages of {dim} dimensions", vectors.len()));
         }
-        if let Some(v) = q.values.iter().find(|&&v| v as usize >= n) {
-            return Err(format_err!("graph value {v} out of range"));
-        }
+        q.check(n, passages)?;
         let points: Vec<QVector> =
             scales.iter().zip(vectors.chunks_exact(dim.max(1))).map(|(&scale, q)| QVector { scale, q: q.to_vec() }).collect();
         Ok(Self { dim, graph: compose(q, &points)? })
@@ -250,5 +343,37 @@ mod tests {
         let back: HnswMap<Vector, u32> = compose(&g, &points.into_iter().map(Vector).collect::<Vec<_>>()).unwrap();
         assert_eq!(bincode::serialize(&back).unwrap(), bincode::serialize(idx.graph()).unwrap());
         assert!(g.zero.iter().all(|z| !z.is_empty() && z.len() <= ZERO_SLOTS && !z.contains(&INVALID)));
+    }
+
+    #[test]
+    fn a_graph_pointing_outside_itself_is_refused() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let vecs: Vec<Vec<f32>> = (0..300).map(|_| (0..8).map(|_| rng.gen_range(-1.0..1.0)).collect()).collect();
+        let ids = (0..300).map(|i| format!("d{i}")).collect();
+        let idx = IndexBuilder::default().build("m", "test", "passage", ids, vec![String::new(); 300], vecs).unwrap();
+        let (points, g) = decompose(idx.graph()).unwrap();
+        assert!(!g.layers.is_empty(), "300 points make an upper layer");
+        g.check(300, 300).unwrap();
+        let mut bad = Vec::new();
+        let mut x = g.clone();
+        x.zero[7][0] = 300;
+        bad.push(x);
+        let mut x = g.clone();
+        let top = x.layers.len() - 1;
+        let len = x.layers[top].len() as u32;
+        x.layers[top][0] = vec![len];
+        bad.push(x);
+        let mut x = g.clone();
+        x.layers.push(vec![vec![]; 301]);
+        bad.push(x);
+        let mut x = g.clone();
+        x.values[3] = 300;
+        bad.push(x);
+        for x in bad {
+            let e = x.check(300, 300).unwrap_err().to_string();
+            assert!(e.contains("out of range") || e.contains("nodes"), "{e}");
+            let pts: Vec<Vector> = points.iter().cloned().map(Vector).collect();
+            assert!(compose::<Vector>(&x, &pts).is_err() || x.values[3] == 300);
+        }
     }
 }

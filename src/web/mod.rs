@@ -31,7 +31,7 @@ use crate::documents::{ChunkOptions, DocIndex, Document};
 use crate::encode::{Encoder, Kind};
 use crate::model::bundle::{load_bundle_bytes, MANIFEST_FILE};
 use crate::retrieve::search::QueryInput;
-use crate::retrieve::Method;
+use crate::retrieve::SearchOptions;
 use loader::{now_ms, resolve, BundleCache, FileReport, Progress, Scope};
 
 thread_local! {
@@ -333,13 +333,6 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
 }
 
-fn opt<T>(o: &JsValue, key: &str, f: impl Fn(&JsValue) -> Option<T>) -> Option<T> {
-    if !o.is_object() {
-        return None;
-    }
-    Reflect::get(o, &key.into()).ok().filter(|v| !v.is_undefined() && !v.is_null()).and_then(|v| f(&v))
-}
-
 /// Search page API: the ICD-10 catalogue and the user's documents.
 #[wasm_bindgen]
 impl MedBridge {
@@ -353,7 +346,8 @@ impl MedBridge {
     }
 
     /// Search the catalogue and the documents with one query embedding.
-    /// `options`: `{k = 10, lang = "en", method = "auto" | "dense" | "hybrid", catalog = true, documents = true}`.
+    /// `options` ([`SearchOptions`]): `{k = 10, lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true,
+    /// documents = true}`; a field of the wrong type or an unknown one rejects with an Error naming it.
     /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs}`; CodeHit =
     /// `{rank, code, score, description, descriptionLang, fallback, parent, parentDescription, matchedText,
     /// matchedLang, stage}`, DocHit = `{docId, docName, passage, title, text, score}`.
@@ -365,17 +359,13 @@ impl MedBridge {
             if q.is_empty() {
                 return Err(js_err("the query is empty: type something to search for"));
             }
-            let k = opt(&options, "k", |v| v.as_f64()).map(|k| k.clamp(1.0, 100.0) as usize).unwrap_or(10);
-            let lang = opt(&options, "lang", |v| v.as_string()).unwrap_or_else(|| "en".into());
-            let method = opt(&options, "method", |v| v.as_string()).unwrap_or_else(|| "auto".into());
-            let method = match method.as_str() {
-                "auto" => Method::Auto,
-                "dense" => Method::Dense,
-                "hybrid" => Method::Hybrid,
-                _ => return Err(js_err(format!("options.method must be \"auto\", \"dense\" or \"hybrid\", not {method:?}"))),
+            let json: serde_json::Value = if options.is_undefined() || options.is_null() {
+                serde_json::Value::Null
+            } else {
+                serde_wasm_bindgen::from_value(options).map_err(|e| js_err(format!("search options: {e}")))?
             };
-            let want_cat = opt(&options, "catalog", |v| v.as_bool()).unwrap_or(true);
-            let want_docs = opt(&options, "documents", |v| v.as_bool()).unwrap_or(true);
+            let SearchOptions { k, lang, method, catalog: want_cat, documents: want_docs } =
+                SearchOptions::from_json(&json).map_err(js_error)?;
             let t0 = now_ms();
             let v = inner.embed(&[q.clone()], Kind::Query).await?.pop().ok_or_else(|| js_err("no query vector"))?;
             let t1 = now_ms();
