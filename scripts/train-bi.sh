@@ -13,11 +13,6 @@ set -euo pipefail
 MODE=mixed
 case "${1:-}" in --synthetic) MODE=synthetic; shift ;; --mixed) shift ;; esac
 cd "$(dirname "$0")/.."
-export RAYON_NUM_THREADS="${RAYON_NUM_THREADS:-1}"
-D="${MEDBRIDGE_SHARED:-../shared}/data"
-T=target/train
-MB="${MEDBRIDGE_BIN:-target/release/medbridge}"
-[ -n "${MEDBRIDGE_BIN:-}" ] || cargo build --release --bin medbridge
 . scripts/train-data.sh
 if [ $MODE = mixed ]; then
   cat $T/pairs.jsonl $T/codiesp-train-pairs.jsonl > $T/bi-mixed-pairs.jsonl
