@@ -203,12 +203,13 @@ pub fn read_gguf_bytes(bytes: &[u8]) -> Result<Vec<RawTensor>> {
             .dims()
             .iter()
             .try_fold(1usize, |n, &d| n.checked_mul(d))
-            .filter(|n| n % block == 0)
+            // (an empty tensor too: candle casts its unaligned empty buffer to blocks)
+            .filter(|&n| n > 0 && n % block == 0)
             .and_then(|n| (n / block).checked_mul(size));
         let end = len.and_then(|len| content.tensor_data_offset.checked_add(info.offset)?.checked_add(len as u64));
         if end.is_none_or(|end| end > bytes.len() as u64) {
             return Err(format_err!(
-                "{BUNDLE_WEIGHTS}: tensor {name} ({:?}, {:?}) lies outside the file",
+                "{BUNDLE_WEIGHTS}: tensor {name} ({:?}, shape {:?}) is empty, does not fit its type's blocks or lies outside the file",
                 info.ggml_dtype,
                 info.shape.dims()
             ));
