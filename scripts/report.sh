@@ -50,7 +50,7 @@ systems() { # tag zero-shot-index fine-tuned-index queries qrels set
   local t=$1 zi=$2 fi=$3 q=$4 qr=$5 s=$6
   ev "$t-bm25" $BASE "$zi" "$q" "$qr" "$s" "BM25" --method bm25
   ev "$t-zero-shot" $BASE "$zi" "$q" "$qr" "$s" "zero-shot e5-small" --method dense
-  ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "$FINE_TUNED" --method dense
+  ev "$t-fine-tuned" $BI "$fi" "$q" "$qr" "$s" "fine-tuned bi-encoder" --method dense
 }
 shipped() { # tag model index queries qrels set rerank-depth: the default first stage, alone and reranked
   local t=$1 m=$2 i=$3 q=$4 qr=$5 s=$6 depth=$7
@@ -69,14 +69,12 @@ for family in $SETS; do
     [ -f $R/codiesp-train-pairs.jsonl ] || $MB synth --generator annotated --queries $D/codiesp/train/queries.jsonl \
       --qrels $D/codiesp/train/qrels.tsv --lang es --exclude $D/codiesp/dev/queries.jsonl --out $R/codiesp-train-pairs.jsonl
     BUILD[$R/codiesp_names_bi.mbix]="$MB --model $BI index --icd10 --lang all --names --names-from $R/codiesp-train-pairs.jsonl --pool $D/codiesp/corpus_en.jsonl --out $R/codiesp_names_bi.mbix"
-    FINE_TUNED="fine-tuned bi-encoder, every name"
-    systems codiesp $R/codiesp_en.mbix $R/codiesp_names_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv "$S"
+        systems codiesp $R/codiesp_en.mbix $R/codiesp_names_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv "$S"
     before codiesp fine-tuned-synthetic hybrid-rank-fusion reranker-synthetic-only every-name-synthetic default-reranker-synthetic
     # the reranker judges a candidate by every name the index holds for it
     shipped codiesp $BI $R/codiesp_names_bi.mbix $D/codiesp/dev/queries.jsonl $D/codiesp/dev/qrels.tsv "$S" "$RERANK"
     ;;
   casi)
-    FINE_TUNED="fine-tuned bi-encoder"
     for l in en es fr it; do
       corpus_index $BASE $D/casimedicos/$l/corpus.jsonl $R/casi_$l.mbix
       corpus_index $BI $D/casimedicos/$l/corpus.jsonl $R/casi_${l}_bi.mbix
