@@ -12,7 +12,6 @@ use medbridge::model::ModelInfo;
 use medbridge::model::RawTensor;
 use medbridge::retrieve::rerank::Reranker;
 use medbridge::text::tokenize::{letters_tokenizer, Tokenizer};
-use sha2::{Digest, Sha256};
 
 static BASE: LazyLock<(ModelInfo, Tokenizer, Vec<RawTensor>)> = LazyLock::new(|| tiny_model(letters_tokenizer(), 2, 1));
 
@@ -24,7 +23,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(manifest) = data.get(2..2 + n) else { return };
     let weights = &data[2 + n..];
     let Ok(mut m) = serde_json::from_slice::<Manifest>(manifest) else { return };
-    m.weights.sha256 = Sha256::digest(weights).iter().map(|b| format!("{b:02x}")).collect();
+    m.weights.sha256 = medbridge::io::sha256_hex(weights);
     let (info, tok, tensors) = &*BASE;
     if m.kind == "cross" {
         let Ok(mbytes) = serde_json::to_vec(&m) else { return };
