@@ -38,6 +38,10 @@ pub enum Error {
     Candle(#[from] candle_core::Error),
     #[error("tokenizer error: {0}")]
     Tokenizer(String),
+    /// The GPU failed at run time (device lost, out of memory, a failed readback): the same work
+    /// can be redone on the CPU path.
+    #[error("WebGPU: {0}")]
+    Gpu(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -96,6 +100,7 @@ impl Error {
             Error::Format(_) | Error::Invalid(_) => "invalid-input",
             Error::Candle(_) => "tensor",
             Error::Tokenizer(_) => "tokenizer",
+            Error::Gpu(_) => "gpu",
         }
     }
 }

@@ -42,6 +42,13 @@ function onWorkerMessage(ev) {
   const m = ev.data;
   if (m.event === "progress") return onProgress(m);
   if (m.event === "docProgress") return onDocProgress(m);
+  if (m.event === "backend") return onBackendChange(m);
+  if (m.event === "documents") {
+    renderDocs(m.documents);
+    if (m.note) showDocStatus(m.note);
+    if ($("q").value.trim()) schedule(0);
+    return;
+  }
   const p = state.pending.get(m.id);
   if (!p) return;
   state.pending.delete(m.id);
@@ -66,6 +73,17 @@ function onProgress(p) {
   }
 }
 
+// The GPU failed after loading (device lost …): the engine now runs on the CPU, with the same results.
+function onBackendChange(m) {
+  state.info.backend = m.backend;
+  $("status").dataset.backend = m.backend;
+  setStatus(`Ready · engine: ${m.backend === "webgpu" ? "WebGPU" : "CPU (WebAssembly)"}`, "ready");
+  const notice = $("engine-notice");
+  notice.hidden = false;
+  notice.textContent = `WebGPU stopped working, so searches now run on the CPU: slower, same results. (WebGPU ${m.gpuStatus})`;
+  notice.dataset.kind = "gpu-lost";
+}
+
 function onDocProgress(p) {
   const bar = $("doc-progress");
   bar.hidden = false;
@@ -79,6 +97,11 @@ function onDocProgress(p) {
 function describeLoadError(e) {
   const msg = e.message || String(e);
   switch (e.code) {
+    case "offline":
+      return `Cannot reach the server to download the search engine: this device seems to be offline (${msg}). ` +
+        "The first visit needs a connection once; after that the page works offline.";
+    case "download-interrupted":
+      return `The download of the search engine was interrupted (${msg}). Nothing incomplete was kept: try again.`;
     case "fetch-failed":
       return `The engine's files are missing on this server (${msg}). Build them with scripts/run.sh.`;
     case "damaged-file":
@@ -104,10 +127,24 @@ async function start() {
     setStatus("This browser cannot run the search engine: WebAssembly is not available.", "error");
     return;
   }
+  await load();
+}
+
+// Start the engine in a fresh worker (again after a failed start: "Try again").
+async function load() {
+  $("retry").hidden = true;
+  setStatus("Starting the search engine…", "loading");
+  $("load-detail").textContent = "";
+  if (state.worker) state.worker.terminate();
+  for (const p of state.pending.values()) p.reject(new Error("the engine was restarted"));
+  state.pending.clear();
   const t0 = performance.now();
   state.worker = new Worker("./worker.js", { type: "module" });
   state.worker.onmessage = onWorkerMessage;
-  state.worker.onerror = (e) => setStatus(`The search engine stopped: ${e.message || "worker error"}`, "error");
+  state.worker.onerror = (e) => {
+    setStatus(`The search engine stopped: ${e.message || "worker error"}`, "error");
+    $("retry").hidden = false;
+  };
   try {
     const info = await call("load", { webgpu: $("engine").value });
     state.info = info;
@@ -130,16 +167,25 @@ async function start() {
         : `WebGPU not used: ${info.gpuStatus}. Searches run on the CPU (same results).`;
       notice.dataset.kind = info.webgpuApi ? "info" : "no-webgpu";
     }
+    if (info.report.cacheWarning) {
+      const total = info.report.files.filter((f) => !f.cached).reduce((a, f) => a + f.bytes, 0);
+      const sn = $("storage-notice");
+      sn.hidden = false;
+      sn.textContent = `This browser could not keep a copy of the search engine (${info.report.cacheWarning}). ` +
+        `It works now, from memory; the next visit downloads ${fmtBytes(total)} again. Free some of this site's storage to keep it.`;
+    }
     if (!cat) {
       $("code-empty").textContent = "This bundle has no ICD-10 index (export it with `medbridge export-web --index …`). Documents can still be searched.";
     }
-    for (const p of info.problems) showDocStatus(p, true);
+    if (info.problems.length) showDocStatus(info.problems.join(" · "), true);
     renderDocs(info.documents);
     for (const id of ["q", "go", "file", "paste-add", "import"]) $(id).disabled = false;
     $("export").disabled = info.documents.length === 0;
     if ($("q").value.trim()) schedule(0);
   } catch (e) {
     setStatus(describeLoadError(e), "error");
+    $("load-progress").value = 0;
+    $("retry").hidden = false;
   }
 }
 
@@ -386,6 +432,7 @@ document.addEventListener("DOMContentLoaded", () => {
     $("paste").value = "";
   });
   $("export").addEventListener("click", exportDocs);
+  $("retry").addEventListener("click", () => load());
   $("import").addEventListener("change", async (e) => {
     const f = e.target.files[0];
     e.target.value = "";

@@ -1,6 +1,7 @@
 // The search engine, in a module Web Worker so that typing never waits for it.
 // Protocol: the page posts {id, type, ...}; the worker answers {id, ok, result | error} and posts
-// events {event: "progress" | "docProgress" | "ready" | "fatal", ...}.
+// events {event: "progress" | "docProgress" | "backend" | "documents", ...}: "backend" when the GPU
+// failed and the CPU path took over, "documents" when another tab of this site added or removed one.
 import init, { MedBridge, lastPanic } from "./pkg/medbridge.js";
 
 const DB_NAME = "medbridge";
@@ -8,6 +9,10 @@ const STORE = "documents";
 let mb = null;
 let chain = Promise.resolve(); // operations run one at a time (one encoder)
 let latestSearch = 0;
+let backend = null;
+// Tabs of this site tell each other which documents they saved or removed (ids only; the
+// document itself is read from IndexedDB), so no tab's list goes stale and nothing is lost.
+const tabs = typeof BroadcastChannel === "function" ? new BroadcastChannel("medbridge-documents") : null;
 
 function post(msg, transfer) {
   self.postMessage(msg, transfer || []);
@@ -69,14 +74,61 @@ async function restoreDocuments() {
   }
   const problems = [];
   for (const r of records || []) {
+    const name = (r && typeof r.name === "string" && r.name) || `saved document ${r && r.id}`;
     try {
-      mb.importDocuments(new Uint8Array(r.bytes), r.name);
+      importRecord(r);
     } catch (e) {
-      problems.push(`${r.name}: ${describe(e)} (removed)`);
+      // A damaged record cannot be searched or repaired: say which one, and drop it so it is not
+      // reported again on every visit.
+      problems.push(`${name}: could not be restored from this browser's storage: ${describe(e)} (removed)`);
       await dbDo("readwrite", (s) => s.delete(r.id)).catch(() => {});
     }
   }
   return problems;
+}
+
+function importRecord(r) {
+  const bytes = r && r.bytes;
+  if (!(bytes instanceof ArrayBuffer || ArrayBuffer.isView(bytes))) throw new Error("the record holds no document file");
+  return mb.importDocuments(new Uint8Array(bytes.buffer || bytes, bytes.byteOffset || 0, bytes.byteLength), r.name || String(r.id));
+}
+
+function announce(msg) {
+  if (tabs) tabs.postMessage(msg);
+}
+
+// Another tab saved or removed a document: follow it (in the same queue as our own operations).
+if (tabs) {
+  tabs.onmessage = (ev) => {
+    const { added, removed } = ev.data || {};
+    chain = chain.then(async () => {
+      if (!mb) return;
+      const have = new Set(mb.documents().map((d) => d.id));
+      let note = null;
+      if (added && !have.has(added)) {
+        const r = await dbDo("readonly", (s) => s.get(added)).catch(() => null);
+        if (!r) return;
+        try {
+          importRecord(r);
+          note = `${r.name} was added in another tab.`;
+        } catch (e) {
+          note = `${r.name} (added in another tab) could not be read: ${describe(e)}`;
+        }
+      } else if (removed && have.has(removed)) {
+        const name = mb.documents().find((d) => d.id === removed)?.name;
+        mb.removeDocument(removed);
+        note = `${name} was removed in another tab.`;
+      }
+      if (note) post({ event: "documents", documents: mb.documents(), note });
+    });
+  };
+}
+
+// After an operation that embedded text: if the GPU failed and the engine moved to the CPU, say so.
+function checkBackend() {
+  const now = mb.backend();
+  if (backend !== null && now !== backend) post({ event: "backend", backend: now, gpuStatus: mb.gpuStatus() });
+  backend = now;
 }
 
 // ---- Operations.
@@ -88,6 +140,7 @@ const ops = {
     mb = await MedBridge.load("./assets/", (p) => post({ event: "progress", ...p }), { webgpu: option });
     const loadMs = performance.now() - t0;
     const problems = await restoreDocuments();
+    backend = mb.backend();
     return {
       backend: mb.backend(),
       gpuStatus: mb.gpuStatus(),
@@ -105,18 +158,22 @@ const ops = {
     if (seq < latestSearch) return { stale: true, seq };
     const t0 = performance.now();
     const r = await mb.search(q, { lang, method, k: k || 10 });
+    checkBackend();
     return { ...r, seq, q, totalMs: performance.now() - t0 };
   },
   async addDocument({ name, text }) {
     const r = await mb.addDocument(name, text, (p) => post({ event: "docProgress", ...p }));
+    checkBackend();
     const { bytes, ...info } = r;
     const warning = await persist(info, bytes.buffer);
+    if (!warning) announce({ added: info.id });
     return { info, warning, documents: mb.documents() };
   },
   async removeDocument({ docId: id }) {
     const removed = mb.removeDocument(id);
     let warning = null;
     await dbDo("readwrite", (s) => s.delete(id)).catch((e) => { warning = `Could not delete it from browser storage: ${describe(e)}`; });
+    if (!warning) announce({ removed: id });
     return { removed, warning, documents: mb.documents() };
   },
   async exportDocuments() {
@@ -129,6 +186,7 @@ const ops = {
     for (const info of infos) {
       const w = await persist(info, mb.exportDocuments(info.id).buffer);
       if (w) warnings.push(w);
+      else announce({ added: info.id });
     }
     return { imported: infos, warning: warnings[0] || null, documents: mb.documents() };
   },

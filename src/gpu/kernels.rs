@@ -306,10 +306,12 @@ pub(crate) async fn read_back(
         let _ = tx.send(r);
     });
     #[cfg(not(target_arch = "wasm32"))]
-    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| crate::format_err!("GPU poll failed: {e}"))?;
-    rx.await.map_err(|_| crate::format_err!("GPU readback was cancelled"))?.map_err(|e| crate::format_err!("GPU readback failed: {e}"))?;
+    device.poll(wgpu::PollType::wait_indefinitely()).map_err(|e| crate::Error::Gpu(format!("GPU poll failed: {e}")))?;
+    rx.await
+        .map_err(|_| crate::Error::Gpu("GPU readback was cancelled".into()))?
+        .map_err(|e| crate::Error::Gpu(format!("GPU readback failed: {e}")))?;
     let out = {
-        let data = staging.slice(..).get_mapped_range().map_err(|e| crate::format_err!("GPU readback failed: {e:?}"))?;
+        let data = staging.slice(..).get_mapped_range().map_err(|e| crate::Error::Gpu(format!("GPU readback failed: {e:?}")))?;
         bytemuck::cast_slice::<u8, f32>(&data)[..len].to_vec()
     };
     staging.unmap();

@@ -315,7 +315,7 @@ impl GpuEncoder {
         let v = val.pop().await;
         let o = oom.pop().await;
         if let Some(e) = v.or(o) {
-            return Err(format_err!("WebGPU error in the forward pass: {e}"));
+            return Err(crate::Error::Gpu(format!("error in the forward pass: {e}")));
         }
         let (encoder, out_buf) = res?;
         let h = self.config.hidden_size;

@@ -7,7 +7,9 @@
 //! missing or damaged copy (length/sha mismatch) is deleted and fetched again (`cache: "no-store"`,
 //! verified, then stored). After a successful load, caches of other versions are deleted. If the
 //! manifest cannot be fetched (offline), the copy of it kept in the cache is used. Without the Cache
-//! API (insecure context) files are simply fetched every time.
+//! API (insecure context) files are simply fetched every time. A download cut short or failing its
+//! sha256 is fetched again (up to [`DOWNLOAD_ATTEMPTS`] times) and nothing unverified is ever cached; a
+//! file the cache refuses (quota) is used from memory and reported (`cached: false`, `cacheWarning`).
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -25,6 +27,11 @@ pub(crate) fn describe(v: &JsValue) -> String {
         return String::from(e.message());
     }
     v.as_string().unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// The stable `code` of an error made by [`js_err_code`].
+fn error_code(e: &JsValue) -> Option<String> {
+    Reflect::get(e, &"code".into()).ok().and_then(|c| c.as_string())
 }
 
 /// The global scope: a window or a worker (fetch and caches live on both, on different interfaces).
@@ -85,8 +92,13 @@ pub(crate) fn resolve(rel: &str, base: &str) -> Result<String, JsValue> {
 pub struct FileReport {
     pub name: String,
     pub bytes: u64,
-    /// "cache", "network", or "network-after-damaged-cache".
+    /// "cache", "network", "network-retry" (a download cut short was fetched again) or
+    /// "network-after-damaged-cache".
     pub source: String,
+    /// Downloads it took (0: from the cache).
+    pub attempts: u32,
+    /// Kept in the Cache API for the next visit (false: quota exceeded, private mode, no Cache API).
+    pub cached: bool,
     pub ms: f64,
 }
 
@@ -130,7 +142,9 @@ pub(crate) fn request(url: &str, cache: RequestCache) -> Result<Request, JsValue
     Request::new_with_str_and_init(url, &init)
 }
 
-/// GET `url` and read the body, reporting progress per chunk.
+/// GET `url` and read the body, reporting progress per chunk. Errors carry a code the page
+/// switches on: `"offline"` (no response at all), `"fetch-failed"` (an HTTP error status),
+/// `"download-interrupted"` (the body stopped half-way).
 pub(crate) async fn fetch_bytes(
     scope: &Scope,
     url: &str,
@@ -140,17 +154,18 @@ pub(crate) async fn fetch_bytes(
 ) -> Result<Vec<u8>, JsValue> {
     let resp: Response = await_js(scope.fetch(&request(url, cache)?))
         .await
-        .map_err(|e| js_err_code(format!("fetching {url} failed: {}", describe(&e)), "fetch-failed"))?
+        .map_err(|e| js_err_code(format!("could not reach {url} ({}): offline, or the server is down", describe(&e)), "offline"))?
         .dyn_into()?;
     if !resp.ok() {
         return Err(js_err_code(format!("fetching {url} failed: HTTP {} {}", resp.status(), resp.status_text()), "fetch-failed"));
     }
+    let interrupted = |e: JsValue| js_err_code(format!("downloading {url} was interrupted: {}", describe(&e)), "download-interrupted");
     let mut buf: Vec<u8> = Vec::with_capacity(expected.unwrap_or(0) as usize);
     match resp.body() {
         Some(stream) => {
             let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().dyn_into()?;
             loop {
-                let chunk = await_js(reader.read()).await.map_err(|e| js_err(format!("reading {url} failed: {}", describe(&e))))?;
+                let chunk = await_js(reader.read()).await.map_err(interrupted)?;
                 if Reflect::get(&chunk, &"done".into())?.as_bool().unwrap_or(false) {
                     break;
                 }
@@ -162,7 +177,7 @@ pub(crate) async fn fetch_bytes(
             }
         }
         None => {
-            let ab = await_js(resp.array_buffer()?).await?;
+            let ab = await_js(resp.array_buffer()?).await.map_err(interrupted)?;
             buf = Uint8Array::new(&ab).to_vec();
             on_chunk(buf.len() as u64);
         }
@@ -187,6 +202,19 @@ pub(crate) async fn cache_put(cache: &Cache, url: &str, bytes: &[u8]) -> Result<
     Ok(())
 }
 
+/// Downloads of one file before giving up: a download cut short, or bytes that fail the manifest's
+/// length or sha256, are fetched again (nothing unverified is ever kept or cached).
+const DOWNLOAD_ATTEMPTS: u32 = 3;
+
+/// One verified file and how it was obtained.
+pub(crate) struct Fetched {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) source: String,
+    pub(crate) attempts: u32,
+    /// Why it could not be kept in the Cache API (quota exceeded …), when it came from the network.
+    pub(crate) cache_error: Option<String>,
+}
+
 /// Get one verified file: from the cache if intact, else from the network (then cached).
 pub(crate) async fn get_file(
     scope: &Scope,
@@ -194,14 +222,14 @@ pub(crate) async fn get_file(
     url: &str,
     entry: &FileEntry,
     progress: &Progress,
-) -> Result<(Vec<u8>, String), JsValue> {
+) -> Result<Fetched, JsValue> {
     let mut source = "network";
     if let Some(cache) = cache {
         match cache_get(cache, url).await {
             Ok(Some(bytes)) => match entry.verify(&bytes) {
                 Ok(()) => {
                     progress.report(&entry.name, entry.bytes, entry.bytes, "cache", "file");
-                    return Ok((bytes, "cache".into()));
+                    return Ok(Fetched { bytes, source: "cache".into(), attempts: 0, cache_error: None });
                 }
                 Err(e) => {
                     web_sys::console::warn_1(&format!("medbridge: discarding damaged cached {}: {e}", entry.name).into());
@@ -213,19 +241,45 @@ pub(crate) async fn get_file(
             Err(e) => web_sys::console::warn_1(&format!("medbridge: cache read of {} failed: {}", entry.name, describe(&e)).into()),
         }
     }
-    let bytes =
-        fetch_bytes(scope, url, RequestCache::NoStore, Some(entry.bytes), |n| progress.report(&entry.name, n, entry.bytes, source, "file"))
-            .await?;
-    entry.verify(&bytes).map_err(|e| {
-        js_err_code(format!("{url}: {e} (the server's files do not match its manifest: re-export the bundle)"), "damaged-file")
-    })?;
+    let mut attempt = 0;
+    let bytes = loop {
+        attempt += 1;
+        let result = fetch_bytes(scope, url, RequestCache::NoStore, Some(entry.bytes), |n| {
+            progress.report(&entry.name, n, entry.bytes, source, "file")
+        })
+        .await;
+        let last = attempt == DOWNLOAD_ATTEMPTS;
+        let problem = match result {
+            Ok(bytes) => match entry.verify(&bytes) {
+                Ok(()) => break bytes,
+                Err(_) if (bytes.len() as u64) < entry.bytes => js_err_code(
+                    format!("downloading {url} was cut short ({} of {} bytes)", bytes.len(), entry.bytes),
+                    "download-interrupted",
+                ),
+                Err(e) => {
+                    js_err_code(format!("{url}: {e} (the server's files do not match its manifest: re-export the bundle)"), "damaged-file")
+                }
+            },
+            // Offline or an HTTP error: trying again at once would not help.
+            Err(e) if error_code(&e).as_deref() != Some("download-interrupted") => return Err(e),
+            Err(e) => e,
+        };
+        if last {
+            let msg = format!("{}; tried {DOWNLOAD_ATTEMPTS} times, nothing of it was kept", describe(&problem));
+            return Err(js_err_code(msg, &error_code(&problem).unwrap_or_default()));
+        }
+        web_sys::console::warn_1(&format!("medbridge: {}; downloading it again", describe(&problem)).into());
+        source = "network-retry";
+    };
+    let mut cache_error = None;
     if let Some(cache) = cache {
         if let Err(e) = cache_put(cache, url, &bytes).await {
-            // Quota or private mode: keep going, uncached.
+            // Quota or private mode: keep going from memory; the page says the copy was not kept.
             web_sys::console::warn_1(&format!("medbridge: could not cache {}: {}", entry.name, describe(&e)).into());
+            cache_error = Some(describe(&e));
         }
     }
-    Ok((bytes, source.into()))
+    Ok(Fetched { bytes, source: source.into(), attempts: attempt, cache_error })
 }
 
 /// The Cache API store of one bundle version (absent without the Cache API).
@@ -274,13 +328,7 @@ impl BundleCache {
     }
 
     /// One verified file: from the cache if intact, else from the network (then cached).
-    pub(crate) async fn file(
-        &self,
-        scope: &Scope,
-        url: &str,
-        entry: &FileEntry,
-        progress: &Progress,
-    ) -> Result<(Vec<u8>, String), JsValue> {
+    pub(crate) async fn file(&self, scope: &Scope, url: &str, entry: &FileEntry, progress: &Progress) -> Result<Fetched, JsValue> {
         get_file(scope, self.cache.as_ref(), url, entry, progress).await
     }
 

@@ -29,7 +29,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::catalog::asset::{CatalogAsset, ASSET_FILE};
 use crate::documents::{ChunkOptions, DocIndex, Document};
 use crate::encode::{Encoder, Kind};
-use crate::model::bundle::{load_bundle_bytes, MANIFEST_FILE};
+use crate::model::bundle::{load_bundle_bytes, Manifest, MANIFEST_FILE};
 use crate::retrieve::search::QueryInput;
 use crate::retrieve::SearchOptions;
 use loader::{now_ms, resolve, BundleCache, FileReport, Progress, Scope};
@@ -88,14 +88,21 @@ pub struct LoadReport {
     pub deleted_caches: Vec<String>,
     pub backend: String,
     pub gpu_status: String,
+    /// Why a file fetched from the network could not be kept for the next visit (quota exceeded …).
+    pub cache_warning: Option<String>,
     pub fetch_ms: f64,
     pub build_ms: f64,
 }
 
 struct Inner {
-    /// On WebGPU or the CPU, chosen once at load.
-    encoder: Encoder,
+    /// On WebGPU or the CPU, chosen at load; replaced by a CPU encoder if the GPU fails later.
+    encoder: RefCell<Rc<Encoder>>,
+    /// Where the model came from, to rebuild it on the CPU after a GPU failure.
+    base: String,
+    manifest: Manifest,
     report: LoadReport,
+    /// Set when the GPU failed after loading and the CPU path took over: why.
+    gpu_lost: RefCell<Option<String>>,
     /// The ICD-10 search asset, when the bundle has one.
     catalog: Option<CatalogAsset>,
     /// The user's documents (added in this page, or restored from IndexedDB by the page).
@@ -156,13 +163,25 @@ impl MedBridge {
         let mut progress = Progress { cb: on_progress, total: manifest.total_bytes(), done_before: 0 };
         let mut files = HashMap::new();
         let mut file_reports = Vec::new();
+        let mut cache_warning = None;
         for entry in &manifest.files {
             let t = now_ms();
             let url = resolve(&entry.name, &base)?;
-            let (bytes, source) = cache.file(&scope, &url, entry, &progress).await?;
+            let got = cache.file(&scope, &url, entry, &progress).await?;
             progress.done_before += entry.bytes;
-            file_reports.push(FileReport { name: entry.name.clone(), bytes: entry.bytes, source, ms: now_ms() - t });
-            files.insert(entry.name.clone(), bytes);
+            let cached = cache.available() && got.cache_error.is_none();
+            if let Some(e) = got.cache_error {
+                cache_warning.get_or_insert(format!("{}: {e}", entry.name));
+            }
+            file_reports.push(FileReport {
+                name: entry.name.clone(),
+                bytes: entry.bytes,
+                source: got.source,
+                attempts: got.attempts,
+                cached,
+                ms: now_ms() - t,
+            });
+            files.insert(entry.name.clone(), got.bytes);
         }
         cache.put(&manifest_url, &manifest_bytes).await;
         let fetch_ms = now_ms() - t0;
@@ -239,32 +258,38 @@ impl MedBridge {
             deleted_caches: deleted,
             backend: encoder.device().as_str().into(),
             gpu_status,
+            cache_warning,
             fetch_ms,
             build_ms: now_ms() - t1,
         };
         let docs = RefCell::new(DocIndex::new(&info.model_id, info.config.hidden_size));
-        Ok(MedBridge { inner: Rc::new(Inner { encoder, report, catalog, docs }) })
+        let encoder = RefCell::new(Rc::new(encoder));
+        Ok(MedBridge { inner: Rc::new(Inner { encoder, base, manifest, report, gpu_lost: RefCell::new(None), catalog, docs }) })
     }
 
-    /// "webgpu" or "cpu".
+    /// "webgpu" or "cpu" (the CPU after the GPU failed: see `gpuStatus`).
     pub fn backend(&self) -> String {
-        self.inner.encoder.device().as_str().into()
+        self.inner.encoder().device().as_str().into()
     }
 
-    /// Why WebGPU is (not) used: "ok", "disabled by option …", "no WebGPU adapter …", "not built …".
+    /// Why WebGPU is (not) used: "ok", "disabled by option …", "no WebGPU adapter …", "not built …",
+    /// "failed after loading (…): running on the CPU".
     #[wasm_bindgen(js_name = gpuStatus)]
     pub fn gpu_status(&self) -> String {
-        self.inner.report.gpu_status.clone()
+        match &*self.inner.gpu_lost.borrow() {
+            Some(why) => format!("failed after loading ({why}): running on the CPU"),
+            None => self.inner.report.gpu_status.clone(),
+        }
     }
 
     /// Vector length (384 for e5-small).
     pub fn dim(&self) -> usize {
-        self.inner.encoder.dim()
+        self.inner.encoder().dim()
     }
 
     #[wasm_bindgen(js_name = modelId)]
     pub fn model_id(&self) -> String {
-        self.inner.encoder.info.model_id.clone()
+        self.inner.encoder().info.model_id.clone()
     }
 
     /// The bundle version (cache key).
@@ -276,13 +301,13 @@ impl MedBridge {
     /// files: [{name, bytes, source, ms}], deletedCaches, backend, gpuStatus, fetchMs, buildMs}`.
     #[wasm_bindgen(js_name = loadReport)]
     pub fn load_report(&self) -> Result<JsValue, JsValue> {
-        serde_wasm_bindgen::to_value(&self.inner.report).map_err(|e| js_err(e))
+        serde_wasm_bindgen::to_value(&self.inner.report).map_err(js_err)
     }
 
     /// Token ids of `kind`'s prefix + text (with `<s>`/`</s>`), as the encoder sees them.
     pub fn tokenize(&self, text: String, kind: String) -> Result<Vec<u32>, JsValue> {
         let kind: Kind = kind.parse().map_err(js_error)?;
-        Ok(self.inner.encoder.tokenize(&text, kind).map_err(js_error)?.ids)
+        Ok(self.inner.encoder().tokenize(&text, kind).map_err(js_error)?.ids)
     }
 
     /// Embed `texts` (`kind`: "query" | "passage" | "raw") → `Promise<Float32Array[]>`, L2-normalised.
@@ -307,9 +332,44 @@ impl MedBridge {
 }
 
 impl Inner {
+    /// The current encoder (shared, so a GPU → CPU switch never waits for a running embedding).
+    fn encoder(&self) -> Rc<Encoder> {
+        self.encoder.borrow().clone()
+    }
+
+    /// Embed on the current encoder. If the GPU fails at run time (device lost, out of memory, a
+    /// failed readback), the model is rebuilt on the CPU from the verified files (Cache API, else the
+    /// network), which is used from then on, and the same texts are embedded again there.
     async fn embed(&self, texts: &[String], kind: Kind) -> Result<Vec<Vec<f32>>, JsValue> {
         let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-        Ok(self.encoder.embed_async(&refs, kind, |_, _| {}).await.map_err(js_error)?.vectors)
+        let encoder = self.encoder();
+        match encoder.embed_async(&refs, kind, |_, _| {}).await {
+            Ok(e) => Ok(e.vectors),
+            Err(crate::Error::Gpu(why)) => {
+                web_sys::console::warn_1(&format!("medbridge: WebGPU failed ({why}); switching to the CPU path").into());
+                let cpu = Rc::new(self.cpu_encoder().await?);
+                *self.encoder.borrow_mut() = cpu.clone();
+                *self.gpu_lost.borrow_mut() = Some(why);
+                Ok(cpu.embed_async(&refs, kind, |_, _| {}).await.map_err(js_error)?.vectors)
+            }
+            Err(e) => Err(js_error(e)),
+        }
+    }
+
+    /// The model on the CPU, rebuilt from its verified files.
+    async fn cpu_encoder(&self) -> Result<Encoder, JsValue> {
+        let scope = Scope::get()?;
+        let mut manifest = self.manifest.clone();
+        manifest.files.retain(|f| f.name != ASSET_FILE);
+        let cache = BundleCache::open(&scope, &manifest.version).await;
+        let progress = Progress { cb: None, total: manifest.total_bytes(), done_before: 0 };
+        let mut files = HashMap::new();
+        for entry in &manifest.files {
+            let url = resolve(&entry.name, &self.base)?;
+            files.insert(entry.name.clone(), cache.file(&scope, &url, entry, &progress).await?.bytes);
+        }
+        let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_error)?;
+        Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)
     }
 }
 
@@ -348,7 +408,8 @@ impl MedBridge {
     /// Search the catalogue and the documents with one query embedding.
     /// `options` ([`SearchOptions`]): `{k = 10, lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true,
     /// documents = true}`; a field of the wrong type or an unknown one rejects with an Error naming it.
-    /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs}`; CodeHit =
+    /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs, backend}` (`backend`: the
+    /// engine that answered, "cpu" after a GPU failure switched to the CPU path); CodeHit =
     /// `{rank, code, score, description, descriptionLang, fallback, parent, parentDescription, matchedText,
     /// matchedLang, stage}`, DocHit = `{docId, docName, passage, title, text, score}`.
     pub fn search(&self, query: String, options: Option<Object>) -> Promise {
@@ -367,7 +428,7 @@ impl MedBridge {
             let SearchOptions { k, lang, method, catalog: want_cat, documents: want_docs } =
                 SearchOptions::from_json(&json).map_err(js_error)?;
             let t0 = now_ms();
-            let v = inner.embed(&[q.clone()], Kind::Query).await?.pop().ok_or_else(|| js_err("no query vector"))?;
+            let v = inner.embed(std::slice::from_ref(&q), Kind::Query).await?.pop().ok_or_else(|| js_err("no query vector"))?;
             let t1 = now_ms();
             let catalog = match (&inner.catalog, want_cat) {
                 (Some(c), true) => c.search(&QueryInput { text: &q, vector: Some(&v) }, method, k, &lang).map_err(js_error)?,
@@ -376,6 +437,7 @@ impl MedBridge {
             let documents = if want_docs { inner.docs.borrow().search(&v, k).map_err(js_error)? } else { Vec::new() };
             let t2 = now_ms();
             let out = Object::new();
+            Reflect::set(&out, &"backend".into(), &inner.encoder().device().as_str().into())?;
             Reflect::set(&out, &"catalog".into(), &to_js(&catalog)?)?;
             Reflect::set(&out, &"documents".into(), &to_js(&documents)?)?;
             Reflect::set(&out, &"embedMs".into(), &(t1 - t0).into())?;

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# End-to-end tests of the search page (tests/browser/page.test.mjs) in headless Chromium, WebGPU and CPU.
+# End-to-end tests of the search page in headless Chromium, WebGPU and CPU: tests/browser/page.test.mjs (what a
+# user does) and tests/browser/faults.test.mjs (quota, offline, interrupted downloads, damaged storage, two tabs,
+# device lost).
 # Reuses www/pkg when it is newer than the sources (tests/browser/run.sh builds it); searches the CLI tests'
 # Spanish index of a catalogue slice (tests/browser/page-index.sh builds it if `cargo test` has not); exports the
 # page's assets into target/page-assets/<index>-<body>. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
@@ -30,4 +32,6 @@ else
 fi
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
 echo "== node tests/browser/page.test.mjs"
-exec node tests/browser/page.test.mjs --assets $ASSETS
+node tests/browser/page.test.mjs --assets $ASSETS
+echo "== node tests/browser/faults.test.mjs"
+node tests/browser/faults.test.mjs --assets $ASSETS
