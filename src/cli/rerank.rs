@@ -8,9 +8,9 @@ use medbridge::catalog::Catalog;
 use medbridge::corpus::Query;
 use medbridge::model::parts;
 use medbridge::pipeline;
-use medbridge::retrieve::index::Index;
 use medbridge::retrieve::rerank::{Reranker, DEFAULT_DIR, TRAIN_HINT};
 use medbridge::retrieve::Run;
+use medbridge::retrieve::VectorIndex;
 
 #[derive(Args, Clone, Debug)]
 pub struct RerankArgs {
@@ -109,7 +109,14 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
 
 /// Rerank the top `a.rerank` of `run` and cut every ranking to `top_k` (see
 /// [`pipeline::CandidateTexts`] for the texts a candidate is judged by).
-pub fn apply(model_dir: &Path, a: &RerankArgs, idx: &Index, queries: &[Query], run: Run, top_k: usize) -> Result<(Run, Option<String>)> {
+pub fn apply<I: VectorIndex>(
+    model_dir: &Path,
+    a: &RerankArgs,
+    idx: &I,
+    queries: &[Query],
+    run: Run,
+    top_k: usize,
+) -> Result<(Run, Option<String>)> {
     let mut run = run;
     let mut id = None;
     if a.rerank > 0 {

@@ -137,9 +137,14 @@ impl VectorIndex for Index {
     fn passage_text(&self, i: usize) -> Cow<'_, str> {
         Cow::Borrowed(&self.texts[i])
     }
-    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+    fn nearest(&self, query: &[f32], n: usize) -> Result<Vec<(usize, f32)>> {
         let mut search = Search::default();
-        self.graph.search(&Vector(query.to_vec()), &mut search).take(n).map(|item| (*item.value as usize, 1.0 - item.distance)).collect()
+        Ok(self
+            .graph
+            .search(&Vector(query.to_vec()), &mut search)
+            .take(n)
+            .map(|item| (*item.value as usize, 1.0 - item.distance))
+            .collect())
     }
 }
 
@@ -167,7 +172,7 @@ impl Index {
             return Err(format_err!("query vector has {} dimensions, the index has {}", query.len(), self.meta.dim));
         }
         Ok(self
-            .nearest(query, k)
+            .nearest(query, k)?
             .into_iter()
             .map(|(i, score)| Hit { id: self.ids[i].clone(), score, text: self.texts[i].clone() })
             .collect())

@@ -1,13 +1,16 @@
 //! Retrieval: vector indexes, BM25, their fusion and reranking — one core the CLI and the page share.
 //!
 //! - [`VectorIndex`]: what a first stage needs of an index — the f32 HNSW file ([`index::Index`],
-//!   `.mbix`) and the page's int8 index ([`quantized::QuantizedIndex`], inside `catalog.mbca`).
+//!   `.mbix`), the page's int8 index ([`quantized::QuantizedIndex`], inside `catalog.mbca`) and a
+//!   PostgreSQL + pgvector collection (`pg::PgIndex`, native builds with the `pg` feature).
 //! - [`search::Retriever`]: dense, BM25 and hybrid search over any [`VectorIndex`], collapsing an
 //!   ICD-10 index's passages (`CODE@lang`) to codes.
 //! - [`fusion`]: score fusion of dense and BM25 and of the reranker with the first stage; [`rerank`]: the cross-encoder.
 pub mod bm25;
 pub mod fusion;
 pub mod index;
+#[cfg(feature = "pg")]
+pub mod pg;
 pub mod quantized;
 pub mod rerank;
 pub mod search;
@@ -37,7 +40,8 @@ pub trait VectorIndex {
     /// The text of passage `i` (what BM25 and the reranker read).
     fn passage_text(&self, i: usize) -> Cow<'_, str>;
     /// The `n` passages nearest to `query`: (passage, cosine), best first. `query` has [`dim`](Self::dim) values.
-    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)>;
+    /// Fails only where the vectors live elsewhere (a database).
+    fn nearest(&self, query: &[f32], n: usize) -> Result<Vec<(usize, f32)>>;
 }
 
 /// Where an index's passages come from; stored in files as `icd10:<lang>`, `icd10:all` or a path.
@@ -252,7 +256,7 @@ impl<T: VectorIndex + ?Sized> VectorIndex for &T {
     fn passage_text(&self, i: usize) -> Cow<'_, str> {
         (**self).passage_text(i)
     }
-    fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+    fn nearest(&self, query: &[f32], n: usize) -> Result<Vec<(usize, f32)>> {
         (**self).nearest(query, n)
     }
 }

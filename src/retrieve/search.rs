@@ -94,27 +94,27 @@ impl<I: VectorIndex> Retriever<I> {
         if query.len() != self.index.dim() {
             return Err(format_err!("query vector has {} dimensions, the index has {}", query.len(), self.index.dim()));
         }
-        Ok(self.collapse_deep(k, true, |n| {
-            self.index.nearest(query, n).into_iter().map(|(i, s)| (self.index.passage_id(i).to_string(), s)).collect()
-        }))
+        self.collapse_deep(k, true, |n| {
+            Ok(self.index.nearest(query, n)?.into_iter().map(|(i, s)| (self.index.passage_id(i).to_string(), s)).collect())
+        })
     }
 
     /// The `k` best results by BM25 over the passage texts.
     pub fn lexical(&self, text: &str, k: usize) -> Vec<Hit> {
-        self.collapse_deep(k, false, |n| self.bm25().search(text, n))
+        self.collapse_deep(k, false, |n| Ok(self.bm25().search(text, n))).expect("BM25 search cannot fail")
     }
 
     /// Collapse the best `n` passages of `fetch` to results, fetching deeper (×2) while the passages
     /// give fewer than `k` distinct results and more exist: a code indexed under many names may fill
     /// a whole first guess ([`super::Source::overfetch`]) alone.
-    fn collapse_deep(&self, k: usize, dense: bool, fetch: impl Fn(usize) -> Vec<(String, f32)>) -> Vec<Hit> {
+    fn collapse_deep(&self, k: usize, dense: bool, fetch: impl Fn(usize) -> Result<Vec<(String, f32)>>) -> Result<Vec<Hit>> {
         let mut n = k * self.index.source().overfetch();
         loop {
-            let passages = fetch(n);
+            let passages = fetch(n)?;
             let exhausted = passages.len() < n || n >= self.index.len();
             let hits = self.collapse(passages, k, dense);
             if hits.len() >= k || exhausted {
-                return hits;
+                return Ok(hits);
             }
             n *= 2;
         }
