@@ -306,17 +306,19 @@ pub fn run() -> Result<()> {
         }
         Command::Eval { queries, qrels, index, method, out, run, top_k, rerank, set, system } => {
             rerank.check()?;
-            let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
+            // judgements that name no query or no document of the index are refused, naming the line
+            let judged = medbridge::corpus::read_qrels_located(&qrels)?;
             let qs = medbridge::corpus::read_queries(&queries)?;
+            judged.check_queries(&qs.iter().map(|q| q.id.as_str()).collect(), &queries)?;
+            let qrels_map = &judged.qrels;
             let qs: Vec<Query> = qs.into_iter().filter(|q| qrels_map.contains_key(&q.id)).collect();
-            if qs.is_empty() {
-                bail!("no query of {} has judgements in {}", queries.display(), qrels.display());
-            }
             let enc = load_encoder(&model_dir, cli.device)?;
             let idx = Index::load(&index, Some(&enc.info.model_id))?;
+            let docs: std::collections::HashSet<&str> = idx.ids.iter().map(|i| idx.source().result_id(i)).collect();
+            judged.check_docs(|d| docs.contains(d), &format!("the index {}", index.display()))?;
             let run_map = make_run(&enc, &idx, &qs, rerank.depth(top_k), method)?;
             let (run_map, reranker_id) = rerank::apply(&model_dir, &rerank, &idx, &qs, run_map, top_k)?;
-            let m = medbridge::eval::evaluate(&run_map, &qrels_map);
+            let m = medbridge::eval::evaluate(&run_map, qrels_map);
             println!("{}", medbridge::eval::Metrics::table_header());
             println!("{}", m.table_row());
             let system = system.unwrap_or_else(|| {
