@@ -362,11 +362,16 @@ pub fn read_qrels_located(path: impl AsRef<Path>) -> Result<QrelsFile> {
             [q, d, s] => (*q, *d, *s),
             [q, _iter, d, s] => (*q, *d, *s),
             _ => {
+                let missing = match fields.len() {
+                    1 => "fields \"corpus-id\" and \"score\" are missing: ",
+                    2 => "field \"score\" is missing: ",
+                    _ => "",
+                };
                 return Err(Error::parse(
                     path,
                     line_no,
-                    format!("expected 3 fields (query-id, corpus-id, score) separated by tabs, found {}", fields.len()),
-                ))
+                    format!("{missing}expected 3 fields (query-id, corpus-id, score) separated by tabs, found {}", fields.len()),
+                ));
             }
         };
         let score: i32 = match score.parse() {
