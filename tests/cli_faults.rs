@@ -489,6 +489,13 @@ fn bad_inputs_name_the_file_line_and_field() {
         let f = bad(&format!("qrels-{i}.tsv"), bytes);
         check(what, &f, &strs(&eval_args(&good_queries, &f)), needles);
     }
+    // stdin of `embed`: the same reader
+    let mut child =
+        command(&["--model", s(&model), "embed"]).stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"fine\r\nnot \xff utf-8\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("stdin:2: invalid UTF-8 at byte 5"), "{err}");
     // and the good files pass
     ok(&strs(&eval_args(&good_queries, &good_qrels)));
     assert!(out.is_file());

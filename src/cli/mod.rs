@@ -1,8 +1,8 @@
 //! Command definitions and their (thin) implementations.
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -419,12 +419,12 @@ pub fn make_run(enc: &Encoder, idx: &Index, queries: &[Query], top_k: usize, met
 }
 
 fn embed(enc: &Encoder, kind: Kind) -> Result<()> {
-    let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut lines = Vec::new();
-    for (i, line) in stdin.lock().lines().enumerate() {
-        let line = line.with_context(|| format!("stdin line {}: not UTF-8 text", i + 1))?;
-        lines.push(line);
+    // the same line reader as the data files: not UTF-8 or over-long lines are `stdin:LINE:` errors
+    let mut input = medbridge::corpus::LineReader::new(Path::new("stdin"), std::io::stdin().lock());
+    while let Some((_, line)) = input.next_line()? {
+        lines.push(line.strip_suffix('\r').unwrap_or(line).to_string());
     }
     let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
     let emb = enc.embed_with_progress(&refs, kind, |_, _| {})?;
