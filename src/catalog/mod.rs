@@ -37,7 +37,7 @@ pub mod po;
 pub mod sources;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -184,15 +184,14 @@ impl Catalog {
     /// Read a file written by [`Catalog::save_jsonl`]. Blank lines are ignored; a malformed line
     /// is an error naming the file and the 1-based line.
     pub fn load_jsonl(path: &Path) -> Result<Catalog> {
-        let f = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        let mut lines = crate::corpus::LineReader::open(path)?;
         let mut entries: Vec<CatalogEntry> = Vec::new();
-        for (i, line) in std::io::BufReader::new(f).lines().enumerate() {
-            let line = line.map_err(|e| Error::io(path, e))?;
+        while let Some((line_no, line)) = lines.next_line()? {
             if line.trim().is_empty() {
                 continue;
             }
             let e: CatalogEntry =
-                serde_json::from_str(&line).map_err(|e| Error::parse(path, i + 1, format!("bad catalogue entry: {e}")))?;
+                serde_json::from_str(line).map_err(|e| Error::parse(path, line_no, format!("bad catalogue entry: {e}")))?;
             entries.push(e);
         }
         // Keep the sorted-by-code invariant that `get` relies on.

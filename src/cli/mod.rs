@@ -1,8 +1,8 @@
 //! Command definitions and their (thin) implementations.
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -343,20 +343,23 @@ pub fn run() -> Result<()> {
         }
         Command::Eval { queries, qrels, index, pg, method, out, run, top_k, rerank, set, system } => {
             rerank.check()?;
-            let qrels_map = medbridge::corpus::read_qrels(&qrels)?;
+            // judgements that name no query or no document of the index are refused, naming the line
+            let judged = medbridge::corpus::read_qrels_located(&qrels)?;
             let qs = medbridge::corpus::read_queries(&queries)?;
+            judged.check_queries(&qs.iter().map(|q| q.id.as_str()).collect(), &queries)?;
+            let qrels_map = &judged.qrels;
             let qs: Vec<Query> = qs.into_iter().filter(|q| qrels_map.contains_key(&q.id)).collect();
-            if qs.is_empty() {
-                bail!("no query of {} has judgements in {}", queries.display(), qrels.display());
-            }
             let enc = load_encoder(&model_dir, cli.device)?;
             let any = AnyIndex::open(&index, &pg, &enc.info.model_id)?;
+            let label = AnyIndex::label(&index, &pg);
             let (run_map, reranker_id) = with_index!(any, idx => {
+                let docs: std::collections::HashSet<&str> = (0..idx.len()).map(|i| idx.source().result_id(idx.passage_id(i))).collect();
+                judged.check_docs(|d| docs.contains(d), &format!("the index {}", label.display()))?;
                 let first = make_run(&enc, idx, &qs, rerank.depth(top_k), method)?;
                 rerank::apply(&model_dir, &rerank, idx, &qs, first, top_k)?
             });
-            let index = AnyIndex::label(&index, &pg);
-            let m = medbridge::eval::evaluate(&run_map, &qrels_map);
+            let index = label;
+            let m = medbridge::eval::evaluate(&run_map, qrels_map);
             println!("{}", medbridge::eval::Metrics::table_header());
             println!("{}", m.table_row());
             let system = system.unwrap_or_else(|| {
@@ -506,12 +509,12 @@ pub fn make_run<I: VectorIndex>(enc: &Encoder, idx: &I, queries: &[Query], top_k
 }
 
 fn embed(enc: &Encoder, kind: Kind) -> Result<()> {
-    let stdin = std::io::stdin();
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut lines = Vec::new();
-    for (i, line) in stdin.lock().lines().enumerate() {
-        let line = line.with_context(|| format!("stdin line {}: not UTF-8 text", i + 1))?;
-        lines.push(line);
+    // the same line reader as the data files: not UTF-8 or over-long lines are `stdin:LINE:` errors
+    let mut input = medbridge::corpus::LineReader::new(Path::new("stdin"), std::io::stdin().lock());
+    while let Some((_, line)) = input.next_line()? {
+        lines.push(line.strip_suffix('\r').unwrap_or(line).to_string());
     }
     let refs: Vec<&str> = lines.iter().map(|s| s.as_str()).collect();
     let emb = enc.embed_with_progress(&refs, kind, |_, _| {})?;

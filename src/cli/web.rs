@@ -6,7 +6,7 @@ use clap::Args;
 
 use medbridge::catalog::asset::{self, ASSET_FILE};
 use medbridge::catalog::Catalog;
-use medbridge::model::bundle::{self, BodyFormat, MANIFEST_FILE};
+use medbridge::model::bundle::{self, BodyFormat, BUNDLE_CONFIG, BUNDLE_TOKENIZER, BUNDLE_WEIGHTS, MANIFEST_FILE};
 use medbridge::retrieve::index::Index;
 
 #[derive(Args)]
@@ -31,6 +31,33 @@ fn human(bytes: u64) -> String {
     } else {
         format!("{:.1} KiB", bytes as f64 / 1024.0)
     }
+}
+
+/// --out is replaced as a whole: refuse a directory holding anything but a bundle's files (e.g.
+/// `www` itself instead of `www/assets`).
+fn refuse_foreign_files(out: &Path) -> Result<()> {
+    if !out.exists() {
+        return Ok(());
+    }
+    if !out.is_dir() {
+        bail!("{} is not a directory: give a directory for the bundle (e.g. www/assets)", out.display());
+    }
+    let known = [MANIFEST_FILE, BUNDLE_WEIGHTS, BUNDLE_TOKENIZER, BUNDLE_CONFIG, ASSET_FILE];
+    let mut foreign: Vec<String> = std::fs::read_dir(out)
+        .with_context(|| out.display().to_string())?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !known.contains(&n.as_str()))
+        .collect();
+    if !foreign.is_empty() {
+        foreign.sort();
+        bail!(
+            "{} holds files that are not part of a web bundle ({}): the bundle replaces the directory whole, so give an empty or bundle-only one (e.g. www/assets)",
+            out.display(),
+            foreign.join(", ")
+        );
+    }
+    Ok(())
 }
 
 pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
@@ -61,13 +88,21 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
         }
         None => None,
     };
-    let mut manifest = bundle::export_web(model_dir, &args.out, body)?;
-    let stale = args.out.join(ASSET_FILE);
-    if let Some((index_path, (bytes, meta))) = asset {
-        manifest.files.retain(|f| f.name != ASSET_FILE);
-        manifest.files.push(bundle::write_entry(&args.out, ASSET_FILE, &bytes)?);
-        manifest.version = bundle::version_of(&manifest.files);
-        bundle::write_entry(&args.out, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest)?)?;
+    refuse_foreign_files(&args.out)?;
+    // The bundle is written into a sibling `.NAME.partial` directory that then replaces --out whole
+    // (medbridge::io::write_dir_atomic): a kill leaves the previous bundle, never new weights under
+    // an old manifest; a stale catalogue asset goes with the old directory.
+    let manifest = medbridge::io::write_dir_atomic(&args.out, |tmp| {
+        let mut manifest = bundle::export_web(model_dir, tmp, body)?;
+        if let Some((_, (bytes, _))) = &asset {
+            manifest.files.retain(|f| f.name != ASSET_FILE);
+            manifest.files.push(bundle::write_entry(tmp, ASSET_FILE, bytes)?);
+            manifest.version = bundle::version_of(&manifest.files);
+            bundle::write_entry(tmp, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+        }
+        Ok(manifest)
+    })?;
+    if let Some((index_path, (bytes, meta))) = &asset {
         let index_bytes = std::fs::metadata(index_path).map(|m| m.len()).unwrap_or(0);
         eprintln!(
             "catalogue asset {ASSET_FILE}: {} passages, {} codes ({} rows with ancestors) of {}; vectors {} as int8 vs {} as f32 ({:.0} % smaller); file {} (the .mbix index: {})",
@@ -81,8 +116,6 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
             human(bytes.len() as u64),
             human(index_bytes),
         );
-    } else if stale.exists() {
-        std::fs::remove_file(&stale).with_context(|| format!("removing stale {}", stale.display()))?;
     }
     eprintln!("web bundle {} in {} (version {}):", manifest.model_id, args.out.display(), manifest.version);
     for f in &manifest.files {

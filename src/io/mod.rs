@@ -43,7 +43,11 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) ->
     create_parent(path)?;
     let tmp = partial_path(path);
     let written = (|| {
-        let mut w = BufWriter::new(File::create(&tmp).map_err(|e| Error::io(&tmp, e))?);
+        // A partial file left by a killed run is replaced, never written through (it could be a
+        // link or a pipe): remove it and create a fresh file.
+        let _ = std::fs::remove_file(&tmp);
+        let file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let mut w = BufWriter::new(file);
         fill(&mut w)?;
         let f = w.into_inner().map_err(|e| Error::io(&tmp, e.into_error()))?;
         f.sync_all().map_err(|e| Error::io(&tmp, e))
@@ -63,11 +67,12 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) ->
 /// checkpoint is either the old one or the whole new one, never a mix).
 pub fn write_dir_atomic<T>(out: &Path, fill: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     create_parent(out)?;
+    recover_dir(out)?;
     let tmp = partial_path(out);
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    if tmp.symlink_metadata().is_ok() {
+        std::fs::remove_file(&tmp).map_err(|e| Error::io(&tmp, e))?;
     }
-    std::fs::create_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::create_dir(&tmp).map_err(|e| Error::io(&tmp, e))?;
     let filled = fill(&tmp).and_then(|value| {
         for entry in std::fs::read_dir(&tmp).map_err(|e| Error::io(&tmp, e))? {
             let p = entry.map_err(|e| Error::io(&tmp, e))?.path();
@@ -84,11 +89,47 @@ pub fn write_dir_atomic<T>(out: &Path, fill: impl FnOnce(&Path) -> Result<T>) ->
             return Err(e);
         }
     };
+    // The old directory is renamed aside (not deleted file by file in place), the new one renamed
+    // in, then the old one deleted: a kill at any point leaves either directory whole, and between
+    // the two renames `out` is briefly missing with the old one at `.NAME.old`, which the next
+    // write puts back (see [`recover_dir`]).
+    let old = old_path(out);
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    }
     if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Error::io(out, e))?;
+        std::fs::rename(out, &old).map_err(|e| Error::io(out, e))?;
     }
     std::fs::rename(&tmp, out).map_err(|e| Error::io(out, e))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+    }
     Ok(value)
+}
+
+/// Where [`write_dir_atomic`] keeps the replaced directory until the new one is in place.
+fn old_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.old"))
+}
+
+/// After a kill during [`write_dir_atomic`]: put back a directory caught between its two renames
+/// (`out` missing, `.NAME.old` whole) and delete what a killed run left (a `.NAME.partial`
+/// directory, a `.NAME.old` that was already replaced).
+pub fn recover_dir(out: &Path) -> Result<()> {
+    let old = old_path(out);
+    if old.is_dir() {
+        if out.exists() {
+            std::fs::remove_dir_all(&old).map_err(|e| Error::io(&old, e))?;
+        } else {
+            std::fs::rename(&old, out).map_err(|e| Error::io(out, e))?;
+        }
+    }
+    let tmp = partial_path(out);
+    if tmp.is_dir() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| Error::io(&tmp, e))?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -123,5 +164,28 @@ mod tests {
         write_dir_atomic(&out, |t| write_atomic(&t.join("b"), b"2")).unwrap();
         assert!(!out.join("a").exists() && out.join("b").exists());
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1, "no partial directory left");
+    }
+
+    #[test]
+    fn what_a_killed_write_left_is_cleaned_up_or_put_back() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("model");
+        write_dir_atomic(&out, |t| write_atomic(&t.join("a"), b"1")).unwrap();
+        // killed between the two renames: the old directory waits at .model.old, a partial beside it
+        std::fs::rename(&out, d.path().join(".model.old")).unwrap();
+        std::fs::create_dir(d.path().join(".model.partial")).unwrap();
+        recover_dir(&out).unwrap();
+        assert_eq!(std::fs::read(out.join("a")).unwrap(), b"1");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        // a stale partial file (even a link elsewhere) is replaced, not written through
+        let f = d.path().join("f.txt");
+        let victim = d.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&victim, d.path().join(".f.txt.partial")).unwrap();
+        write_atomic(&f, b"new").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
+        assert_eq!(std::fs::read(&f).unwrap(), b"new");
+        assert!(!d.path().join(".f.txt.partial").exists());
     }
 }

@@ -74,8 +74,9 @@ pub struct Manifest {
     pub metrics: serde_json::Value,
 }
 
-/// Save trained tensors (as f16) and their manifest into `dir`; returns the manifest. The weights
-/// are written first, the manifest last, each atomically.
+/// Save trained tensors (as f16) and their manifest into `dir`; returns the manifest. The directory
+/// is replaced whole ([`crate::io::write_dir_atomic`]): a kill leaves the previous parts, never new
+/// weights under an old manifest.
 #[allow(clippy::too_many_arguments)]
 pub fn save(
     dir: &Path,
@@ -95,7 +96,6 @@ pub fn save(
     }
     let n = tensors.len();
     let bytes = safetensors::serialize(&tensors, None).map_err(|e| format_err!("{}: {e}", dir.join(PARTS_WEIGHTS).display()))?;
-    crate::io::write_atomic(&dir.join(PARTS_WEIGHTS), &bytes)?;
     let sha = sha256_hex(&bytes);
     let m = Manifest {
         format: PARTS_FORMAT,
@@ -116,7 +116,10 @@ pub fn save(
         training,
         metrics,
     };
-    crate::io::write_atomic(&dir.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))?;
+    crate::io::write_dir_atomic(dir, |tmp| {
+        crate::io::write_atomic(&tmp.join(PARTS_WEIGHTS), &bytes)?;
+        crate::io::write_atomic(&tmp.join(PARTS_MANIFEST), &serde_json::to_vec_pretty(&m).expect("manifest serialises"))
+    })?;
     Ok(m)
 }
 

@@ -165,7 +165,7 @@ impl Tokenizer {
     }
 
     pub fn save(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.to_json_bytes()).map_err(|e| Error::io(path, e))
+        crate::io::write_atomic(path, &self.to_json_bytes())
     }
 
     pub fn pad_id(&self) -> u32 {

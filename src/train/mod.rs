@@ -231,12 +231,15 @@ impl Checkpoint {
             crate::io::write_atomic(&tmp.join(CKPT_STATE), &serde_json::to_vec_pretty(state).expect("state serialises"))
         })?;
         crate::io::write_atomic(&dir.join("latest"), name.as_bytes())?;
-        // prune
-        let mut all: Vec<String> = std::fs::read_dir(dir)
+        // prune: old checkpoints beyond `keep`, and what a killed run left half-written
+        let names: Vec<String> = std::fs::read_dir(dir)
             .map_err(|e| Error::io(dir, e))?
             .filter_map(|e| e.ok().and_then(|e| e.file_name().into_string().ok()))
-            .filter(|n| n.starts_with("step-"))
             .collect();
+        for stale in names.iter().filter(|n| n.starts_with(".step-") && (n.ends_with(".partial") || n.ends_with(".old"))) {
+            let _ = std::fs::remove_dir_all(dir.join(stale));
+        }
+        let mut all: Vec<String> = names.into_iter().filter(|n| n.starts_with("step-")).collect();
         all.sort();
         while all.len() > keep.max(1) {
             let old = all.remove(0);
