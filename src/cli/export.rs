@@ -47,8 +47,8 @@ pub struct PgExportArgs {
     /// HNSW: neighbours per node.
     #[arg(long, default_value_t = 16)]
     m: usize,
-    /// HNSW: candidates while building (the .mbix graphs use 100).
-    #[arg(long, default_value_t = 100)]
+    /// HNSW: candidates while building.
+    #[arg(long, default_value_t = 200)]
     ef_construction: usize,
     /// Drop a collection of that name first (another model or index).
     #[arg(long)]

@@ -30,7 +30,7 @@ pub const COLLECTIONS: &str = "medbridge_collections";
 /// Rows per COPY transaction.
 pub const BATCH_ROWS: usize = 5_000;
 /// Default `hnsw.ef_search` (candidates per HNSW scan; pgvector's default is 40).
-pub const DEFAULT_EF_SEARCH: usize = 200;
+pub const DEFAULT_EF_SEARCH: usize = 400;
 
 /// One passage to store.
 pub struct Row<'a> {
