@@ -92,6 +92,9 @@ fn slice_eval_set(index: &Index, dir: &Path, max: usize) -> (PathBuf, PathBuf, V
     (q, r, kept)
 }
 
+/// A nearest-neighbour search: query → (passage, cosine), best first.
+type Nearest<'a> = &'a dyn Fn(&[f32]) -> Vec<(usize, f32)>;
+
 fn recall_at_10(exact: &[Vec<usize>], got: &[Vec<usize>]) -> f64 {
     let hits: usize = exact.iter().zip(got).map(|(e, g)| e.iter().filter(|i| g.contains(i)).count()).sum();
     hits as f64 / exact.iter().map(|e| e.len()).sum::<usize>() as f64
@@ -162,7 +165,7 @@ fn postgres_collections_match_the_local_index() {
             s.into_iter().take(10).map(|(i, _)| i).collect()
         })
         .collect();
-    let top10 = |ix: &dyn Fn(&[f32]) -> Vec<(usize, f32)>| {
+    let top10 = |ix: Nearest| {
         qv.iter().map(|q| ix(q).into_iter().map(|(i, _)| i).collect()).collect::<Vec<Vec<usize>>>()
     };
     let local = top10(&|q| idx.nearest(q, 10).unwrap());
