@@ -1,0 +1,114 @@
+//! PostgreSQL + pgvector against the local HNSW index, on the same queries: export time (one node, two
+//! shards), recall@10 of each against exact search, and query latency (p50, p99). The cluster comes from
+//! `bash scripts/pg-cluster.sh start`.
+//!
+//! ```sh
+//! bash scripts/pg-cluster.sh start
+//! RAYON_NUM_THREADS=1 cargo run --release --example pg_bench -- --index target/report/codiesp_names_bi.mbix \
+//!   --model models/e5-small-bi --queries ../shared/data/codiesp/dev/queries.jsonl --sample 500
+//! ```
+use std::borrow::Cow;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use medbridge::encode::{Encoder, Kind};
+use medbridge::retrieve::index::{Index, FORMAT_VERSION};
+use medbridge::retrieve::pg::{self, CollectionMeta, ExportOptions, PgIndex, Row};
+use medbridge::retrieve::VectorIndex;
+
+const COORD: &str = "postgres://postgres@127.0.0.1:56432/postgres";
+const SHARDS: [&str; 2] = ["postgres://postgres@127.0.0.1:56433/postgres", "postgres://postgres@127.0.0.1:56434/postgres"];
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn percentile(ms: &mut [f64], p: f64) -> f64 {
+    ms.sort_by(f64::total_cmp);
+    ms[((ms.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() -> Result<()> {
+    let Some(index_path) = arg("--index").map(PathBuf::from) else { bail!("--index FILE.mbix is required") };
+    let queries = arg("--queries").unwrap_or_else(|| "../shared/data/codiesp/dev/queries.jsonl".into());
+    let sample: usize = arg("--sample").map(|s| s.parse()).transpose()?.unwrap_or(500);
+    let model = arg("--model").map(PathBuf::from).unwrap_or_else(medbridge::model::default_dir);
+
+    let idx = Index::load(&index_path, None)?;
+    let n = idx.len();
+    let vectors = idx.vectors();
+    let source = idx.source().clone();
+    let langs: Vec<Option<String>> = (0..n).map(|i| source.is_icd10().then(|| source.passage_lang(idx.passage_id(i)).to_string())).collect();
+    let rows: Vec<Row> = (0..n)
+        .map(|i| Row {
+            passage_id: idx.passage_id(i),
+            result_id: source.result_id(idx.passage_id(i)),
+            text: Cow::Borrowed(&idx.texts[i]),
+            language: langs[i].as_deref(),
+            vector: &vectors[i],
+        })
+        .collect();
+    for (table, shards) in [("bench_one", &[][..]), ("bench_two", &SHARDS.map(String::from)[..])] {
+        let meta = CollectionMeta {
+            name: table.into(),
+            model_id: idx.meta.model_id.clone(),
+            format_version: FORMAT_VERSION,
+            source: idx.meta.source.clone(),
+            doc_kind: idx.meta.doc_kind.clone(),
+            dim: idx.meta.dim,
+            rows: n,
+            shards: shards.len(),
+            complete: false,
+        };
+        let opts = ExportOptions { table, shards, m: 16, ef_construction: 200, replace: false };
+        let t = Instant::now();
+        let r = pg::export(COORD, &meta, &rows, &opts, |_, _| {})?;
+        println!(
+            "export {table} ({} shards): {n} vectors, COPY {:.1} s ({} rows already there), HNSW {:.1} s, total {:.1} s",
+            shards.len(),
+            r.load_secs,
+            r.already_there,
+            r.index_secs,
+            t.elapsed().as_secs_f64()
+        );
+    }
+
+    let qs = medbridge::corpus::read_queries(&queries)?;
+    let step = (qs.len() / sample).max(1);
+    let texts: Vec<&str> = qs.iter().step_by(step).take(sample).map(|q| q.text.as_str()).collect();
+    let enc = Encoder::load(&model)?;
+    let qv = enc.embed(&texts, Kind::Query)?;
+    let exact: Vec<Vec<usize>> = qv
+        .iter()
+        .map(|q| {
+            let mut s: Vec<(usize, f32)> = vectors.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
+            s.select_nth_unstable_by(10, |a, b| b.1.total_cmp(&a.1));
+            s.truncate(10);
+            s.into_iter().map(|(i, _)| i).collect()
+        })
+        .collect();
+    let measure = |name: &str, ix: &dyn VectorIndex| -> Result<()> {
+        let mut ms = Vec::new();
+        let mut hits = 0;
+        for (q, e) in qv.iter().zip(&exact) {
+            let t = Instant::now();
+            let got = ix.nearest(q, 10)?;
+            ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            hits += got.iter().filter(|(i, _)| e.contains(i)).count();
+        }
+        let recall = hits as f64 / (10 * qv.len()) as f64;
+        println!(
+            "{name}: recall@10 vs exact {recall:.4} over {} queries; top-10 latency p50 {:.2} ms, p99 {:.2} ms",
+            qv.len(),
+            percentile(&mut ms, 0.5),
+            percentile(&mut ms, 0.99)
+        );
+        Ok(())
+    };
+    measure("local HNSW (.mbix, instant-distance)", &idx)?;
+    measure("PostgreSQL one node", &PgIndex::open(COORD, "bench_one", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH)?)?;
+    measure("PostgreSQL coordinator + 2 shards", &PgIndex::open(COORD, "bench_two", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH)?)?;
+    Ok(())
+}
