@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A PostgreSQL 15 + pgvector 0.8.0 cluster on 127.0.0.1 for `medbridge export pg` / `search --pg` / `eval --pg`
-# (issue 16): a coordinator (port 56432) and two shards (56433, 56434) that a sharded export reaches through
+# (issue 16): a coordinator (port 56432) and two shards (56433, 56434; MEDBRIDGE_PG_PORT moves them) that a sharded export reaches through
 # postgres_fdw. The recipe of ../shared/notes/scaleout/: Debian's postgresql-15, pgvector built from Debian's
 # source package (no edit of /etc/apt: a private apt configuration reuses the machine's own mirror).
 #   bash scripts/pg-cluster.sh start    # install what is missing, initdb, start the three nodes; prints their URLs
@@ -13,7 +13,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 W=$PWD/target/pg
 BIN=/usr/lib/postgresql/15/bin
-NODES=("coord 56432" "shard0 56433" "shard1 56434")
+# MEDBRIDGE_PG_PORT moves the three ports (coordinator, shard 0, shard 1 = PORT, PORT+1, PORT+2).
+P0=${MEDBRIDGE_PG_PORT:-56432}
+NODES=("coord $P0" "shard0 $((P0 + 1))" "shard1 $((P0 + 2))")
 t0=$(date +%s)
 say() { echo "[pg-cluster $(( $(date +%s) - t0 ))s] $*" >&2; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -64,8 +66,8 @@ start() {
     set -- $n
     psql -X -q -h 127.0.0.1 -p "$2" -U postgres -d postgres -c "CREATE EXTENSION IF NOT EXISTS vector" >/dev/null
   done
-  psql -X -q -h 127.0.0.1 -p 56432 -U postgres -d postgres -c "CREATE EXTENSION IF NOT EXISTS postgres_fdw" >/dev/null
-  say "running: coordinator postgres://postgres@127.0.0.1:56432/postgres, shards postgres://postgres@127.0.0.1:56433/postgres and postgres://postgres@127.0.0.1:56434/postgres"
+  psql -X -q -h 127.0.0.1 -p "$P0" -U postgres -d postgres -c "CREATE EXTENSION IF NOT EXISTS postgres_fdw" >/dev/null
+  say "running: coordinator postgres://postgres@127.0.0.1:$P0/postgres, shards postgres://postgres@127.0.0.1:$((P0 + 1))/postgres and postgres://postgres@127.0.0.1:$((P0 + 2))/postgres"
 }
 
 stop() {

@@ -17,8 +17,14 @@ use medbridge::retrieve::index::{Index, IndexBuilder};
 use medbridge::retrieve::pg::{self, PgIndex};
 use medbridge::retrieve::VectorIndex;
 
-const COORD: &str = "postgres://postgres@127.0.0.1:56432/postgres";
-const SHARDS: [&str; 2] = ["postgres://postgres@127.0.0.1:56433/postgres", "postgres://postgres@127.0.0.1:56434/postgres"];
+/// The cluster's ports: scripts/pg-cluster.sh's, moved by MEDBRIDGE_PG_PORT as there.
+fn port() -> u16 {
+    std::env::var("MEDBRIDGE_PG_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(56432)
+}
+
+fn url(offset: u16) -> String {
+    format!("postgres://postgres@127.0.0.1:{}/postgres", port() + offset)
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -111,13 +117,15 @@ fn postgres_collections_match_the_local_index() {
     cluster("start");
     let _stop = Cluster;
     println!("cluster started in {:.1} s", t_start.elapsed().as_secs_f64());
+    let (coord, shard0, shard1) = (url(0), url(1), url(2));
+    let (coord, shards) = (coord.as_str(), [shard0.as_str(), shard1.as_str()]);
     let idx = Index::load(&index_path, None).unwrap();
     let n = idx.len();
     let ipath = index_path.to_str().unwrap();
 
     // Export to one node and to two shards (replacing what an earlier run left).
     let t = Instant::now();
-    ok(&["export", "pg", "--index", ipath, "--url", COORD, "--table", "ci_es", "--replace"]);
+    ok(&["export", "pg", "--index", ipath, "--url", coord, "--table", "ci_es", "--replace"]);
     let single_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
     ok(&[
@@ -126,18 +134,18 @@ fn postgres_collections_match_the_local_index() {
         "--index",
         ipath,
         "--url",
-        COORD,
+        coord,
         "--table",
         "ci_es_sharded",
         "--shard",
-        SHARDS[0],
+        shards[0],
         "--shard",
-        SHARDS[1],
+        shards[1],
         "--replace",
     ]);
     println!("exported {n} passages: one node {single_s:.1} s, two shards {:.1} s", t.elapsed().as_secs_f64());
     let mut shard_rows = 0;
-    for s in SHARDS {
+    for s in shards {
         let rows: i64 = pg::connect(s).unwrap().query_one("SELECT count(*) FROM ci_es_sharded", &[]).unwrap().get(0);
         assert!(rows > 0 && (rows as usize) < n, "shard {s} holds {rows} of {n} rows");
         shard_rows += rows as usize;
@@ -145,7 +153,7 @@ fn postgres_collections_match_the_local_index() {
     assert_eq!(shard_rows, n, "the shards together hold every row once");
 
     // A second export is a no-op.
-    let (_, err) = ok(&["export", "pg", "--index", ipath, "--url", COORD, "--table", "ci_es"]);
+    let (_, err) = ok(&["export", "pg", "--index", ipath, "--url", coord, "--table", "ci_es"]);
     assert!(err.contains(&format!("{n} rows ({n} already there, 0 loaded")), "re-export: {err}");
 
     // Recall@10 against exact search, on CodiEsp dev mentions (embedded once, here).
@@ -169,8 +177,8 @@ fn postgres_collections_match_the_local_index() {
         qv.iter().map(|q| ix(q).into_iter().map(|(i, _)| i).collect()).collect::<Vec<Vec<usize>>>()
     };
     let local = top10(&|q| idx.nearest(q, 10).unwrap());
-    let single = PgIndex::open(COORD, "ci_es", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
-    let sharded = PgIndex::open(COORD, "ci_es_sharded", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
+    let single = PgIndex::open(coord, "ci_es", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
+    let sharded = PgIndex::open(coord, "ci_es_sharded", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
     let time = |ix: &PgIndex| {
         let t = Instant::now();
         let r = top10(&|q| ix.nearest(q, 10).unwrap());
@@ -189,8 +197,8 @@ fn postgres_collections_match_the_local_index() {
     let r = qrels.to_str().unwrap();
     let out = |name: &str| tmp.path().join(name);
     ok(&["eval", "--queries", q, "--qrels", r, "--index", ipath, "--out", out("file.json").to_str().unwrap()]);
-    ok(&["eval", "--queries", q, "--qrels", r, "--pg", COORD, "--table", "ci_es", "--out", out("one.json").to_str().unwrap()]);
-    ok(&["eval", "--queries", q, "--qrels", r, "--pg", COORD, "--table", "ci_es_sharded", "--out", out("two.json").to_str().unwrap()]);
+    ok(&["eval", "--queries", q, "--qrels", r, "--pg", coord, "--table", "ci_es", "--out", out("one.json").to_str().unwrap()]);
+    ok(&["eval", "--queries", q, "--qrels", r, "--pg", coord, "--table", "ci_es_sharded", "--out", out("two.json").to_str().unwrap()]);
     let (file, one_m, two_m) = (metrics(&out("file.json")), metrics(&out("one.json")), metrics(&out("two.json")));
     println!(
         "eval (MRR@10, R@5): file {} {}, one node {} {}, two shards {} {}",
@@ -204,14 +212,14 @@ fn postgres_collections_match_the_local_index() {
             }
         }
     }
-    let (hits, _) = ok(&["search", "--pg", COORD, "--table", "ci_es_sharded", "--json", "infarto agudo de miocardio"]);
+    let (hits, _) = ok(&["search", "--pg", coord, "--table", "ci_es_sharded", "--json", "infarto agudo de miocardio"]);
     let first: serde_json::Value = serde_json::from_str(hits.lines().next().unwrap()).unwrap();
     assert!(first["id"].as_str().unwrap().starts_with("I21"), "search --pg: {hits}");
 
     // Another model: refused when searching, and when exporting into the collection.
     let bi = root().join("models/e5-small-bi");
     let out = Command::new(env!("CARGO_BIN_EXE_medbridge"))
-        .args(["--model", bi.to_str().unwrap(), "search", "--pg", COORD, "--table", "ci_es", "probe"])
+        .args(["--model", bi.to_str().unwrap(), "search", "--pg", coord, "--table", "ci_es", "probe"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -229,7 +237,7 @@ fn postgres_collections_match_the_local_index() {
         .unwrap()
         .save(&other)
         .unwrap();
-    let out = medbridge(&["export", "pg", "--index", other.to_str().unwrap(), "--url", COORD, "--table", "ci_es"]);
+    let out = medbridge(&["export", "pg", "--index", other.to_str().unwrap(), "--url", coord, "--table", "ci_es"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("was built with model") && err.contains("--replace"), "{err}");
 
@@ -243,20 +251,20 @@ fn postgres_collections_match_the_local_index() {
                 "--index",
                 ipath,
                 "--url",
-                COORD,
+                coord,
                 "--table",
                 "ci_kill",
                 "--shard",
-                SHARDS[0],
+                shards[0],
                 "--shard",
-                SHARDS[1],
+                shards[1],
                 "--replace",
             ])
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
-        let mut client = pg::connect(COORD).unwrap();
+        let mut client = pg::connect(coord).unwrap();
         loop {
             let rows: i64 = client.query_one("SELECT count(*) FROM ci_kill", &[]).map(|r| r.get(0)).unwrap_or(0);
             if rows > 0 || Instant::now() > deadline || child.try_wait().unwrap().is_some() {
@@ -275,15 +283,15 @@ fn postgres_collections_match_the_local_index() {
         println!("attempt {attempt}: the export finished before the kill; again");
     }
     let rows = killed_at.expect("could not kill the export half-way in 5 attempts");
-    let out = medbridge(&["search", "--pg", COORD, "--table", "ci_kill", "probe"]);
+    let out = medbridge(&["search", "--pg", coord, "--table", "ci_kill", "probe"]);
     assert!(
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("did not finish"),
         "an unfinished collection is refused"
     );
     let (_, err) =
-        ok(&["export", "pg", "--index", ipath, "--url", COORD, "--table", "ci_kill", "--shard", SHARDS[0], "--shard", SHARDS[1]]);
+        ok(&["export", "pg", "--index", ipath, "--url", coord, "--table", "ci_kill", "--shard", shards[0], "--shard", shards[1]]);
     println!("killed with {rows} of {n} rows loaded; the rerun: {}", err.lines().last().unwrap_or(""));
-    let resumed = PgIndex::open(COORD, "ci_kill", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
+    let resumed = PgIndex::open(coord, "ci_kill", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
     assert_eq!(resumed.len(), n);
     assert!(
         (0..n).all(|i| resumed.passage_id(i) == idx.passage_id(i) && resumed.passage_text(i) == idx.passage_text(i)),
