@@ -40,7 +40,8 @@ fn main() -> Result<()> {
     let n = idx.len();
     let vectors = idx.vectors();
     let source = idx.source().clone();
-    let langs: Vec<Option<String>> = (0..n).map(|i| source.is_icd10().then(|| source.passage_lang(idx.passage_id(i)).to_string())).collect();
+    let langs: Vec<Option<String>> =
+        (0..n).map(|i| source.is_icd10().then(|| source.passage_lang(idx.passage_id(i)).to_string())).collect();
     let rows: Vec<Row> = (0..n)
         .map(|i| Row {
             passage_id: idx.passage_id(i),
@@ -83,7 +84,8 @@ fn main() -> Result<()> {
     let exact: Vec<Vec<usize>> = qv
         .iter()
         .map(|q| {
-            let mut s: Vec<(usize, f32)> = vectors.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
+            let mut s: Vec<(usize, f32)> =
+                vectors.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
             s.select_nth_unstable_by(10, |a, b| b.1.total_cmp(&a.1));
             s.truncate(10);
             s.into_iter().map(|(i, _)| i).collect()

@@ -173,9 +173,7 @@ fn postgres_collections_match_the_local_index() {
             s.into_iter().take(10).map(|(i, _)| i).collect()
         })
         .collect();
-    let top10 = |ix: Nearest| {
-        qv.iter().map(|q| ix(q).into_iter().map(|(i, _)| i).collect()).collect::<Vec<Vec<usize>>>()
-    };
+    let top10 = |ix: Nearest| qv.iter().map(|q| ix(q).into_iter().map(|(i, _)| i).collect()).collect::<Vec<Vec<usize>>>();
     let local = top10(&|q| idx.nearest(q, 10).unwrap());
     let single = PgIndex::open(coord, "ci_es", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
     let sharded = PgIndex::open(coord, "ci_es_sharded", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
