@@ -4,7 +4,7 @@
 # postgres_fdw. The recipe of ../shared/notes/scaleout/: Debian's postgresql-15, pgvector built from Debian's
 # source package (no edit of /etc/apt: a private apt configuration reuses the machine's own mirror).
 #   bash scripts/pg-cluster.sh start    # install what is missing, initdb, start the three nodes; prints their URLs
-#   bash scripts/pg-cluster.sh stop     # stop them (data kept under target/pg/)
+#   bash scripts/pg-cluster.sh stop     # stop them (data kept under target/pg/<node>-<port>/)
 #   bash scripts/pg-cluster.sh status
 #   bash scripts/pg-cluster.sh destroy  # stop and delete the data
 # Loopback only, trust authentication (never expose these ports). Postgres refuses to run as root: as root the
@@ -15,7 +15,8 @@ W=$PWD/target/pg
 BIN=/usr/lib/postgresql/15/bin
 # MEDBRIDGE_PG_PORT moves the three ports (coordinator, shard 0, shard 1 = PORT, PORT+1, PORT+2).
 P0=${MEDBRIDGE_PG_PORT:-56432}
-NODES=("coord $P0" "shard0 $((P0 + 1))" "shard1 $((P0 + 2))")
+# Data under target/pg/<node>-<port>/ (so clusters on other ports do not share it).
+NODES=("coord-$P0 $P0" "shard0-$((P0 + 1)) $((P0 + 1))" "shard1-$((P0 + 2)) $((P0 + 2))")
 t0=$(date +%s)
 say() { echo "[pg-cluster $(( $(date +%s) - t0 ))s] $*" >&2; }
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
@@ -82,6 +83,6 @@ case "${1:-}" in
   start) start ;;
   stop) stop ;;
   status) for n in "${NODES[@]}"; do set -- $n; if running "$1"; then echo "$1 (port $2): running"; else echo "$1 (port $2): stopped"; fi; done ;;
-  destroy) stop; rm -rf "${W:?}"/coord "${W:?}"/shard0 "${W:?}"/shard1; say "data deleted" ;;
+  destroy) stop; for n in "${NODES[@]}"; do set -- $n; rm -rf "${W:?}/$1"; done; say "data deleted" ;;
   *) echo "usage: $0 start|stop|status|destroy" >&2; exit 2 ;;
 esac

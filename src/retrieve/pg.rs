@@ -332,9 +332,19 @@ pub fn export(
     if shard_clients.is_empty() {
         client.batch_execute(&index_sql).map_err(|e| pg_error(&format!("building {t}'s HNSW index"), e))?;
     } else {
-        for (u, c) in &mut shard_clients {
-            c.batch_execute(&index_sql).map_err(|e| pg_error(&format!("building {t}'s HNSW index on {}", redact(u)), e))?;
-        }
+        // Each shard builds its own index, at the same time (they are separate machines in production).
+        std::thread::scope(|scope| {
+            let builds: Vec<_> = shard_clients
+                .iter_mut()
+                .map(|(u, c)| {
+                    let sql = &index_sql;
+                    scope.spawn(move || {
+                        c.batch_execute(sql).map_err(|e| pg_error(&format!("building {t}'s HNSW index on {}", redact(u)), e))
+                    })
+                })
+                .collect();
+            builds.into_iter().try_for_each(|b| b.join().unwrap_or_else(|_| Err(Error::Format("an HNSW build thread panicked".into()))))
+        })?;
     }
     report.index_secs = t1.elapsed().as_secs_f64();
 
