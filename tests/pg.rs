@@ -41,6 +41,10 @@ fn ok(args: &[&str]) -> (String, String) {
     (stdout, stderr)
 }
 
+fn strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(|s| s.as_str()).collect()
+}
+
 fn cluster(cmd: &str) {
     let status = Command::new("bash").arg(root().join("scripts/pg-cluster.sh")).arg(cmd).status().unwrap();
     assert!(status.success(), "scripts/pg-cluster.sh {cmd} failed");
@@ -122,27 +126,19 @@ fn postgres_collections_match_the_local_index() {
     let idx = Index::load(&index_path, None).unwrap();
     let n = idx.len();
     let ipath = index_path.to_str().unwrap();
+    // `export pg` of the slice into `table` over both shards, then `extra` flags.
+    let export_sharded = |table: &'static str, extra: &[&'static str]| -> Vec<String> {
+        let mut a = vec!["export", "pg", "--index", ipath, "--url", coord, "--table", table, "--shard", shards[0], "--shard", shards[1]];
+        a.extend_from_slice(extra);
+        a.into_iter().map(String::from).collect()
+    };
 
     // Export to one node and to two shards (replacing what an earlier run left).
     let t = Instant::now();
     ok(&["export", "pg", "--index", ipath, "--url", coord, "--table", "ci_es", "--replace"]);
     let single_s = t.elapsed().as_secs_f64();
     let t = Instant::now();
-    ok(&[
-        "export",
-        "pg",
-        "--index",
-        ipath,
-        "--url",
-        coord,
-        "--table",
-        "ci_es_sharded",
-        "--shard",
-        shards[0],
-        "--shard",
-        shards[1],
-        "--replace",
-    ]);
+    ok(&strs(&export_sharded("ci_es_sharded", &["--replace"])));
     println!("exported {n} passages: one node {single_s:.1} s, two shards {:.1} s", t.elapsed().as_secs_f64());
     let mut shard_rows = 0;
     for s in shards {
@@ -243,29 +239,17 @@ fn postgres_collections_match_the_local_index() {
     let mut killed_at = None;
     for attempt in 0..5 {
         let mut child = Command::new(env!("CARGO_BIN_EXE_medbridge"))
-            .args([
-                "export",
-                "pg",
-                "--index",
-                ipath,
-                "--url",
-                coord,
-                "--table",
-                "ci_kill",
-                "--shard",
-                shards[0],
-                "--shard",
-                shards[1],
-                "--replace",
-            ])
+            .args(export_sharded("ci_kill", &["--replace"]))
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
         let deadline = Instant::now() + Duration::from_secs(120);
         let mut client = pg::connect(coord).unwrap();
         loop {
+            // (an earlier run's complete ci_kill stays until this export replaces it)
+            let loading = pg::collection(&mut client, "ci_kill").ok().flatten().is_some_and(|m| !m.complete);
             let rows: i64 = client.query_one("SELECT count(*) FROM ci_kill", &[]).map(|r| r.get(0)).unwrap_or(0);
-            if rows > 0 || Instant::now() > deadline || child.try_wait().unwrap().is_some() {
+            if (loading && rows > 0) || Instant::now() > deadline || child.try_wait().unwrap().is_some() {
                 break;
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -286,8 +270,7 @@ fn postgres_collections_match_the_local_index() {
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("did not finish"),
         "an unfinished collection is refused"
     );
-    let (_, err) =
-        ok(&["export", "pg", "--index", ipath, "--url", coord, "--table", "ci_kill", "--shard", shards[0], "--shard", shards[1]]);
+    let (_, err) = ok(&strs(&export_sharded("ci_kill", &[])));
     println!("killed with {rows} of {n} rows loaded; the rerun: {}", err.lines().last().unwrap_or(""));
     let resumed = PgIndex::open(coord, "ci_kill", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH).unwrap();
     assert_eq!(resumed.len(), n);
@@ -295,5 +278,7 @@ fn postgres_collections_match_the_local_index() {
         (0..n).all(|i| resumed.passage_id(i) == idx.passage_id(i) && resumed.passage_text(i) == idx.passage_text(i)),
         "rows equal the index's"
     );
-    assert_eq!(top10(&|q| resumed.nearest(q, 10).unwrap()), two, "the resumed collection answers as the sharded one");
+    // (two HNSW builds differ at the margin: pgvector draws levels at random)
+    let r_resumed = recall_at_10(&exact, &top10(&|q| resumed.nearest(q, 10).unwrap()));
+    assert!(r_resumed >= 0.99, "the resumed collection's recall@10 {r_resumed}");
 }
