@@ -7,14 +7,13 @@
 //! RAYON_NUM_THREADS=1 cargo run --release --example pg_bench -- --index target/report/codiesp_names_bi.mbix \
 //!   --model models/e5-small-bi --queries ../shared/data/codiesp/dev/queries.jsonl --sample 500
 //! ```
-use std::borrow::Cow;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{bail, Result};
 use medbridge::encode::{Encoder, Kind};
-use medbridge::retrieve::index::{Index, FORMAT_VERSION};
-use medbridge::retrieve::pg::{self, CollectionMeta, ExportOptions, PgIndex, Row};
+use medbridge::retrieve::index::Index;
+use medbridge::retrieve::pg::{self, ExportOptions, Passages, PgIndex};
 use medbridge::retrieve::VectorIndex;
 
 const COORD: &str = "postgres://postgres@127.0.0.1:56432/postgres";
@@ -39,33 +38,12 @@ fn main() -> Result<()> {
     let idx = Index::load(&index_path, None)?;
     let n = idx.len();
     let vectors = idx.vectors();
-    let source = idx.source().clone();
-    let langs: Vec<Option<String>> =
-        (0..n).map(|i| source.is_icd10().then(|| source.passage_lang(idx.passage_id(i)).to_string())).collect();
-    let rows: Vec<Row> = (0..n)
-        .map(|i| Row {
-            passage_id: idx.passage_id(i),
-            result_id: source.result_id(idx.passage_id(i)),
-            text: Cow::Borrowed(&idx.texts[i]),
-            language: langs[i].as_deref(),
-            vector: &vectors[i],
-        })
-        .collect();
+    let passages = Passages::from_index(&idx);
+    let rows = passages.rows();
     for (table, shards) in [("bench_one", &[][..]), ("bench_two", &SHARDS.map(String::from)[..])] {
-        let meta = CollectionMeta {
-            name: table.into(),
-            model_id: idx.meta.model_id.clone(),
-            format_version: FORMAT_VERSION,
-            source: idx.meta.source.clone(),
-            doc_kind: idx.meta.doc_kind.clone(),
-            dim: idx.meta.dim,
-            rows: n,
-            shards: shards.len(),
-            complete: false,
-        };
         let opts = ExportOptions { table, shards, m: 16, ef_construction: 200, replace: false };
         let t = Instant::now();
-        let r = pg::export(COORD, &meta, &rows, &opts, |_, _| {})?;
+        let r = pg::export(COORD, &passages.meta, &rows, &opts, |_, _| {})?;
         println!(
             "export {table} ({} shards): {n} vectors, COPY {:.1} s ({} rows already there), HNSW {:.1} s, total {:.1} s",
             shards.len(),

@@ -55,6 +55,71 @@ pub struct CollectionMeta {
     pub complete: bool,
 }
 
+/// The owned passages of an index or of the page's documents, ready to export ([`Passages::rows`]).
+pub struct Passages {
+    /// What they are (`shards` is decided by the export's options, not here).
+    pub meta: CollectionMeta,
+    ids: Vec<String>,
+    results: Vec<String>,
+    texts: Vec<String>,
+    langs: Vec<Option<String>>,
+    vectors: Vec<Vec<f32>>,
+}
+
+impl Passages {
+    fn meta(model_id: &str, source: String, doc_kind: &str, dim: usize, rows: usize) -> CollectionMeta {
+        CollectionMeta {
+            name: String::new(),
+            model_id: model_id.to_string(),
+            format_version: super::index::FORMAT_VERSION,
+            source,
+            doc_kind: doc_kind.to_string(),
+            dim,
+            rows,
+            shards: 0,
+            complete: false,
+        }
+    }
+
+    /// Every passage of an index file, with its language when it is an ICD-10 index.
+    pub fn from_index(idx: &super::index::Index) -> Self {
+        let source = idx.source();
+        let ids: Vec<String> = (0..idx.len()).map(|i| idx.passage_id(i).to_string()).collect();
+        let results = ids.iter().map(|p| source.result_id(p).to_string()).collect();
+        let langs = ids.iter().map(|p| source.is_icd10().then(|| source.passage_lang(p).to_string())).collect();
+        let meta = Self::meta(&idx.meta.model_id, idx.meta.source.clone(), &idx.meta.doc_kind, idx.meta.dim, idx.len());
+        Self { meta, ids, results, langs, texts: idx.texts.clone(), vectors: idx.vectors() }
+    }
+
+    /// Every passage of the page's documents (`DOC#n`, counted as the document `DOC`); `source` names them.
+    pub fn from_documents(model_id: &str, dim: usize, docs: &[crate::documents::Document], source: String) -> Self {
+        let (mut ids, mut results, mut texts, mut vectors) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for d in docs {
+            for (n, (p, v)) in d.passages.iter().zip(&d.vectors).enumerate() {
+                ids.push(format!("{}#{n}", d.id));
+                results.push(d.id.clone());
+                texts.push(p.embed_text());
+                vectors.push(v.clone());
+            }
+        }
+        let meta = Self::meta(model_id, source, "passage", dim, ids.len());
+        Self { meta, langs: vec![None; ids.len()], ids, results, texts, vectors }
+    }
+
+    /// The rows [`export`] takes, in id order.
+    pub fn rows(&self) -> Vec<Row<'_>> {
+        (0..self.ids.len())
+            .map(|i| Row {
+                passage_id: &self.ids[i],
+                result_id: &self.results[i],
+                text: Cow::Borrowed(&self.texts[i]),
+                language: self.langs[i].as_deref(),
+                vector: &self.vectors[i],
+            })
+            .collect()
+    }
+}
+
 /// `postgres://user@host:port/db` without the password, for messages.
 pub fn redact(url: &str) -> String {
     match Config::from_str(url) {
