@@ -10,6 +10,8 @@
 //! API (insecure context) files are simply fetched every time. A download cut short or failing its
 //! sha256 is fetched again (up to [`DOWNLOAD_ATTEMPTS`] times) and nothing unverified is ever cached; a
 //! file the cache refuses (quota) is used from memory and reported (`cached: false`, `cacheWarning`).
+use std::collections::HashMap;
+
 use js_sys::{Array, Function, Object, Promise, Reflect, Uint8Array};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
@@ -282,6 +284,13 @@ pub(crate) async fn get_file(
     Ok(Fetched { bytes, source: source.into(), attempts: attempt, cache_error })
 }
 
+/// A bundle's files by name, with a report per file (see [`BundleCache::files`]).
+pub(crate) struct BundleFiles {
+    pub(crate) files: HashMap<String, Vec<u8>>,
+    pub(crate) reports: Vec<FileReport>,
+    pub(crate) cache_warning: Option<String>,
+}
+
 /// The Cache API store of one bundle version (absent without the Cache API).
 pub(crate) struct BundleCache {
     caches: Option<CacheStorage>,
@@ -330,6 +339,37 @@ impl BundleCache {
     /// One verified file: from the cache if intact, else from the network (then cached).
     pub(crate) async fn file(&self, scope: &Scope, url: &str, entry: &FileEntry, progress: &Progress) -> Result<Fetched, JsValue> {
         get_file(scope, self.cache.as_ref(), url, entry, progress).await
+    }
+
+    /// Every file of `entries` (relative to `base`), verified, with how each was obtained and the first
+    /// reason one could not be kept for the next visit.
+    pub(crate) async fn files(
+        &self,
+        scope: &Scope,
+        base: &str,
+        entries: &[FileEntry],
+        progress: &mut Progress,
+    ) -> Result<BundleFiles, JsValue> {
+        let mut out = BundleFiles { files: HashMap::new(), reports: Vec::new(), cache_warning: None };
+        for entry in entries {
+            let t = now_ms();
+            let url = resolve(&entry.name, base)?;
+            let got = self.file(scope, &url, entry, progress).await?;
+            progress.done_before += entry.bytes;
+            if let Some(e) = &got.cache_error {
+                out.cache_warning.get_or_insert(format!("{}: {e}", entry.name));
+            }
+            out.reports.push(FileReport {
+                name: entry.name.clone(),
+                bytes: entry.bytes,
+                source: got.source,
+                attempts: got.attempts,
+                cached: self.available() && got.cache_error.is_none(),
+                ms: now_ms() - t,
+            });
+            out.files.insert(entry.name.clone(), got.bytes);
+        }
+        Ok(out)
     }
 
     /// Keep `bytes` under `url` (quota or private mode: silently not).

@@ -15,7 +15,6 @@
 mod loader;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use js_sys::{Array, Float32Array, Function, Object, Promise, Reflect, Uint8Array};
@@ -32,7 +31,7 @@ use crate::encode::{Encoder, Kind};
 use crate::model::bundle::{load_bundle_bytes, Manifest, MANIFEST_FILE};
 use crate::retrieve::search::QueryInput;
 use crate::retrieve::SearchOptions;
-use loader::{now_ms, resolve, BundleCache, FileReport, Progress, Scope};
+use loader::{now_ms, resolve, BundleCache, BundleFiles, FileReport, Progress, Scope};
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -161,28 +160,8 @@ impl MedBridge {
         let cache = BundleCache::open(&scope, &manifest.version).await;
 
         let mut progress = Progress { cb: on_progress, total: manifest.total_bytes(), done_before: 0 };
-        let mut files = HashMap::new();
-        let mut file_reports = Vec::new();
-        let mut cache_warning = None;
-        for entry in &manifest.files {
-            let t = now_ms();
-            let url = resolve(&entry.name, &base)?;
-            let got = cache.file(&scope, &url, entry, &progress).await?;
-            progress.done_before += entry.bytes;
-            let cached = cache.available() && got.cache_error.is_none();
-            if let Some(e) = got.cache_error {
-                cache_warning.get_or_insert(format!("{}: {e}", entry.name));
-            }
-            file_reports.push(FileReport {
-                name: entry.name.clone(),
-                bytes: entry.bytes,
-                source: got.source,
-                attempts: got.attempts,
-                cached,
-                ms: now_ms() - t,
-            });
-            files.insert(entry.name.clone(), got.bytes);
-        }
+        let BundleFiles { mut files, reports: file_reports, cache_warning } =
+            cache.files(&scope, &base, &manifest.files, &mut progress).await?;
         cache.put(&manifest_url, &manifest_bytes).await;
         let fetch_ms = now_ms() - t0;
         progress.report("", 0, 0, "", "build");
@@ -362,12 +341,8 @@ impl Inner {
         let mut manifest = self.manifest.clone();
         manifest.files.retain(|f| f.name != ASSET_FILE);
         let cache = BundleCache::open(&scope, &manifest.version).await;
-        let progress = Progress { cb: None, total: manifest.total_bytes(), done_before: 0 };
-        let mut files = HashMap::new();
-        for entry in &manifest.files {
-            let url = resolve(&entry.name, &self.base)?;
-            files.insert(entry.name.clone(), cache.file(&scope, &url, entry, &progress).await?.bytes);
-        }
+        let mut progress = Progress { cb: None, total: manifest.total_bytes(), done_before: 0 };
+        let files = cache.files(&scope, &self.base, &manifest.files, &mut progress).await?.files;
         let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_error)?;
         Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)
     }
