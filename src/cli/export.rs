@@ -66,7 +66,11 @@ fn documents_file(path: &Path) -> Result<Passages> {
     let (header, _): (DocsHeader, _) = container::read(&DOCS_FILE, &bytes, &label)?;
     let docs = DocIndex::new(&header.model_id, header.dim).read_export(&bytes, &label)?;
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Passages::from_documents(&header.model_id, header.dim, &docs, format!("documents:{name}")))
+    let passages = docs.iter().flat_map(|d| {
+        let rows = d.passages.iter().zip(&d.vectors).enumerate();
+        rows.map(|(n, (p, v))| (format!("{}#{n}", d.id), d.id.clone(), p.embed_text(), v.clone()))
+    });
+    Ok(Passages::from_passages(&header.model_id, header.dim, format!("documents:{name}"), passages))
 }
 
 fn export_pg(a: PgExportArgs) -> Result<()> {

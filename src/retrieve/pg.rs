@@ -91,16 +91,20 @@ impl Passages {
         Self { meta, ids, results, langs, texts: idx.texts.clone(), vectors: idx.vectors() }
     }
 
-    /// Every passage of the page's documents (`DOC#n`, counted as the document `DOC`); `source` names them.
-    pub fn from_documents(model_id: &str, dim: usize, docs: &[crate::documents::Document], source: String) -> Self {
+    /// Passages given one by one — `(passage id, result id, text, vector)` — e.g. a user's documents, where a
+    /// passage `DOC#n` counts as the document `DOC`; `source` names them.
+    pub fn from_passages(
+        model_id: &str,
+        dim: usize,
+        source: String,
+        passages: impl IntoIterator<Item = (String, String, String, Vec<f32>)>,
+    ) -> Self {
         let (mut ids, mut results, mut texts, mut vectors) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for d in docs {
-            for (n, (p, v)) in d.passages.iter().zip(&d.vectors).enumerate() {
-                ids.push(format!("{}#{n}", d.id));
-                results.push(d.id.clone());
-                texts.push(p.embed_text());
-                vectors.push(v.clone());
-            }
+        for (id, result, text, vector) in passages {
+            ids.push(id);
+            results.push(result);
+            texts.push(text);
+            vectors.push(vector);
         }
         let meta = Self::meta(model_id, source, "passage", dim, ids.len());
         Self { meta, langs: vec![None; ids.len()], ids, results, texts, vectors }
