@@ -223,3 +223,128 @@ fn help_explains_every_command() {
     }
     assert!(ok(&["eval", "--help"]).contains("qrels"));
 }
+
+/// A web bundle of small fake files with a valid manifest (export-site copies and checks it, never reads the model).
+fn fake_bundle(dir: &std::path::Path) {
+    use medbridge::model::bundle::{version_of, BodyFormat, FileEntry, Manifest, BUNDLE_FORMAT};
+    std::fs::create_dir_all(dir).unwrap();
+    let files: Vec<FileEntry> = ["weights.gguf", "tokenizer.json", "config.json", "catalog.mbca"]
+        .iter()
+        .map(|name| {
+            let bytes = format!("the bytes of {name}").into_bytes();
+            std::fs::write(dir.join(name), &bytes).unwrap();
+            FileEntry { name: name.to_string(), bytes: bytes.len() as u64, sha256: medbridge::io::sha256_hex(&bytes) }
+        })
+        .collect();
+    let manifest = Manifest {
+        format: BUNDLE_FORMAT.into(),
+        version: version_of(&files),
+        model_id: "test-model".into(),
+        body: BodyFormat::Q8_0,
+        files,
+    };
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
+}
+
+/// `export-site`: the page, the engine and the bundle in one folder with `_headers` under `--base`; a damaged
+/// bundle, a missing engine, a bad --base and a folder it did not write are refused, the previous site kept.
+#[test]
+fn export_site_writes_a_whole_site_and_refuses_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (www, assets, out) = (tmp.path().join("www"), tmp.path().join("assets"), tmp.path().join("site"));
+    std::fs::create_dir_all(www.join("pkg")).unwrap();
+    for f in ["index.html", "app.js", "worker.js", "style.css", "favicon.svg", "pkg/medbridge.js"] {
+        std::fs::write(www.join(f), format!("/* {f} */")).unwrap();
+    }
+    std::fs::write(www.join("package.json"), "{}").unwrap(); // not part of the site
+    fake_bundle(&assets);
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let args = |base: &str| {
+        vec![
+            "export-site".to_string(),
+            "--out".into(),
+            s(&out),
+            "--www".into(),
+            s(&www),
+            "--assets".into(),
+            s(&assets),
+            "--base".into(),
+            base.into(),
+        ]
+    };
+    let run = |a: Vec<String>| medbridge(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+
+    let o = run(args("/demo/medbridge/"));
+    assert!(!o.status.success() && err(&o).contains("pkg/medbridge_bg.wasm") && err(&o).contains("build-wasm.sh"), "{}", err(&o));
+    std::fs::write(www.join("pkg/medbridge_bg.wasm"), b"\0asm").unwrap();
+    let o = run(args("/demo/medbridge/"));
+    assert!(o.status.success(), "{}", err(&o));
+    let mut written: Vec<String> = walk(&out);
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            "_headers",
+            "app.js",
+            "assets/catalog.mbca",
+            "assets/config.json",
+            "assets/manifest.json",
+            "assets/tokenizer.json",
+            "assets/weights.gguf",
+            "favicon.svg",
+            "index.html",
+            "medbridge-site.json",
+            "pkg/medbridge.js",
+            "pkg/medbridge_bg.wasm",
+            "style.css",
+            "worker.js"
+        ]
+    );
+    let headers = std::fs::read_to_string(out.join("_headers")).unwrap();
+    assert!(headers.contains("/demo/medbridge/*\n  Content-Security-Policy: default-src 'self'"), "{headers}");
+    let listing: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("medbridge-site.json")).unwrap()).unwrap();
+    assert_eq!(listing["model_id"], "test-model");
+    assert_eq!(std::fs::read(out.join("assets/weights.gguf")).unwrap(), std::fs::read(assets.join("weights.gguf")).unwrap());
+    let before = walk(&out);
+
+    // a damaged bundle file: refused, naming it; the previous site stays
+    std::fs::write(assets.join("tokenizer.json"), "tampered").unwrap();
+    let o = run(args("/"));
+    assert!(!o.status.success() && err(&o).contains("tokenizer.json"), "{}", err(&o));
+    assert_eq!(walk(&out), before);
+    assert_eq!(std::fs::read_to_string(out.join("_headers")).unwrap(), headers);
+    fake_bundle(&assets);
+    // a --base that is not a path, or that would break the _headers file
+    for base in ["demo", "/demo", "/a b/", "/x/\n/*/"] {
+        let o = run(args(base));
+        assert!(!o.status.success() && err(&o).contains("--base"), "{base:?}: {}", err(&o));
+    }
+    // a folder export-site did not write is not replaced
+    let foreign = tmp.path().join("mine");
+    std::fs::create_dir_all(&foreign).unwrap();
+    std::fs::write(foreign.join("notes.txt"), "keep me").unwrap();
+    let mut a = args("/");
+    a[2] = s(&foreign);
+    let o = run(a);
+    assert!(!o.status.success() && err(&o).contains("not written by `medbridge export-site`"), "{}", err(&o));
+    assert_eq!(std::fs::read_to_string(foreign.join("notes.txt")).unwrap(), "keep me");
+    // a rerun replaces its own site
+    assert!(run(args("/other/")).status.success());
+    assert!(std::fs::read_to_string(out.join("_headers")).unwrap().contains("\n/other/*\n"));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+        if p.is_dir() {
+            out.extend(walk(&p).into_iter().map(|n| format!("{name}/{n}")));
+        } else {
+            out.push(name);
+        }
+    }
+    out.sort();
+    out
+}

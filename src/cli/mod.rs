@@ -47,6 +47,9 @@ enum Command {
     /// Write the page's assets: the web model bundle (manifest, weights, tokenizer, config) and, with
     /// --index, the ICD-10 search asset (int8 vectors + HNSW graph + catalogue rows), all checksummed.
     ExportWeb(web::ExportWebArgs),
+    /// Write the search page as a self-contained static site (page, wasm engine, model assets, `_headers`,
+    /// CSP in the page) that any static file server can host under any path.
+    ExportSite(web::ExportSiteArgs),
     /// Serve the search page (www/) on 127.0.0.1 with the right MIME types and its CSP; prints the URL.
     Serve(serve::ServeArgs),
     /// Export an index (or the page's documents) elsewhere: `export pg` into PostgreSQL + pgvector.
@@ -255,6 +258,7 @@ pub fn run() -> Result<()> {
     let model_dir = cli.model.clone().unwrap_or_else(model::default_dir);
     match cli.command {
         Command::ExportWeb(args) => web::export_web(&model_dir, args)?,
+        Command::ExportSite(args) => web::export_site(&model_dir, args)?,
         Command::Serve(args) => serve::serve(args)?,
         Command::Export(args) => export::run(args)?,
         Command::ImportModel { wheel, cache } => {

@@ -6,14 +6,12 @@ use clap::Args;
 
 use medbridge::catalog::asset::{self, ASSET_FILE};
 use medbridge::catalog::Catalog;
-use medbridge::model::bundle::{self, BodyFormat, BUNDLE_CONFIG, BUNDLE_TOKENIZER, BUNDLE_WEIGHTS, MANIFEST_FILE};
+use medbridge::model::bundle::{self, BodyFormat, Manifest, BUNDLE_CONFIG, BUNDLE_TOKENIZER, BUNDLE_WEIGHTS, MANIFEST_FILE};
 use medbridge::retrieve::index::Index;
 
+/// What goes into a web bundle (shared by `export-web` and `export-site`).
 #[derive(Args)]
-pub struct ExportWebArgs {
-    /// Output directory (the page loads it from ./assets/: use www/assets).
-    #[arg(long)]
-    out: PathBuf,
+pub struct BundleArgs {
     /// Body weights: q8_0 (default) or q4_0 (smaller download).
     #[arg(long, default_value = "q8_0")]
     body: String,
@@ -23,6 +21,15 @@ pub struct ExportWebArgs {
     /// The catalogue the index was built from (default models/icd10/catalog.jsonl).
     #[arg(long)]
     catalog: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ExportWebArgs {
+    /// Output directory (the page loads it from ./assets/: use www/assets).
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    bundle: BundleArgs,
 }
 
 fn human(bytes: u64) -> String {
@@ -60,49 +67,51 @@ fn refuse_foreign_files(out: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
+/// A bundle's inputs, checked, and its catalogue asset built (a wrong index is refused) before anything
+/// is written, so bad arguments leave an existing bundle as it was.
+struct PreparedBundle {
+    body: BodyFormat,
+    asset: Option<(PathBuf, (Vec<u8>, asset::AssetMeta))>,
+}
+
+fn prepare_bundle(model_dir: &Path, args: &BundleArgs) -> Result<PreparedBundle> {
     let body: BodyFormat = args.body.parse()?;
-    // Check the inputs before the (slow) model export.
-    let index = match &args.index {
-        Some(p) => {
-            if !p.is_file() {
-                bail!("{} does not exist: build it with `medbridge index --icd10 --lang es --out {}`", p.display(), p.display());
-            }
-            Some(p)
+    if let Some(p) = &args.index {
+        if !p.is_file() {
+            bail!("{} does not exist: build it with `medbridge index --icd10 --lang es --out {}`", p.display(), p.display());
         }
-        None => None,
-    };
+    }
     let catalog_path = args.catalog.clone().unwrap_or_else(|| PathBuf::from(super::DEFAULT_CATALOG));
-    if index.is_some() && !catalog_path.is_file() {
+    if args.index.is_some() && !catalog_path.is_file() {
         bail!("{} does not exist: build the catalogue with `medbridge catalog`", catalog_path.display());
     }
-    // The catalogue asset is built (and a wrong index refused) before anything is written, so a
-    // bad --index leaves an existing bundle as it was.
-    let asset = match index {
+    let asset = match &args.index {
         Some(index_path) => {
             let model_id = medbridge::model::ModelDir::open(model_dir)?.info.model_id;
             let idx = Index::load(index_path, Some(&model_id))?;
             let cat = Catalog::load_jsonl(&catalog_path)?;
             let built = asset::build(&idx, &cat).with_context(|| format!("{} + {}", index_path.display(), catalog_path.display()))?;
-            Some((index_path, built))
+            Some((index_path.clone(), built))
         }
         None => None,
     };
-    refuse_foreign_files(&args.out)?;
-    // The bundle is written into a sibling `.NAME.partial` directory that then replaces --out whole
-    // (medbridge::io::write_dir_atomic): a kill leaves the previous bundle, never new weights under
-    // an old manifest; a stale catalogue asset goes with the old directory.
-    let manifest = medbridge::io::write_dir_atomic(&args.out, |tmp| {
-        let mut manifest = bundle::export_web(model_dir, tmp, body)?;
-        if let Some((_, (bytes, _))) = &asset {
-            manifest.files.retain(|f| f.name != ASSET_FILE);
-            manifest.files.push(bundle::write_entry(tmp, ASSET_FILE, bytes)?);
-            manifest.version = bundle::version_of(&manifest.files);
-            bundle::write_entry(tmp, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
-        }
-        Ok(manifest)
-    })?;
-    if let Some((index_path, (bytes, meta))) = &asset {
+    Ok(PreparedBundle { body, asset })
+}
+
+/// Write the bundle's files and manifest into `dir`.
+fn write_bundle(model_dir: &Path, prepared: &PreparedBundle, dir: &Path) -> medbridge::Result<Manifest> {
+    let mut manifest = bundle::export_web(model_dir, dir, prepared.body)?;
+    if let Some((_, (bytes, _))) = &prepared.asset {
+        manifest.files.retain(|f| f.name != ASSET_FILE);
+        manifest.files.push(bundle::write_entry(dir, ASSET_FILE, bytes)?);
+        manifest.version = bundle::version_of(&manifest.files);
+        bundle::write_entry(dir, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+    }
+    Ok(manifest)
+}
+
+fn print_bundle(prepared: &PreparedBundle, manifest: &Manifest, dir: &Path) {
+    if let Some((index_path, (bytes, meta))) = &prepared.asset {
         let index_bytes = std::fs::metadata(index_path).map(|m| m.len()).unwrap_or(0);
         eprintln!(
             "catalogue asset {ASSET_FILE}: {} passages, {} codes ({} rows with ancestors) of {}; vectors {} as int8 vs {} as f32 ({:.0} % smaller); file {} (the .mbix index: {})",
@@ -117,10 +126,188 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
             human(index_bytes),
         );
     }
-    eprintln!("web bundle {} in {} (version {}):", manifest.model_id, args.out.display(), manifest.version);
+    eprintln!("web bundle {} in {} (version {}):", manifest.model_id, dir.display(), manifest.version);
     for f in &manifest.files {
         eprintln!("  {:<16} {:>10}  sha256 {}", f.name, human(f.bytes), &f.sha256[..16]);
     }
     eprintln!("  total            {:>10}", human(manifest.total_bytes()));
+}
+
+pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
+    let prepared = prepare_bundle(model_dir, &args.bundle)?;
+    refuse_foreign_files(&args.out)?;
+    // The bundle is written into a sibling `.NAME.partial` directory that then replaces --out whole
+    // (medbridge::io::write_dir_atomic): a kill leaves the previous bundle, never new weights under
+    // an old manifest; a stale catalogue asset goes with the old directory.
+    let manifest = medbridge::io::write_dir_atomic(&args.out, |tmp| write_bundle(model_dir, &prepared, tmp))?;
+    print_bundle(&prepared, &manifest, &args.out);
+    Ok(())
+}
+
+/// The page's files `export-site` copies from `--www` (UI, engine worker, styles), and the engine's.
+const PAGE_FILES: [&str; 5] = ["index.html", "app.js", "worker.js", "style.css", "favicon.svg"];
+const ENGINE_FILES: [&str; 2] = ["pkg/medbridge.js", "pkg/medbridge_bg.wasm"];
+/// Marks a directory `export-site` wrote (so a rerun may replace it) and lists what it holds.
+const SITE_MARKER: &str = "medbridge-site.json";
+/// The folder of the site that holds the bundle (the page loads `./assets/`).
+const SITE_ASSETS: &str = "assets";
+
+#[derive(Args)]
+pub struct ExportSiteArgs {
+    /// Output directory: the whole static site (page, engine, model assets), replaced whole.
+    #[arg(long)]
+    out: PathBuf,
+    /// Where the page's files are, with the wasm engine built into DIR/pkg (`bash scripts/build-wasm.sh`).
+    #[arg(long, default_value = "www")]
+    www: PathBuf,
+    /// Copy this bundle (`medbridge export-web --out DIR`, every file checked against its manifest) instead
+    /// of exporting the model again.
+    #[arg(long, conflicts_with_all = ["index", "catalog"])]
+    assets: Option<PathBuf>,
+    /// The URL path the site is published under, for the paths in `_headers` (the page itself works
+    /// under any path: all its URLs are relative).
+    #[arg(long, default_value = "/")]
+    base: String,
+    #[command(flatten)]
+    bundle: BundleArgs,
+}
+
+#[derive(serde::Serialize)]
+struct SiteFile {
+    name: String,
+    bytes: u64,
+}
+
+/// The `_headers` file static hosts such as Netlify and Cloudflare Pages read: the same headers as
+/// `medbridge serve`. Hosts that ignore it still get the CSP from the page's `<meta>` tag.
+fn headers_file(base: &str) -> String {
+    format!(
+        "# Response headers for static hosts that read this file (Netlify, Cloudflare Pages), written by\n\
+         # `medbridge export-site`: the same as `medbridge serve`. Hosts that ignore it still get the page's\n\
+         # Content-Security-Policy from its <meta> tag (which cannot set frame-ancestors).\n\
+         {base}*\n  Content-Security-Policy: {}\n  X-Content-Type-Options: nosniff\n  Referrer-Policy: no-referrer\n  \
+         Cross-Origin-Opener-Policy: same-origin\n  Cross-Origin-Resource-Policy: same-origin\n",
+        super::serve::CSP
+    )
+}
+
+/// Copy an export-web bundle, checking each file against its manifest (a damaged bundle is refused).
+fn copy_bundle(from: &Path, to: &Path) -> medbridge::Result<Manifest> {
+    let manifest_path = from.join(MANIFEST_FILE);
+    let manifest_bytes = std::fs::read(&manifest_path).map_err(|e| medbridge::Error::io(&manifest_path, e))?;
+    let manifest = Manifest::from_json_bytes(&manifest_bytes).map_err(|e| medbridge::format_err!("{}: {e}", manifest_path.display()))?;
+    std::fs::create_dir_all(to).map_err(|e| medbridge::Error::io(to, e))?;
+    for entry in &manifest.files {
+        let path = from.join(&entry.name);
+        let bytes = std::fs::read(&path).map_err(|e| medbridge::Error::io(&path, e))?;
+        entry
+            .verify(&bytes)
+            .map_err(|e| medbridge::format_err!("{}: {e} (re-export the bundle with `medbridge export-web`)", from.display()))?;
+        bundle::write_entry(to, &entry.name, &bytes)?;
+    }
+    bundle::write_entry(to, MANIFEST_FILE, &manifest_bytes)?;
+    Ok(manifest)
+}
+
+fn copy_file(from: &Path, to: &Path) -> medbridge::Result<u64> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| medbridge::Error::io(dir, e))?;
+    }
+    std::fs::copy(from, to).map_err(|e| medbridge::Error::io(from, e))
+}
+
+/// Every file under `dir` (relative paths, `/`-separated, sorted) with its size.
+fn list_files(dir: &Path, prefix: &str, out: &mut Vec<SiteFile>) -> medbridge::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).map_err(|e| medbridge::Error::io(dir, e))?.filter_map(|e| e.ok()).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let name = format!("{prefix}{}", e.file_name().to_string_lossy());
+        let path = e.path();
+        if path.is_dir() {
+            list_files(&path, &format!("{name}/"), out)?;
+        } else {
+            out.push(SiteFile { bytes: path.metadata().map_err(|err| medbridge::Error::io(&path, err))?.len(), name });
+        }
+    }
+    Ok(())
+}
+
+/// `medbridge export-site`: the page, its engine and its assets as one folder any static file server can
+/// host, under any path, and stay private: every URL is relative and same-origin, the CSP is in the page.
+pub fn export_site(model_dir: &Path, args: ExportSiteArgs) -> Result<()> {
+    let base = &args.base;
+    if !base.starts_with('/') || !base.ends_with('/') || base.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        bail!("--base must be a URL path starting and ending with / and without spaces, e.g. /demo/medbridge/ (got {base:?})");
+    }
+    for name in PAGE_FILES {
+        if !args.www.join(name).is_file() {
+            bail!("{} is missing: --www must be the page's folder (default www)", args.www.join(name).display());
+        }
+    }
+    for name in ENGINE_FILES {
+        if !args.www.join(name).is_file() {
+            bail!("{} is missing: build the wasm engine first (`bash scripts/build-wasm.sh`)", args.www.join(name).display());
+        }
+    }
+    let prepared = match &args.assets {
+        Some(dir) => {
+            if !dir.join(MANIFEST_FILE).is_file() {
+                bail!("{} has no {MANIFEST_FILE}: give a folder written by `medbridge export-web --out`", dir.display());
+            }
+            None
+        }
+        None => Some(prepare_bundle(model_dir, &args.bundle)?),
+    };
+    if args.out.exists() {
+        let empty = args.out.read_dir().with_context(|| args.out.display().to_string())?.next().is_none();
+        if !empty && !args.out.join(SITE_MARKER).is_file() {
+            bail!(
+                "{} is not empty and was not written by `medbridge export-site`: the site replaces the folder whole, so give an empty or new one",
+                args.out.display()
+            );
+        }
+    }
+    let (manifest, files) = medbridge::io::write_dir_atomic(&args.out, |tmp| {
+        for name in PAGE_FILES.iter().chain(&ENGINE_FILES) {
+            copy_file(&args.www.join(name), &tmp.join(name))?;
+        }
+        let assets = tmp.join(SITE_ASSETS);
+        let manifest = match (&args.assets, &prepared) {
+            (Some(dir), _) => copy_bundle(dir, &assets)?,
+            (None, Some(p)) => {
+                std::fs::create_dir_all(&assets).map_err(|e| medbridge::Error::io(&assets, e))?;
+                write_bundle(model_dir, p, &assets)?
+            }
+            (None, None) => unreachable!("a bundle is either copied or prepared"),
+        };
+        std::fs::write(tmp.join("_headers"), headers_file(base)).map_err(|e| medbridge::Error::io(tmp.join("_headers"), e))?;
+        let mut files = Vec::new();
+        list_files(tmp, "", &mut files)?;
+        let marker = serde_json::json!({
+            "format": "medbridge-site/1",
+            "bundle_version": manifest.version,
+            "model_id": manifest.model_id,
+            "base": base,
+            "files": files,
+        });
+        let marker_bytes = serde_json::to_vec_pretty(&marker).expect("site listing serialises");
+        std::fs::write(tmp.join(SITE_MARKER), &marker_bytes).map_err(|e| medbridge::Error::io(tmp.join(SITE_MARKER), e))?;
+        files.push(SiteFile { name: SITE_MARKER.into(), bytes: marker_bytes.len() as u64 });
+        Ok((manifest, files))
+    })?;
+    if let Some(p) = &prepared {
+        print_bundle(p, &manifest, &args.out.join(SITE_ASSETS));
+    }
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    let engine: u64 = files.iter().filter(|f| f.name.starts_with("pkg/")).map(|f| f.bytes).sum();
+    eprintln!(
+        "static site in {}: {} files, {} ({} model assets, {} wasm engine, {} page); serve it from any static host under {base}",
+        args.out.display(),
+        files.len(),
+        human(total),
+        human(manifest.total_bytes()),
+        human(engine),
+        human(total - manifest.total_bytes() - engine),
+    );
     Ok(())
 }
