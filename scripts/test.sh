@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test suite, as CI runs it (.ci/run): unit tests, real-model and CLI tests, the WebGPU kernels and
-# whole forward pass on Mesa's lavapipe, and the headless-Chromium tests of the wasm encoder.
+# whole forward pass on Mesa's lavapipe, and the headless-Chromium tests of the wasm encoder, the page,
+# the static site (export-site) and the npm package (examples/portal, bundled by Vite, checked by tsc).
 # Installs what a fresh machine lacks (Debian packages, wasm tools, npm packages); idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,6 +48,7 @@ cargo test --features webgpu
 step "browser tools (started during set-up): waiting for them"
 if ! wait "$tools_pid"; then cat target/setup-web-tools.log; echo "installing the browser tools failed (log above)" >&2; exit 1; fi
 tail -n 8 target/setup-web-tools.log
-step "browser: the wasm encoder in headless Chromium (WebGPU and CPU)"
+step "browser: the wasm encoder, the page, the static site and the npm package in headless Chromium"
 bash tests/browser/run.sh
 bash tests/browser/run-page.sh
+bash tests/browser/run-site.sh

@@ -1,4 +1,5 @@
-// The search engine, in a module Web Worker so that typing never waits for it.
+// The search engine, in a module Web Worker so that typing never waits for it. The page (app.js) and
+// the npm package's wrapper (www/package/index.js) both drive it.
 // Protocol: the page posts {id, type, ...}; the worker answers {id, ok, result | error} and posts
 // events {event: "progress" | "docProgress" | "backend" | "documents", ...}: "backend" when the GPU
 // failed and the CPU path took over, "documents" when another tab of this site added or removed one.
@@ -133,11 +134,12 @@ function checkBackend() {
 
 // ---- Operations.
 const ops = {
-  async load({ webgpu }) {
+  // assetsUrl: the bundle's directory (absolute, or relative to this worker); default ./assets/ beside it.
+  async load({ webgpu, assetsUrl }) {
     await init();
     const t0 = performance.now();
     const option = webgpu === "on" ? true : webgpu === "off" ? false : "auto";
-    mb = await MedBridge.load("./assets/", (p) => post({ event: "progress", ...p }), { webgpu: option });
+    mb = await MedBridge.load(assetsUrl || "./assets/", (p) => post({ event: "progress", ...p }), { webgpu: option });
     const loadMs = performance.now() - t0;
     const problems = await restoreDocuments();
     backend = mb.backend();
@@ -154,10 +156,10 @@ const ops = {
       loadMs,
     };
   },
-  async search({ q, lang, method, k, seq }) {
+  async search({ q, lang, method, k, catalog, documents, seq }) {
     if (seq < latestSearch) return { stale: true, seq };
     const t0 = performance.now();
-    const r = await mb.search(q, { lang, method, k: k || 10 });
+    const r = await mb.search(q, { lang, method, k: k || 10, catalog, documents });
     checkBackend();
     return { ...r, seq, q, totalMs: performance.now() - t0 };
   },
@@ -176,8 +178,11 @@ const ops = {
     if (!warning) announce({ removed: id });
     return { removed, warning, documents: mb.documents() };
   },
-  async exportDocuments() {
-    const bytes = mb.exportDocuments();
+  async listDocuments() {
+    return mb.documents();
+  },
+  async exportDocuments({ docId }) {
+    const bytes = mb.exportDocuments(docId);
     return { bytes };
   },
   async importDocuments({ bytes, name }) {

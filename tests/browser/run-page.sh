@@ -16,12 +16,7 @@ BODY=${MEDBRIDGE_BODY:-q8_0}
 ASSETS=target/page-assets/$(basename "$INDEX" .mbix)-$BODY
 
 [ -x $MB ] || cargo build --bin medbridge --features webgpu
-if [ -f www/pkg/medbridge_bg.wasm ] && [ -z "$(find src shaders Cargo.toml Cargo.lock -newer www/pkg/medbridge_bg.wasm -print -quit)" ]; then
-  echo "== reusing www/pkg (newer than the sources)"
-else
-  echo "== wasm-pack build → www/pkg"
-  wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
-fi
+bash scripts/build-wasm.sh
 [ -n "${MEDBRIDGE_PAGE_INDEX:-}" ] || bash tests/browser/page-index.sh
 if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt $INDEX ] && [ $ASSETS/manifest.json -nt $MB ] \
    && [ $ASSETS/manifest.json -nt models/e5-small/model.gguf ]; then
