@@ -61,10 +61,20 @@ pub struct FileEntry {
 impl FileEntry {
     /// Check length and sha256 of fetched/cached bytes against this entry.
     pub fn verify(&self, bytes: &[u8]) -> Result<()> {
-        if bytes.len() as u64 != self.bytes {
-            return Err(format_err!("{}: {} bytes, manifest says {}", self.name, bytes.len(), self.bytes));
+        self.check_len(bytes.len())?;
+        self.check_sha256(&sha256_hex(bytes))
+    }
+
+    /// The length half of [`FileEntry::verify`].
+    pub fn check_len(&self, len: usize) -> Result<()> {
+        if len as u64 != self.bytes {
+            return Err(format_err!("{}: {} bytes, manifest says {}", self.name, len, self.bytes));
         }
-        let got = sha256_hex(bytes);
+        Ok(())
+    }
+
+    /// The hash half of [`FileEntry::verify`], for a sha256 computed elsewhere (the browser's SubtleCrypto).
+    pub fn check_sha256(&self, got: &str) -> Result<()> {
         if got != self.sha256 {
             return Err(format_err!("{}: sha256 {got} does not match the manifest's {}", self.name, self.sha256));
         }
@@ -237,6 +247,16 @@ pub fn read_gguf_bytes(bytes: &[u8]) -> Result<Vec<RawTensor>> {
 /// caller's (the web loader verifies each file as it arrives, with [`FileEntry::verify`], so that a
 /// damaged cached copy can be refetched) — call [`verify_files`] first when the bytes come from elsewhere.
 pub fn load_bundle_bytes(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Result<(ModelInfo, Tokenizer, Vec<RawTensor>)> {
+    load_bundle_bytes_marked(manifest, files, |_| {})
+}
+
+/// [`load_bundle_bytes`], calling `mark(stage)` as each stage ends ("tokenizer", "weights"): the page
+/// times where a start goes.
+pub fn load_bundle_bytes_marked(
+    manifest: &Manifest,
+    files: &HashMap<String, Vec<u8>>,
+    mut mark: impl FnMut(&'static str),
+) -> Result<(ModelInfo, Tokenizer, Vec<RawTensor>)> {
     for f in &manifest.files {
         let b = files.get(&f.name).ok_or_else(|| format_err!("bundle file {} is missing", f.name))?;
         if b.len() as u64 != f.bytes {
@@ -248,8 +268,11 @@ pub fn load_bundle_bytes(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) 
     if info.model_id != manifest.model_id {
         return Err(format_err!("{BUNDLE_CONFIG} is for model {}, the manifest for {}", info.model_id, manifest.model_id));
     }
+    mark("config");
     let tokenizer = Tokenizer::from_json_bytes(get(BUNDLE_TOKENIZER))?;
+    mark("tokenizer");
     let tensors = read_gguf_bytes(get(BUNDLE_WEIGHTS))?;
+    mark("weights");
     Ok((info, tokenizer, tensors))
 }
 

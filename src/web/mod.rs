@@ -28,7 +28,7 @@ use wasm_bindgen_futures::JsFuture;
 use crate::catalog::asset::{CatalogAsset, ASSET_FILE};
 use crate::documents::{ChunkOptions, DocIndex, Document};
 use crate::encode::{Encoder, Kind};
-use crate::model::bundle::{load_bundle_bytes, Manifest, MANIFEST_FILE};
+use crate::model::bundle::{load_bundle_bytes, load_bundle_bytes_marked, Manifest, MANIFEST_FILE};
 use crate::retrieve::search::QueryInput;
 use crate::retrieve::SearchOptions;
 use loader::{now_ms, resolve, BundleCache, BundleFiles, FileReport, Progress, Scope};
@@ -75,6 +75,18 @@ fn js_err(msg: impl std::fmt::Display) -> JsValue {
     js_err_code(msg, "invalid-input")
 }
 
+/// Where a start's time goes: stages in order, each with the milliseconds since the previous mark.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Stages(Vec<(String, f64)>);
+
+impl Stages {
+    fn mark(&mut self, stage: &str, last: &mut f64) {
+        let now = now_ms();
+        self.0.push((stage.to_string(), ((now - *last) * 10.0).round() / 10.0));
+        *last = now;
+    }
+}
+
 /// Where each file came from and timings (see [`MedBridge::load_report`]).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -91,6 +103,10 @@ pub struct LoadReport {
     pub cache_warning: Option<String>,
     pub fetch_ms: f64,
     pub build_ms: f64,
+    /// `[[stage, ms], …]`: manifest, files (read from the cache or the network, and verified: per file in
+    /// `files`), config, tokenizer, weights (GGUF parse), catalog (asset parse + HNSW graph), encoder
+    /// (CPU build or WebGPU upload), cleanup.
+    pub stages: Stages,
 }
 
 struct Inner {
@@ -157,17 +173,21 @@ impl MedBridge {
         let base = resolve(&base, &scope.href())?;
         let manifest_url = resolve(MANIFEST_FILE, &base)?;
         let (manifest, manifest_bytes, manifest_source) = BundleCache::manifest(&scope, &manifest_url).await?;
-        let cache = BundleCache::open(&scope, &manifest.version).await;
+        let cache = BundleCache::open(&scope).await;
+        let (mut stages, mut last) = (Stages::default(), t0);
+        stages.mark("manifest", &mut last);
 
         let mut progress = Progress { cb: on_progress, total: manifest.total_bytes(), done_before: 0 };
         let BundleFiles { mut files, reports: file_reports, cache_warning } =
             cache.files(&scope, &base, &manifest.files, &mut progress).await?;
         cache.put(&manifest_url, &manifest_bytes).await;
         let fetch_ms = now_ms() - t0;
+        stages.mark("files", &mut last);
         progress.report("", 0, 0, "", "build");
 
         let t1 = now_ms();
-        let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_error)?;
+        let (info, tokenizer, tensors) =
+            load_bundle_bytes_marked(&manifest, &files, |stage| stages.mark(stage, &mut last)).map_err(js_error)?;
         let catalog = match files.remove(ASSET_FILE) {
             Some(bytes) => {
                 progress.report(ASSET_FILE, 0, 0, "", "index");
@@ -175,6 +195,7 @@ impl MedBridge {
             }
             None => None,
         };
+        stages.mark("catalog", &mut last);
         drop(files);
 
         // options.webgpu: true = any adapter (software fallback too), false = CPU, absent/"auto" = a
@@ -226,7 +247,13 @@ impl MedBridge {
             Some(e) => e,
             None => Encoder::from_parts(info.clone(), tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)?,
         };
-        let deleted = cache.remove_other_versions().await;
+        stages.mark("encoder", &mut last);
+        let mut keep = vec![manifest_url.clone()];
+        for entry in &manifest.files {
+            keep.push(loader::cache_key(&resolve(&entry.name, &base)?, entry));
+        }
+        let deleted = cache.remove_stale(&base, &keep).await;
+        stages.mark("cleanup", &mut last);
 
         let report = LoadReport {
             version: manifest.version.clone(),
@@ -240,6 +267,7 @@ impl MedBridge {
             cache_warning,
             fetch_ms,
             build_ms: now_ms() - t1,
+            stages,
         };
         let docs = RefCell::new(DocIndex::new(&info.model_id, info.config.hidden_size));
         let encoder = RefCell::new(Rc::new(encoder));
@@ -277,7 +305,7 @@ impl MedBridge {
     }
 
     /// Where each file came from and timings: `{version, modelId, manifestSource, cacheAvailable,
-    /// files: [{name, bytes, source, ms}], deletedCaches, backend, gpuStatus, fetchMs, buildMs}`.
+    /// files: [{name, bytes, source, ms}], deletedCaches (stale cached files and old caches removed), backend, gpuStatus, fetchMs, buildMs}`.
     #[wasm_bindgen(js_name = loadReport)]
     pub fn load_report(&self) -> Result<JsValue, JsValue> {
         serde_wasm_bindgen::to_value(&self.inner.report).map_err(js_err)
@@ -340,7 +368,7 @@ impl Inner {
         let scope = Scope::get()?;
         let mut manifest = self.manifest.clone();
         manifest.files.retain(|f| f.name != ASSET_FILE);
-        let cache = BundleCache::open(&scope, &manifest.version).await;
+        let cache = BundleCache::open(&scope).await;
         let mut progress = Progress { cb: None, total: manifest.total_bytes(), done_before: 0 };
         let files = cache.files(&scope, &self.base, &manifest.files, &mut progress).await?.files;
         let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_error)?;

@@ -1,6 +1,6 @@
 // The search page under faults (issue 14), in headless Chromium against `medbridge serve`:
 //
-//   node tests/browser/faults.test.mjs [--assets target/page-assets/icd10-es-slice-names-q8_0]
+//   node tests/browser/faults.test.mjs [--assets target/page-assets/icd10-es-slice-names-q8_0] [--index-assets target/page-assets/icd10-es-r5-q8_0]
 //
 //  1. storage quota exceeded while caching the model (CDP Storage.overrideQuotaForOrigin): the page works
 //     from memory and says it could not keep a copy;
@@ -12,7 +12,10 @@
 //     is named;
 //  5. two tabs adding documents at the same time: both tabs list both, and a reload keeps both;
 //  6. the WebGPU device lost between queries (GPUDevice.destroy(), hooked into the worker by the test):
-//     the page moves to the CPU path, says so, and returns the same codes.
+//     the page moves to the CPU path, says so, and returns the same codes;
+//  7. a new catalogue index published (--index-assets: a bundle of the same model with another index):
+//     a returning visitor downloads only catalog.mbca, the old index's cached copy is deleted, and the
+//     new index answers.
 // Exit code 1 if anything fails.
 import fs from "node:fs";
 import path from "node:path";
@@ -22,6 +25,7 @@ import { startServer, launch, waitReady, search, foreign } from "./page-lib.mjs"
 const ASSETS = path.resolve(arg("assets", process.env.MEDBRIDGE_PAGE_ASSETS || path.join(ROOT, "target/page-assets/icd10-es-slice-names-q8_0")));
 const MB = path.resolve(arg("medbridge", process.env.MEDBRIDGE_BIN || path.join(ROOT, "target/debug/medbridge")));
 const MANIFEST = JSON.parse(fs.readFileSync(path.join(ASSETS, "manifest.json"), "utf8"));
+const INDEX_ASSETS = path.resolve(arg("index-assets", path.join(ROOT, "target/page-assets/icd10-es-r5-q8_0")));
 const WEIGHTS = "weights.gguf";
 const QUERY = { q: "diabetes mellitus tipo 2", lang: "es", code: "E11" };
 
@@ -242,6 +246,46 @@ async function deviceLost(srv) {
   }
 }
 
+// 7. A new catalogue index: the site's assets change only catalog.mbca (and the manifest).
+async function newIndex() {
+  console.log("\n=== a new catalogue index published: only it is downloaded again (cpu)");
+  const next = JSON.parse(fs.readFileSync(path.join(INDEX_ASSETS, "manifest.json"), "utf8"));
+  const sha = (m, name) => m.files.find((f) => f.name === name)?.sha256;
+  const same = ["weights.gguf", "tokenizer.json", "config.json"].every((n) => sha(next, n) === sha(MANIFEST, n));
+  if (!check(same && sha(next, "catalog.mbca") !== sha(MANIFEST, "catalog.mbca"), "new index: the two bundles differ in catalog.mbca only",
+    `${INDEX_ASSETS} vs ${ASSETS}`)) return;
+  const dir = fs.mkdtempSync(path.join(ROOT, "target/new-index-"));
+  fs.cpSync(ASSETS, dir, { recursive: true });
+  const own = await startServer(MB, dir);
+  const b = await launch("cpu");
+  try {
+    await b.page.goto(`${own.url}/?webgpu=off&lang=es`, { waitUntil: "domcontentloaded" });
+    const first = await settle(b.page);
+    check(first?.state === "ready" && first.files.every((f) => f.source === "network"), "new index: first visit downloads everything", first?.status);
+    // publish the new index: its file, then its manifest (as a deploy would)
+    fs.copyFileSync(path.join(INDEX_ASSETS, "catalog.mbca"), path.join(dir, "catalog.mbca"));
+    fs.copyFileSync(path.join(INDEX_ASSETS, "manifest.json"), path.join(dir, "manifest.json"));
+    own.clear();
+    await b.page.reload({ waitUntil: "domcontentloaded" });
+    const again = await settle(b.page);
+    const sources = Object.fromEntries((again?.files || []).map((f) => [f.name, f.source]));
+    check(again?.state === "ready" && sources["catalog.mbca"] === "network" && ["weights.gguf", "tokenizer.json", "config.json"].every((n) => sources[n] === "cache"),
+      "new index: the returning visit downloads catalog.mbca only (load report)", JSON.stringify(sources));
+    const fetched = own.log.filter((e) => e.path.startsWith("/assets/") && e.status === 200).map((e) => e.path).sort();
+    check(JSON.stringify(fetched) === JSON.stringify(["/assets/catalog.mbca", "/assets/manifest.json"]), "new index: the server sent the manifest and catalog.mbca, nothing else",
+      fetched.join(", "));
+    const report = await b.page.evaluate(() => window.medbridgePage.info.report);
+    const deleted = report.deletedCaches.filter((u) => u.includes("/assets/catalog.mbca?sha256="));
+    check(deleted.length === 1 && deleted[0].endsWith(sha(MANIFEST, "catalog.mbca")), "new index: the old index's cached copy is deleted", JSON.stringify(report.deletedCaches));
+    const res = await search(b.page, "fiebre", "es");
+    check(res.codes.length > 0 && res.codes.every((c) => c.startsWith("R5")), "new index: searches answer from the new index (R5x codes only)", res.codes.slice(0, 5).join(" "));
+  } finally {
+    await b.close();
+    own.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 for (const f of [MB, path.join(ROOT, "www/pkg/medbridge_bg.wasm"), path.join(ASSETS, "manifest.json"), CHROMIUM]) {
   if (!fs.existsSync(f)) {
     console.error(`${f} is missing: run tests/browser/run-page.sh (builds the package, the index and the page's assets)`);
@@ -252,7 +296,7 @@ const only = (arg("only", "") || "").split(",").filter(Boolean);
 const srv = await startServer(MB, ASSETS);
 const t0 = Date.now();
 try {
-  for (const [name, run] of [["quota", quota], ["network", network], ["device-lost", deviceLost]]) {
+  for (const [name, run] of [["quota", quota], ["network", network], ["device-lost", deviceLost], ["new-index", newIndex]]) {
     if (only.length && !only.includes(name)) continue;
     try {
       await run(srv);

@@ -68,6 +68,7 @@ export async function waitReady(page, timeout = 300_000) {
     detail: document.getElementById("load-detail").textContent,
     readyMs: window.medbridgePage.readyMs,
     files: window.medbridgePage.info?.report.files,
+    stages: window.medbridgePage.info?.report.stages,
   }));
 }
 

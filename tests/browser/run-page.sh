@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the search page in headless Chromium, WebGPU and CPU: tests/browser/page.test.mjs (what a
 # user does) and tests/browser/faults.test.mjs (quota, offline, interrupted downloads, damaged storage, two tabs,
-# device lost).
+# device lost, a new index published).
 # Reuses www/pkg when it is newer than the sources (tests/browser/run.sh builds it); searches the CLI tests'
 # Spanish index of a catalogue slice (tests/browser/page-index.sh builds it if `cargo test` has not); exports the
 # page's assets into target/page-assets/<index>-<body>. Tools: scripts/setup.sh and scripts/setup-web-tools.sh.
@@ -25,8 +25,21 @@ else
   echo "== export-web → $ASSETS"
   $MB export-web --out $ASSETS --body "$BODY" --index $INDEX
 fi
+# A second bundle of the same model with another index (the slice's R5x codes): the fault tests publish it
+# over the first to check that returning visitors download only the new index.
+R5_CATALOG=target/test-indexes/catalog-r5.jsonl
+R5_INDEX=target/test-indexes/icd10-es-r5.mbix
+R5_ASSETS=target/page-assets/icd10-es-r5-$BODY
+if [ -f $R5_ASSETS/manifest.json ] && [ $R5_ASSETS/manifest.json -nt $ASSETS/manifest.json ]; then
+  echo "== reusing $R5_ASSETS"
+else
+  echo "== export-web → $R5_ASSETS (the R5x codes only)"
+  grep '"code":"R5' target/test-indexes/catalog-slice.jsonl > $R5_CATALOG
+  $MB index --icd10 --lang es --catalog $R5_CATALOG --out $R5_INDEX
+  $MB export-web --out $R5_ASSETS --body "$BODY" --index $R5_INDEX --catalog $R5_CATALOG
+fi
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
 echo "== node tests/browser/page.test.mjs"
 node tests/browser/page.test.mjs --assets $ASSETS
 echo "== node tests/browser/faults.test.mjs"
-node tests/browser/faults.test.mjs --assets $ASSETS
+node tests/browser/faults.test.mjs --assets $ASSETS --index-assets $R5_ASSETS

@@ -75,7 +75,9 @@ export interface FileReport {
   attempts: number;
   /** Kept in the Cache API for the next visit. */
   cached: boolean;
+  /** Time to get it (cache read or download, and verification), of which `verifyMs` checking its sha256. */
   ms: number;
+  verifyMs: number;
 }
 
 export interface LoadReport {
@@ -84,6 +86,7 @@ export interface LoadReport {
   manifestSource: string;
   cacheAvailable: boolean;
   files: FileReport[];
+  /** Cached files this bundle no longer uses (e.g. the previous index), and caches of earlier releases, deleted. */
   deletedCaches: string[];
   backend: "webgpu" | "cpu";
   gpuStatus: string;
@@ -91,6 +94,9 @@ export interface LoadReport {
   cacheWarning: string | null;
   fetchMs: number;
   buildMs: number;
+  /** Where the start went, in order: [stage, ms] for manifest, files, config, tokenizer, weights, catalog,
+   *  encoder, cleanup. */
+  stages: [string, number][];
 }
 
 /** The ICD-10 search asset the bundle ships (null when it has none). */

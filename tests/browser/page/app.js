@@ -48,13 +48,14 @@ window.medbridgeTest = {
     const names = await this.cacheNames();
     if (names.length !== 1) throw new Error(`expected one medbridge cache, found ${JSON.stringify(names)}`);
     const cache = await caches.open(names[0]);
-    const url = new URL(`/model/${name}`, location.href).href;
-    const resp = await cache.match(url);
-    if (!resp) throw new Error(`${url} is not in cache ${names[0]}`);
-    const bytes = new Uint8Array(await resp.arrayBuffer());
+    // files are kept under their URL + ?sha256=…: find the entry by path
+    const path = new URL(`/model/${name}`, location.href).pathname;
+    const req = (await cache.keys()).find((r) => new URL(r.url).pathname === path);
+    if (!req) throw new Error(`${path} is not in cache ${names[0]}`);
+    const bytes = new Uint8Array(await (await cache.match(req)).arrayBuffer());
     bytes[bytes.length >> 1] ^= 0xff;
-    await cache.put(url, new Response(bytes));
-    return { cache: names[0], url, bytes: bytes.length };
+    await cache.put(req, new Response(bytes));
+    return { cache: names[0], url: req.url, bytes: bytes.length };
   },
   async webgpuAdapter() {
     if (!navigator.gpu) return null;
