@@ -348,3 +348,70 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     out.sort();
     out
 }
+
+fn embedding(model: &std::path::Path, text: &str) -> Vec<f32> {
+    let out = Command::new(env!("CARGO_BIN_EXE_medbridge"))
+        .args(["--model", model.to_str().unwrap(), "embed", "--kind", "passage"])
+        .env("RAYON_NUM_THREADS", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(format!("{text}\n").as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap() as f32).collect()
+}
+
+/// `prune-vocab` on the real model (derived from a catalogue slice only: offline and fast): the model id
+/// stays, the word table shrinks, a text of kept pieces gets exactly the same vector, a text with pruned
+/// pieces still gets a close one (its words split into kept pieces), an index built with the full model
+/// serves the pruned one, and evaluation texts are measured.
+#[test]
+fn prune_vocab_keeps_the_vectors_of_what_it_keeps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let full = common::model_dir();
+    let catalog = tmp.path().join("catalog-r.jsonl");
+    let slice: String = std::fs::read_to_string(catalog_path())
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("{\"code\":\"R5"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&catalog, slice).unwrap();
+    let eval = tmp.path().join("eval.jsonl");
+    std::fs::write(&eval, "{\"_id\":\"q1\",\"text\":\"fiebre\"}\n{\"_id\":\"q2\",\"text\":\"xenotrasplante fotoquimioterapéutico\"}\n")
+        .unwrap();
+    let pruned = tmp.path().join("pruned");
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let table = ok(&["prune-vocab", "--out", &s(&pruned), "--catalog", &s(&catalog), "--wordfreq", "0", "--measure", &s(&eval)]);
+    assert!(table.contains("| 2 | 1 (50.00 %) |"), "one of the two evaluation texts changes: {table}");
+
+    let config =
+        |dir: &std::path::Path| -> serde_json::Value { serde_json::from_slice(&std::fs::read(dir.join("config.json")).unwrap()).unwrap() };
+    let (a, b) = (config(&full), config(&pruned));
+    assert_eq!(a["model_id"], b["model_id"], "same vector space, same model id");
+    let kept = b["config"]["vocab_size"].as_u64().unwrap();
+    assert!(kept < 5_000 && kept == b["vocab_pruning"]["kept_pieces"].as_u64().unwrap(), "{}", b["vocab_pruning"]);
+    assert!(std::fs::metadata(pruned.join("model.gguf")).unwrap().len() * 2 < std::fs::metadata(full.join("model.gguf")).unwrap().len());
+
+    // a catalogue text: every piece kept, the very same vector
+    let first: serde_json::Value = serde_json::from_str(std::fs::read_to_string(&catalog).unwrap().lines().next().unwrap()).unwrap();
+    let text = first["descriptions"]["es"].as_str().unwrap();
+    assert_eq!(embedding(&full, text), embedding(&pruned, text), "{text}");
+    // pruned pieces: split into kept ones, a close but different vector
+    let text = "xenotrasplante fotoquimioterapéutico";
+    let (x, y) = (embedding(&full, text), embedding(&pruned, text));
+    let cos: f32 = x.iter().zip(&y).map(|(a, b)| a * b).sum();
+    assert!(x != y && cos > 0.8, "cosine {cos}");
+
+    // an index of the full model answers the pruned one
+    let index = tmp.path().join("r5.mbix");
+    ok(&["index", "--icd10", "--lang", "es", "--catalog", &s(&catalog), "--out", &s(&index)]);
+    let hits = ok(&["--model", &s(&pruned), "search", "--index", &s(&index), "--json", "--top-k", "1", "fiebre"]);
+    assert!(hits.contains("\"id\":\"R50"), "{hits}");
+}

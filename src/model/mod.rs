@@ -9,6 +9,8 @@ pub mod e5s1;
 pub mod import;
 pub mod names;
 pub mod parts;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod prune;
 #[doc(hidden)]
 pub mod testing;
 

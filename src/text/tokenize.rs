@@ -168,6 +168,20 @@ impl Tokenizer {
         crate::io::write_atomic(path, &self.to_json_bytes())
     }
 
+    /// The vocabulary, special ids and normalisation table (e.g. to prune the vocabulary).
+    pub fn to_data(&self) -> TokenizerData {
+        let f = &self.file;
+        TokenizerData {
+            pieces: f.pieces.iter().map(|p| p.0.clone()).collect(),
+            scores: f.pieces.iter().map(|p| p.1).collect(),
+            bos: f.bos,
+            eos: f.eos,
+            pad: f.pad,
+            unk: f.unk,
+            normalization: f.normalization.clone(),
+        }
+    }
+
     pub fn pad_id(&self) -> u32 {
         self.file.pad
     }
