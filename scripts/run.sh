@@ -41,14 +41,20 @@ if [ ! -f "$INDEX" ]; then
   $MB --model "$MODEL" index --icd10 --lang "$LANG_SEL" --names --names-from "$NAMES" --out "$INDEX"
 fi
 
+# The page's model: the same with a vocabulary pruned to what its languages need (same model id and vectors
+# for the catalogue's texts; a 2.4 times smaller model download).
+WEB_MODEL=$MODEL-web
+step "the page's model: pruned vocabulary → $WEB_MODEL"
+bash scripts/prune-vocab.sh "$MODEL" "$WEB_MODEL"
+
 ASSETS=www/assets
 if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt "$INDEX" ] \
-   && [ $ASSETS/manifest.json -nt "$MODEL/model.gguf" ] && [ $ASSETS/manifest.json -nt models/icd10/catalog.jsonl ] \
+   && [ $ASSETS/manifest.json -nt "$WEB_MODEL/model.gguf" ] && [ $ASSETS/manifest.json -nt models/icd10/catalog.jsonl ] \
    && [ "$(sed -n 's/.*"body": *"\([a-z0-9_]*\)".*/\1/p' $ASSETS/manifest.json)" = "$BODY" ]; then
   step "page assets in $ASSETS are up to date"
 else
   step "page assets → $ASSETS (model bundle + ICD-10 search asset)"
-  $MB --model "$MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX"
+  $MB --model "$WEB_MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX"
 fi
 
 step "serving the search page"
