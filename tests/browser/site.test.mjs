@@ -58,141 +58,132 @@ async function staticServer(dir) {
   return { url, log, close: () => child.kill() };
 }
 
+// A static server on `dir` and a fresh headless Chromium (CPU path) for one part of the test.
+async function withBrowser(dir, part) {
+  const server = await staticServer(dir);
+  const b = await launch("cpu");
+  try {
+    await part(server, b);
+  } finally {
+    await b.close();
+    server.close();
+  }
+}
+
 const sizes = { tarballBytes: fs.statSync(TARBALL).size, siteBytes: treeBytes(path.join(SITE, SUBPATH)) };
 console.log(`npm package tarball: ${path.relative(ROOT, TARBALL)} ${sizes.tarballBytes} bytes (${mib(sizes.tarballBytes)})`);
 console.log(`static site (export-site): ${sizes.siteBytes} bytes (${mib(sizes.siteBytes)}) under ${SUBPATH}`);
 
 // ---- 1. The exported static site under a sub-path.
-{
-  const server = await staticServer(SITE);
-  const b = await launch("cpu");
-  try {
-    const t0 = Date.now();
-    await b.page.goto(server.url + SUBPATH, { waitUntil: "domcontentloaded" });
-    const ready = await waitReady(b.page);
-    check(ready.state === "ready" && ready.backend === "cpu", "static site: ready on the CPU path", ready.status);
-    const r = await search(b.page, "diabetes mellitus tipo 2", "es");
-    check(r.codes[0]?.startsWith("E11"), "static site: 'diabetes mellitus tipo 2' → E11 at rank 1", r.codes.slice(0, 3).join(", "));
-    console.log(`     static site: first result ${((Date.now() - t0) / 1000).toFixed(1)} s after navigation`);
-    const off = foreign(b.requests, server.url);
-    check(off.length === 0, "static site: no request to another origin", off.slice(0, 3).join(", "));
-    const outside = server.log.filter((l) => !l.path.startsWith(SUBPATH));
-    check(outside.length === 0, `static site: every request stays under ${SUBPATH}`, outside.slice(0, 3).map((l) => l.path).join(", "));
-    const failed = server.log.filter((l) => l.status >= 400);
-    check(failed.length === 0, "static site: no failed request", failed.slice(0, 3).map((l) => `${l.path} ${l.status}`).join(", "));
-    const csp = await b.page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.content).catch(() => "");
-    check(/default-src 'self'/.test(csp) && /connect-src 'self'/.test(csp), "static site: the CSP is in the page (the server sends none)");
-    const headers = fs.readFileSync(path.join(SITE, SUBPATH, "_headers"), "utf8");
-    check(headers.includes(`${SUBPATH}*`) && headers.includes("Content-Security-Policy:"), "static site: _headers for hosts that read it, with the sub-path");
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
+await withBrowser(SITE, async (server, b) => {
+  const t0 = Date.now();
+  await b.page.goto(server.url + SUBPATH, { waitUntil: "domcontentloaded" });
+  const ready = await waitReady(b.page);
+  check(ready.state === "ready" && ready.backend === "cpu", "static site: ready on the CPU path", ready.status);
+  const r = await search(b.page, "diabetes mellitus tipo 2", "es");
+  check(r.codes[0]?.startsWith("E11"), "static site: 'diabetes mellitus tipo 2' → E11 at rank 1", r.codes.slice(0, 3).join(", "));
+  console.log(`     static site: first result ${((Date.now() - t0) / 1000).toFixed(1)} s after navigation`);
+  const off = foreign(b.requests, server.url);
+  check(off.length === 0, "static site: no request to another origin", off.slice(0, 3).join(", "));
+  const outside = server.log.filter((l) => !l.path.startsWith(SUBPATH));
+  check(outside.length === 0, `static site: every request stays under ${SUBPATH}`, outside.slice(0, 3).map((l) => l.path).join(", "));
+  const failed = server.log.filter((l) => l.status >= 400);
+  check(failed.length === 0, "static site: no failed request", failed.slice(0, 3).map((l) => `${l.path} ${l.status}`).join(", "));
+  const csp = await b.page.$eval('meta[http-equiv="Content-Security-Policy"]', (m) => m.content).catch(() => "");
+  check(/default-src 'self'/.test(csp) && /connect-src 'self'/.test(csp), "static site: the CSP is in the page (the server sends none)");
+  const headers = fs.readFileSync(path.join(SITE, SUBPATH, "_headers"), "utf8");
+  check(headers.includes(`${SUBPATH}*`) && headers.includes("Content-Security-Policy:"), "static site: _headers for hosts that read it, with the sub-path");
+});
 
 // ---- 2. The example portal, bundled by Vite from the package tarball.
-{
-  const server = await staticServer(PORTAL);
-  const b = await launch("cpu");
-  try {
-    await b.page.goto(server.url + "/", { waitUntil: "domcontentloaded" });
-    await b.page.waitForFunction(() => !document.getElementById("q").disabled || /\w+:/.test(document.getElementById("status").textContent), null, { timeout: 300_000, polling: 200 });
-    const status = await b.page.textContent("#status");
-    check(/^Ready \(cpu\)/.test(status), "portal: the engine loads from the portal's own assets", status);
-    await b.page.fill("#q", "diabetes mellitus tipo 2");
-    await b.page.waitForFunction(() => document.querySelectorAll("#hits li").length > 0, null, { timeout: 120_000, polling: 100 });
-    const hits = await b.page.$$eval("#hits li", (lis) => lis.map((l) => l.textContent));
-    check(hits.length === 5 && hits[0].startsWith("E11"), "portal: 'diabetes mellitus tipo 2' → E11 first, 5 hits", hits[0]);
-    const off = foreign(b.requests, server.url);
-    check(off.length === 0, "portal: no request to another origin", off.slice(0, 3).join(", "));
-    const bundled = fs.readdirSync(path.join(PORTAL, "assets"));
-    check(bundled.some((f) => /^worker-.*\.js$/.test(f)) && bundled.some((f) => /\.wasm$/.test(f)), "portal: Vite shipped the package's worker and wasm", bundled.join(", "));
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
+await withBrowser(PORTAL, async (server, b) => {
+  await b.page.goto(server.url + "/", { waitUntil: "domcontentloaded" });
+  await b.page.waitForFunction(() => !document.getElementById("q").disabled || /\w+:/.test(document.getElementById("status").textContent), null, { timeout: 300_000, polling: 200 });
+  const status = await b.page.textContent("#status");
+  check(/^Ready \(cpu\)/.test(status), "portal: the engine loads from the portal's own assets", status);
+  await b.page.fill("#q", "diabetes mellitus tipo 2");
+  await b.page.waitForFunction(() => document.querySelectorAll("#hits li").length > 0, null, { timeout: 120_000, polling: 100 });
+  const hits = await b.page.$$eval("#hits li", (lis) => lis.map((l) => l.textContent));
+  check(hits.length === 5 && hits[0].startsWith("E11"), "portal: 'diabetes mellitus tipo 2' → E11 first, 5 hits", hits[0]);
+  const off = foreign(b.requests, server.url);
+  check(off.length === 0, "portal: no request to another origin", off.slice(0, 3).join(", "));
+  const bundled = fs.readdirSync(path.join(PORTAL, "assets"));
+  check(bundled.some((f) => /^worker-.*\.js$/.test(f)) && bundled.some((f) => /\.wasm$/.test(f)), "portal: Vite shipped the package's worker and wasm", bundled.join(", "));
+});
 
 // ---- 3. The package's API, unbundled (served from the portal's origin, as a site without a bundler would).
-{
-  const server = await staticServer(PORTAL);
-  const b = await launch("cpu");
-  try {
-    await b.page.goto(server.url + "/blank.html");
-    const r = await b.page.evaluate(async () => {
-      const { MedBridge, MedBridgeError } = await import("/medbridge-pkg/index.js");
-      const code = async (p) => p.then(() => "resolved", (e) => (e instanceof MedBridgeError ? e.code : `not a MedBridgeError: ${e}`));
-      const out = {};
-      out.badUrl = await code(MedBridge.load(42));
-      out.badBackend = await code(MedBridge.load("/medbridge-assets/", { backend: "gpu" }));
-      out.missingAssets = await code(MedBridge.load("/no-such-assets/", { backend: "cpu" }));
-      const progress = [];
-      const mb = await MedBridge.load("/medbridge-assets/", { backend: "cpu", onProgress: (p) => progress.push(p.phase) });
-      out.info = { backend: mb.backend, codes: mb.info.catalog?.codes, version: mb.info.version, files: mb.info.report.files.length };
-      out.progress = [...new Set(progress)];
-      const hit = await mb.search("infarto agudo de miocardio", { k: 3, lang: "es" });
-      out.search = { n: hit.catalog.length, first: hit.catalog[0]?.code, lang: hit.catalog[0]?.descriptionLang, backend: hit.backend, docs: hit.documents.length };
-      out.rerank = await code(mb.search("cefalea", { rerank: true }));
-      out.unknownOption = await code(mb.search("cefalea", { top: 3 }));
-      out.emptyQuery = await code(mb.search("   "));
-      out.badMethod = await code(mb.search("cefalea", { method: "magic" }));
-      // typing fast: the second of three searches sent at once is overtaken by the third
-      const burst = await Promise.all(["a", "as", "asma"].map((q) => code(mb.search(q, { k: 1 }))));
-      out.burst = burst;
-      const docProgress = [];
-      const added = await mb.addDocument("nota.txt", "Paciente con asma bronquial. Usa el inhalador con cámara espaciadora dos veces al día.\n\nControl en tres meses.", { onProgress: (p) => docProgress.push(`${p.done}/${p.total}`) });
-      out.added = { name: added.name, passages: added.passages, warning: added.warning, progress: docProgress };
-      out.list1 = (await mb.listDocuments()).map((d) => d.name);
-      const found = await mb.search("inhaler with a spacer", { catalog: false });
-      out.docSearch = { catalog: found.catalog.length, doc: found.documents[0]?.docName, text: found.documents[0]?.text };
-      const file = await mb.exportDocuments();
-      out.exported = file instanceof Uint8Array ? file.length : -1;
-      out.exportUnknown = await code(mb.exportDocuments("no-such-id"));
-      out.removed = await mb.removeDocument(added.id);
-      out.list2 = (await mb.listDocuments()).length;
-      const imported = await mb.importDocuments(file, "backup.mbdocs");
-      out.imported = imported.imported.map((d) => d.name);
-      out.list3 = (await mb.listDocuments()).map((d) => d.name);
-      out.badImport = await code(mb.importDocuments(new Uint8Array([1, 2, 3]), "junk.mbdocs"));
-      out.badEvent = (() => { try { mb.on("nope", () => {}); return "accepted"; } catch (e) { return e.code; } })();
-      const off = mb.on("documents", () => {});
-      out.unsubscribe = typeof off === "function" && off() === true;
-      await mb.removeDocument(added.id);
-      mb.dispose();
-      out.afterDispose = await code(mb.search("cefalea"));
-      const viaUrl = await MedBridge.load("/medbridge-assets/", { backend: "cpu", workerUrl: "/medbridge-pkg/worker.js" });
-      out.workerUrl = (await viaUrl.search("cefalea", { k: 1, lang: "es" })).catalog[0]?.code;
-      viaUrl.dispose();
-      return out;
-    });
-    console.log(`     API results: ${JSON.stringify(r)}`);
-    check(r.badUrl === "invalid-input" && r.badBackend === "invalid-input", "API: bad load arguments reject with code invalid-input", `${r.badUrl}, ${r.badBackend}`);
-    check(r.missingAssets === "fetch-failed", "API: an assets URL with nothing there rejects with code fetch-failed", r.missingAssets);
-    check(r.info.backend === "cpu" && r.info.codes > 0 && r.info.files === 4, "API: load → info (backend, catalogue, files)", JSON.stringify(r.info));
-    check(["file", "build", "index"].every((p) => r.progress.includes(p)), "API: onProgress reports file, build and index phases", r.progress.join(","));
-    check(r.search.n === 3 && r.search.first?.startsWith("I21") && r.search.lang === "es" && r.search.backend === "cpu", "API: search with k and lang", JSON.stringify(r.search));
-    check(r.rerank === "no-reranker", "API: rerank: true rejects with code no-reranker (no reranker in the browser yet)", r.rerank);
-    check(r.unknownOption === "invalid-input" && r.emptyQuery === "invalid-input" && r.badMethod === "invalid-input", "API: bad search input rejects with code invalid-input",
-      `${r.unknownOption}, ${r.emptyQuery}, ${r.badMethod}`);
-    check(r.burst[1] === "superseded" && r.burst[2] === "resolved", "API: a search overtaken by a newer one rejects with code superseded", r.burst.join(","));
-    check(r.added.name === "nota.txt" && r.added.passages >= 1 && r.added.warning === null && r.added.progress.at(-1) === `${r.added.passages}/${r.added.passages}`,
-      "API: addDocument embeds with progress and saves", JSON.stringify(r.added));
-    check(r.list1.length === 1 && r.list1[0] === "nota.txt", "API: listDocuments", JSON.stringify(r.list1));
-    check(r.docSearch.catalog === 0 && r.docSearch.doc === "nota.txt" && /espaciadora/.test(r.docSearch.text), "API: an English query finds the Spanish document (catalog: false)", JSON.stringify(r.docSearch));
-    check(r.exported > 0 && r.exportUnknown === "invalid-input", "API: exportDocuments (and an unknown id refused)", `${r.exported} bytes, ${r.exportUnknown}`);
-    check(r.removed.removed === true && r.removed.warning === null && r.list2 === 0, "API: removeDocument", JSON.stringify(r.removed));
-    check(r.imported[0] === "nota.txt" && r.list3.length === 1, "API: importDocuments restores the exported file", JSON.stringify(r.imported));
-    check(r.badImport !== "resolved" && r.badImport.length > 0 && !r.badImport.startsWith("not a"), "API: a damaged import rejects with a typed code", r.badImport);
-    check(r.badEvent === "invalid-input" && r.unsubscribe, "API: on() checks the event name and returns an unsubscribe function");
-    check(r.afterDispose === "disposed", "API: calls after dispose() reject with code disposed", r.afterDispose);
-    check(r.workerUrl?.startsWith("R51"), "API: workerUrl option (a site serving worker.js itself)", r.workerUrl);
-    const off = foreign(b.requests, server.url);
-    check(off.length === 0, "API: no request to another origin", off.slice(0, 3).join(", "));
-  } finally {
-    await b.close();
-    server.close();
-  }
-}
+await withBrowser(PORTAL, async (server, b) => {
+  await b.page.goto(server.url + "/blank.html");
+  const r = await b.page.evaluate(async () => {
+    const { MedBridge, MedBridgeError } = await import("/medbridge-pkg/index.js");
+    const code = async (p) => p.then(() => "resolved", (e) => (e instanceof MedBridgeError ? e.code : `not a MedBridgeError: ${e}`));
+    const out = {};
+    out.badUrl = await code(MedBridge.load(42));
+    out.badBackend = await code(MedBridge.load("/medbridge-assets/", { backend: "gpu" }));
+    out.missingAssets = await code(MedBridge.load("/no-such-assets/", { backend: "cpu" }));
+    const progress = [];
+    const mb = await MedBridge.load("/medbridge-assets/", { backend: "cpu", onProgress: (p) => progress.push(p.phase) });
+    out.info = { backend: mb.backend, codes: mb.info.catalog?.codes, version: mb.info.version, files: mb.info.report.files.length };
+    out.progress = [...new Set(progress)];
+    const hit = await mb.search("infarto agudo de miocardio", { k: 3, lang: "es" });
+    out.search = { n: hit.catalog.length, first: hit.catalog[0]?.code, lang: hit.catalog[0]?.descriptionLang, backend: hit.backend, docs: hit.documents.length };
+    out.rerank = await code(mb.search("cefalea", { rerank: true }));
+    out.unknownOption = await code(mb.search("cefalea", { top: 3 }));
+    out.emptyQuery = await code(mb.search("   "));
+    out.badMethod = await code(mb.search("cefalea", { method: "magic" }));
+    // typing fast: the second of three searches sent at once is overtaken by the third
+    const burst = await Promise.all(["a", "as", "asma"].map((q) => code(mb.search(q, { k: 1 }))));
+    out.burst = burst;
+    const docProgress = [];
+    const added = await mb.addDocument("nota.txt", "Paciente con asma bronquial. Usa el inhalador con cámara espaciadora dos veces al día.\n\nControl en tres meses.", { onProgress: (p) => docProgress.push(`${p.done}/${p.total}`) });
+    out.added = { name: added.name, passages: added.passages, warning: added.warning, progress: docProgress };
+    out.list1 = (await mb.listDocuments()).map((d) => d.name);
+    const found = await mb.search("inhaler with a spacer", { catalog: false });
+    out.docSearch = { catalog: found.catalog.length, doc: found.documents[0]?.docName, text: found.documents[0]?.text };
+    const file = await mb.exportDocuments();
+    out.exported = file instanceof Uint8Array ? file.length : -1;
+    out.exportUnknown = await code(mb.exportDocuments("no-such-id"));
+    out.removed = await mb.removeDocument(added.id);
+    out.list2 = (await mb.listDocuments()).length;
+    const imported = await mb.importDocuments(file, "backup.mbdocs");
+    out.imported = imported.imported.map((d) => d.name);
+    out.list3 = (await mb.listDocuments()).map((d) => d.name);
+    out.badImport = await code(mb.importDocuments(new Uint8Array([1, 2, 3]), "junk.mbdocs"));
+    out.badEvent = (() => { try { mb.on("nope", () => {}); return "accepted"; } catch (e) { return e.code; } })();
+    const off = mb.on("documents", () => {});
+    out.unsubscribe = typeof off === "function" && off() === true;
+    await mb.removeDocument(added.id);
+    mb.dispose();
+    out.afterDispose = await code(mb.search("cefalea"));
+    const viaUrl = await MedBridge.load("/medbridge-assets/", { backend: "cpu", workerUrl: "/medbridge-pkg/worker.js" });
+    out.workerUrl = (await viaUrl.search("cefalea", { k: 1, lang: "es" })).catalog[0]?.code;
+    viaUrl.dispose();
+    return out;
+  });
+  console.log(`     API results: ${JSON.stringify(r)}`);
+  check(r.badUrl === "invalid-input" && r.badBackend === "invalid-input", "API: bad load arguments reject with code invalid-input", `${r.badUrl}, ${r.badBackend}`);
+  check(r.missingAssets === "fetch-failed", "API: an assets URL with nothing there rejects with code fetch-failed", r.missingAssets);
+  check(r.info.backend === "cpu" && r.info.codes > 0 && r.info.files === 4, "API: load → info (backend, catalogue, files)", JSON.stringify(r.info));
+  check(["file", "build", "index"].every((p) => r.progress.includes(p)), "API: onProgress reports file, build and index phases", r.progress.join(","));
+  check(r.search.n === 3 && r.search.first?.startsWith("I21") && r.search.lang === "es" && r.search.backend === "cpu", "API: search with k and lang", JSON.stringify(r.search));
+  check(r.rerank === "no-reranker", "API: rerank: true rejects with code no-reranker (no reranker in the browser yet)", r.rerank);
+  check(r.unknownOption === "invalid-input" && r.emptyQuery === "invalid-input" && r.badMethod === "invalid-input", "API: bad search input rejects with code invalid-input",
+    `${r.unknownOption}, ${r.emptyQuery}, ${r.badMethod}`);
+  check(r.burst[1] === "superseded" && r.burst[2] === "resolved", "API: a search overtaken by a newer one rejects with code superseded", r.burst.join(","));
+  check(r.added.name === "nota.txt" && r.added.passages >= 1 && r.added.warning === null && r.added.progress.at(-1) === `${r.added.passages}/${r.added.passages}`,
+    "API: addDocument embeds with progress and saves", JSON.stringify(r.added));
+  check(r.list1.length === 1 && r.list1[0] === "nota.txt", "API: listDocuments", JSON.stringify(r.list1));
+  check(r.docSearch.catalog === 0 && r.docSearch.doc === "nota.txt" && /espaciadora/.test(r.docSearch.text), "API: an English query finds the Spanish document (catalog: false)", JSON.stringify(r.docSearch));
+  check(r.exported > 0 && r.exportUnknown === "invalid-input", "API: exportDocuments (and an unknown id refused)", `${r.exported} bytes, ${r.exportUnknown}`);
+  check(r.removed.removed === true && r.removed.warning === null && r.list2 === 0, "API: removeDocument", JSON.stringify(r.removed));
+  check(r.imported[0] === "nota.txt" && r.list3.length === 1, "API: importDocuments restores the exported file", JSON.stringify(r.imported));
+  check(r.badImport !== "resolved" && r.badImport.length > 0 && !r.badImport.startsWith("not a"), "API: a damaged import rejects with a typed code", r.badImport);
+  check(r.badEvent === "invalid-input" && r.unsubscribe, "API: on() checks the event name and returns an unsubscribe function");
+  check(r.afterDispose === "disposed", "API: calls after dispose() reject with code disposed", r.afterDispose);
+  check(r.workerUrl?.startsWith("R51"), "API: workerUrl option (a site serving worker.js itself)", r.workerUrl);
+  const off = foreign(b.requests, server.url);
+  check(off.length === 0, "API: no request to another origin", off.slice(0, 3).join(", "));
+});
 
 console.log(`\nsizes: npm tarball ${mib(sizes.tarballBytes)}, static site ${mib(sizes.siteBytes)}`);
 if (failures.length) {
