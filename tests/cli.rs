@@ -253,10 +253,11 @@ fn export_site_writes_a_whole_site_and_refuses_bad_input() {
     let tmp = tempfile::tempdir().unwrap();
     let (www, assets, out) = (tmp.path().join("www"), tmp.path().join("assets"), tmp.path().join("site"));
     std::fs::create_dir_all(www.join("pkg")).unwrap();
-    for f in ["index.html", "app.js", "worker.js", "style.css", "favicon.svg", "pkg/medbridge.js"] {
+    std::fs::create_dir_all(www.join("package")).unwrap();
+    for f in ["index.html", "app.js", "package/index.js", "worker.js", "style.css", "favicon.svg", "pkg/medbridge.js"] {
         std::fs::write(www.join(f), format!("/* {f} */")).unwrap();
     }
-    std::fs::write(www.join("package.json"), "{}").unwrap(); // not part of the site
+    std::fs::write(www.join("package/package.json"), "{}").unwrap(); // the npm package's, not part of the site
     fake_bundle(&assets);
     let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
     let args = |base: &str| {
@@ -295,6 +296,7 @@ fn export_site_writes_a_whole_site_and_refuses_bad_input() {
             "favicon.svg",
             "index.html",
             "medbridge-site.json",
+            "package/index.js",
             "pkg/medbridge.js",
             "pkg/medbridge_bg.wasm",
             "style.css",

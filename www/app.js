@@ -1,4 +1,7 @@
-// The page: UI only. The engine (model, catalogue, documents) lives in worker.js.
+// The page: UI only. The engine (model, catalogue, documents) runs in worker.js, driven through the same
+// client other sites get from the npm package (package/index.js).
+import { MedBridge } from "./package/index.js";
+
 const $ = (id) => document.getElementById(id);
 const SUPPORTED = ["txt", "md", "csv", "json", "jsonl"];
 const MAX_FILE_BYTES = 5 * 1024 * 1024;
@@ -6,9 +9,7 @@ const LANG_NAMES = { en: "English", es: "Spanish", fr: "French", pt: "Portuguese
 
 const params = new URLSearchParams(location.search);
 const state = {
-  worker: null,
-  nextId: 1,
-  pending: new Map(),
+  engine: null,
   ready: false,
   seq: 0,
   shownSeq: 0,
@@ -30,30 +31,11 @@ function setStatus(text, st) {
   el.dataset.state = st;
 }
 
-function call(type, payload = {}, transfer = []) {
-  const id = state.nextId++;
-  return new Promise((resolve, reject) => {
-    state.pending.set(id, { resolve, reject });
-    state.worker.postMessage({ ...payload, id, type }, transfer); // id/type last: never overwritten by the payload
-  });
-}
-
-function onWorkerMessage(ev) {
-  const m = ev.data;
-  if (m.event === "progress") return onProgress(m);
-  if (m.event === "docProgress") return onDocProgress(m);
-  if (m.event === "backend") return onBackendChange(m);
-  if (m.event === "documents") {
-    renderDocs(m.documents);
-    if (m.note) showDocStatus(m.note);
-    if ($("q").value.trim()) schedule(0);
-    return;
-  }
-  const p = state.pending.get(m.id);
-  if (!p) return;
-  state.pending.delete(m.id);
-  if (m.ok) p.resolve(m.result);
-  else p.reject(Object.assign(new Error(m.error), { name: m.name || "Error", code: m.code }));
+// Another tab of this site added or removed a document.
+function onOtherTab(m) {
+  renderDocs(m.documents);
+  if (m.note) showDocStatus(m.note);
+  if ($("q").value.trim()) schedule(0);
 }
 
 function onProgress(p) {
@@ -75,7 +57,7 @@ function onProgress(p) {
 
 // The GPU failed after loading (device lost …): the engine now runs on the CPU, with the same results.
 function onBackendChange(m) {
-  state.info.backend = m.backend;
+  state.info = state.engine.info;
   $("status").dataset.backend = m.backend;
   setStatus(`Ready · engine: ${m.backend === "webgpu" ? "WebGPU" : "CPU (WebAssembly)"}`, "ready");
   const notice = $("engine-notice");
@@ -92,8 +74,8 @@ function onDocProgress(p) {
   $("doc-status").textContent = `Embedding ${p.name} on this device: ${p.done} of ${p.total} passages`;
 }
 
-// Errors from the engine carry a stable `code` (Rust's Error::code, or "fetch-failed"); the browser's
-// own errors are told apart by their name.
+// Errors from the engine carry a stable `code` (package/index.d.ts: Rust's Error::code, the loader's
+// "offline" / "fetch-failed" / "download-interrupted", the browser's "quota" / "wasm-unsupported").
 function describeLoadError(e) {
   const msg = e.message || String(e);
   switch (e.code) {
@@ -110,8 +92,8 @@ function describeLoadError(e) {
     case "not-medbridge-file":
       return `The engine's files on this server do not fit together (${msg}). Rebuild them with scripts/run.sh.`;
   }
-  if (e.name === "CompileError" || e.name === "LinkError") return `This browser cannot run the engine (WebAssembly): ${msg}`;
-  if (e.name === "QuotaExceededError") return `Browser storage is full: ${msg}`;
+  if (e.code === "wasm-unsupported") return `This browser cannot run the engine (WebAssembly): ${msg}`;
+  if (e.code === "quota") return `Browser storage is full: ${msg}`;
   return `The search engine could not start: ${msg}`;
 }
 
@@ -135,18 +117,23 @@ async function load() {
   $("retry").hidden = true;
   setStatus("Starting the search engine…", "loading");
   $("load-detail").textContent = "";
-  if (state.worker) state.worker.terminate();
-  for (const p of state.pending.values()) p.reject(new Error("the engine was restarted"));
-  state.pending.clear();
+  if (state.engine) state.engine.dispose();
+  state.engine = null;
+  state.ready = false;
   const t0 = performance.now();
-  state.worker = new Worker("./worker.js", { type: "module" });
-  state.worker.onmessage = onWorkerMessage;
-  state.worker.onerror = (e) => {
-    setStatus(`The search engine stopped: ${e.message || "worker error"}`, "error");
-    $("retry").hidden = false;
-  };
   try {
-    const info = await call("load", { webgpu: $("engine").value });
+    const choice = { on: "webgpu", off: "cpu" }[$("engine").value] || "auto";
+    const mb = await MedBridge.load("./assets/", { backend: choice, workerUrl: "./worker.js", onProgress });
+    state.engine = mb;
+    mb.on("backend", onBackendChange);
+    mb.on("documents", onOtherTab);
+    mb.on("error", (e) => {
+      state.ready = false;
+      setStatus(`The search engine stopped: ${e.message}`, "error");
+      $("retry").hidden = false;
+    });
+    const info = mb.info;
+    const documents = await mb.listDocuments();
     state.info = info;
     state.readyMs = performance.now() - t0;
     state.ready = true;
@@ -178,9 +165,9 @@ async function load() {
       $("code-empty").textContent = "This bundle has no ICD-10 index (export it with `medbridge export-web --index …`). Documents can still be searched.";
     }
     if (info.problems.length) showDocStatus(info.problems.join(" · "), true);
-    renderDocs(info.documents);
+    renderDocs(documents);
     for (const id of ["q", "go", "file", "paste-add", "import"]) $(id).disabled = false;
-    $("export").disabled = info.documents.length === 0;
+    $("export").disabled = documents.length === 0;
     if ($("q").value.trim()) schedule(0);
   } catch (e) {
     setStatus(describeLoadError(e), "error");
@@ -205,13 +192,14 @@ async function runSearch() {
   const seq = ++state.seq;
   $("results").dataset.state = "searching";
   try {
-    const r = await call("search", { q, lang: $("lang").value, method: $("method").value, k: 10, seq });
-    if (r.stale || seq < state.shownSeq) return;
+    const r = { ...(await state.engine.search(q, { lang: $("lang").value, method: $("method").value, k: 10 })), q };
+    if (seq < state.shownSeq) return;
     state.shownSeq = seq;
     state.last = r;
     if (state.firstResultMs === undefined) state.firstResultMs = performance.now();
     renderResults(r);
   } catch (e) {
+    if (e.code === "superseded") return; // a newer search is on its way
     if (seq >= state.shownSeq) {
       $("results").dataset.state = "error";
       $("latency").textContent = `Search failed: ${e.message}`;
@@ -308,10 +296,10 @@ function renderDocs(list) {
 async function addDocument(name, text) {
   showDocStatus(`Reading ${name}…`);
   try {
-    const r = await call("addDocument", { name, text });
-    renderDocs(r.documents);
+    const r = await state.engine.addDocument(name, text, { onProgress: onDocProgress });
+    renderDocs(await state.engine.listDocuments());
     $("doc-progress").hidden = true;
-    showDocStatus(r.warning ? r.warning : `Added ${name}: ${r.info.passages} passages, saved in this browser.`, !!r.warning);
+    showDocStatus(r.warning ? r.warning : `Added ${name}: ${r.passages} passages, saved in this browser.`, !!r.warning);
     if ($("q").value.trim()) schedule(0);
   } catch (e) {
     $("doc-progress").hidden = true;
@@ -343,8 +331,8 @@ async function addFiles(files) {
 
 async function removeDoc(d) {
   try {
-    const r = await call("removeDocument", { docId: d.id });
-    renderDocs(r.documents);
+    const r = await state.engine.removeDocument(d.id);
+    renderDocs(await state.engine.listDocuments());
     showDocStatus(r.warning || `Removed ${d.name}.`, !!r.warning);
     if ($("q").value.trim()) schedule(0);
   } catch (e) {
@@ -354,7 +342,7 @@ async function removeDoc(d) {
 
 async function exportDocs() {
   try {
-    const { bytes } = await call("exportDocuments");
+    const bytes = await state.engine.exportDocuments();
     const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
     const a = el("a");
     a.href = url;
@@ -372,8 +360,8 @@ async function exportDocs() {
 async function importDocs(file) {
   try {
     const bytes = await file.arrayBuffer();
-    const r = await call("importDocuments", { bytes, name: file.name }, [bytes]);
-    renderDocs(r.documents);
+    const r = await state.engine.importDocuments(bytes, file.name);
+    renderDocs(await state.engine.listDocuments());
     showDocStatus(r.warning || `Imported ${r.imported.length} documents from ${file.name}.`, !!r.warning);
   } catch (e) {
     showDocStatus(e.message, true);

@@ -1,5 +1,5 @@
-// The search engine, in a module Web Worker so that typing never waits for it. The page (app.js) and
-// the npm package's wrapper (www/package/index.js) both drive it.
+// The search engine, in a module Web Worker so that typing never waits for it. Driven by the client in
+// package/index.js (the page's and the npm package's), which also keeps searches from piling up.
 // Protocol: the page posts {id, type, ...}; the worker answers {id, ok, result | error} and posts
 // events {event: "progress" | "docProgress" | "backend" | "documents", ...}: "backend" when the GPU
 // failed and the CPU path took over, "documents" when another tab of this site added or removed one.
@@ -9,7 +9,6 @@ const DB_NAME = "medbridge";
 const STORE = "documents";
 let mb = null;
 let chain = Promise.resolve(); // operations run one at a time (one encoder)
-let latestSearch = 0;
 let backend = null;
 // Tabs of this site tell each other which documents they saved or removed (ids only; the
 // document itself is read from IndexedDB), so no tab's list goes stale and nothing is lost.
@@ -156,12 +155,11 @@ const ops = {
       loadMs,
     };
   },
-  async search({ q, lang, method, k, catalog, documents, seq }) {
-    if (seq < latestSearch) return { stale: true, seq };
+  async search({ q, lang, method, k, catalog, documents }) {
     const t0 = performance.now();
     const r = await mb.search(q, { lang, method, k: k || 10, catalog, documents });
     checkBackend();
-    return { ...r, seq, q, totalMs: performance.now() - t0 };
+    return { ...r, totalMs: performance.now() - t0 };
   },
   async addDocument({ name, text }) {
     const r = await mb.addDocument(name, text, (p) => post({ event: "docProgress", ...p }));
@@ -204,7 +202,6 @@ self.onmessage = (ev) => {
     post({ id: msg.id, ok: false, error: `unknown operation ${msg.type}` });
     return;
   }
-  if (msg.type === "search") latestSearch = Math.max(latestSearch, msg.seq || 0);
   if (msg.type !== "load" && !mb) {
     post({ id: msg.id, ok: false, error: "the search engine is not loaded yet" });
     return;

@@ -145,7 +145,7 @@ pub fn export_web(model_dir: &Path, args: ExportWebArgs) -> Result<()> {
 }
 
 /// The page's files `export-site` copies from `--www` (UI, engine worker, styles), and the engine's.
-const PAGE_FILES: [&str; 5] = ["index.html", "app.js", "worker.js", "style.css", "favicon.svg"];
+const PAGE_FILES: [&str; 6] = ["index.html", "app.js", "package/index.js", "worker.js", "style.css", "favicon.svg"];
 const ENGINE_FILES: [&str; 2] = ["pkg/medbridge.js", "pkg/medbridge_bg.wasm"];
 /// Marks a directory `export-site` wrote (so a rerun may replace it) and lists what it holds.
 const SITE_MARKER: &str = "medbridge-site.json";

@@ -212,7 +212,7 @@ const DEVICE_HOOK = `const __medbridgeTestDevices = [];
 {
   const request = GPUAdapter.prototype.requestDevice;
   GPUAdapter.prototype.requestDevice = async function (...a) { const d = await request.apply(this, a); __medbridgeTestDevices.push(d); return d; };
-  self.addEventListener("message", (ev) => { if (ev.data && ev.data.type === "test:destroy-gpu") for (const d of __medbridgeTestDevices) d.destroy(); });
+  new BroadcastChannel("medbridge-test").onmessage = (ev) => { if (ev.data && ev.data.type === "test:destroy-gpu") for (const d of __medbridgeTestDevices) d.destroy(); };
 }
 `;
 
@@ -230,7 +230,7 @@ async function deviceLost(srv) {
     if (!check(r?.state === "ready" && r.backend === "webgpu", "device lost: the page starts on WebGPU", r?.status)) return;
     const before = await search(page, QUERY.q, QUERY.lang);
     check(before.backend === "webgpu", "device lost: the first query runs on WebGPU", before.latency);
-    await page.evaluate(() => window.medbridgePage.worker.postMessage({ type: "test:destroy-gpu" }));
+    await page.evaluate(() => new BroadcastChannel("medbridge-test").postMessage({ type: "test:destroy-gpu" }));
     const after = await search(page, QUERY.q, QUERY.lang);
     const status = await page.evaluate(() => ({ backend: document.getElementById("status").dataset.backend, notice: document.getElementById("engine-notice").textContent }));
     check(after.backend === "cpu" && status.backend === "cpu", "device lost: the query is answered on the CPU path", after.latency);

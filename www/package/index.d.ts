@@ -28,6 +28,8 @@ export type ErrorCode =
   | "gpu"
   /** Browser storage is full. */
   | "quota"
+  /** This browser cannot compile or link the engine's WebAssembly. */
+  | "wasm-unsupported"
   /** `search({ rerank: true })`: the cross-encoder does not run in the browser yet. */
   | "no-reranker"
   /** A newer `search` call overtook this one: only the latest answer is returned. */
@@ -202,6 +204,8 @@ export interface EngineEvents {
   backend: { backend: "webgpu" | "cpu"; gpuStatus: string };
   /** Another tab of this site added or removed a document. */
   documents: { documents: DocumentInfo[]; note: string };
+  /** The engine's worker crashed (code "worker-failed"): every call now rejects; load a new engine. */
+  error: MedBridgeError;
 }
 
 export class MedBridge {

@@ -13,6 +13,8 @@ export class MedBridgeError extends Error {
 }
 
 const BACKENDS = { auto: "auto", webgpu: "on", cpu: "off" };
+// The browser's own errors (no engine code), by name.
+const BROWSER_ERRORS = { QuotaExceededError: "quota", CompileError: "wasm-unsupported", LinkError: "wasm-unsupported" };
 const CREATE = Symbol("MedBridge.load"); // instances come from load() only
 
 export class MedBridge {
@@ -23,7 +25,7 @@ export class MedBridge {
   #searchWaiting = null; // {resolve, reject} of the search waiting for the running one
   #onProgress;
   #docProgress = []; // onProgress of the queued addDocument calls, in order (the worker runs them in order)
-  #listeners = { backend: new Set(), documents: new Set() };
+  #listeners = { backend: new Set(), documents: new Set(), error: new Set() };
   #info = null;
   #failure = null;
 
@@ -32,8 +34,8 @@ export class MedBridge {
     this.#worker = worker;
     this.#onProgress = onProgress;
     worker.onmessage = (ev) => this.#receive(ev.data);
-    worker.onerror = (ev) => this.#fail(new MedBridgeError(`the engine's worker failed: ${ev.message || "could not start it (is worker.js served?)"}`, "worker-failed"));
-    worker.onmessageerror = () => this.#fail(new MedBridgeError("the engine's worker sent a message that could not be read", "worker-failed"));
+    worker.onerror = (ev) => this.#crash(`the engine's worker failed: ${ev.message || "could not start it (is worker.js served?)"}`);
+    worker.onmessageerror = () => this.#crash("the engine's worker sent a message that could not be read");
   }
 
   /** Download (or take from this browser's cache), verify and start the engine from `assetsUrl`. */
@@ -93,8 +95,7 @@ export class MedBridge {
     }
     this.#searchRunning = true;
     try {
-      const { seq: _s, q: _q, stale: _st, ...result } = await this.#call("search", { q: query, k, lang, method, catalog, documents });
-      return result;
+      return await this.#call("search", { q: query, k, lang, method, catalog, documents });
     } finally {
       this.#searchRunning = false;
       const next = this.#searchWaiting;
@@ -139,11 +140,11 @@ export class MedBridge {
     return { imported: r.imported, warning: r.warning };
   }
 
-  /** Subscribe to "backend" (the GPU failed, the CPU took over) or "documents" (another tab changed
-   *  them). Returns the function that unsubscribes. */
+  /** Subscribe to "backend" (the GPU failed, the CPU took over), "documents" (another tab changed them) or
+   *  "error" (the worker crashed: load again). Returns the function that unsubscribes. */
   on(event, listener) {
     const set = this.#listeners[event];
-    if (!set) throw new MedBridgeError(`unknown event ${event} (known: backend, documents)`, "invalid-input");
+    if (!set) throw new MedBridgeError(`unknown event ${event} (known: backend, documents, error)`, "invalid-input");
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -175,7 +176,7 @@ export class MedBridge {
     if (!p) return;
     this.#pending.delete(m.id);
     if (m.ok) p.resolve(m.result);
-    else p.reject(new MedBridgeError(m.error, m.code || (m.name === "QuotaExceededError" ? "quota" : "engine")));
+    else p.reject(new MedBridgeError(m.error, m.code || BROWSER_ERRORS[m.name] || "engine"));
   }
 
   #emit(event, detail) {
@@ -186,6 +187,14 @@ export class MedBridge {
         console.error(e); // a site's listener must not stop the engine's messages
       }
     }
+  }
+
+  // The worker is gone: every pending and later call fails, and the site hears of it once.
+  #crash(message) {
+    const first = !this.#failure;
+    const error = new MedBridgeError(message, "worker-failed");
+    this.#fail(error);
+    if (first) this.#emit("error", error);
   }
 
   #fail(error) {
