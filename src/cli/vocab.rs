@@ -133,31 +133,25 @@ pub fn run(model_dir: &Path, a: PruneVocabArgs) -> Result<()> {
     let keep = prune::kept_ids(&full, texts.iter().map(String::as_str))?;
     let keep_list: Vec<u32> = keep.iter().copied().collect();
     let derived_from = sources.join("; ");
-    let info = prune::write_pruned(&model, &keep_list, &derived_from, &a.out)?;
-    let table_row_bytes = model
-        .raw_tensors()?
-        .iter()
-        .find(|t| t.name == medbridge::model::names::WORD_EMBEDDINGS)
-        .map(|t| t.bytes.len() / t.shape[0])
-        .unwrap_or(0);
+    let pruned = prune::write_pruned(&model, &full, &keep_list, &derived_from, &a.out)?;
+    let mib = |bytes: usize| bytes as f64 / (1u64 << 20) as f64;
     eprintln!(
         "kept {} of {} pieces ({:.1} %): word table {:.1} MiB → {:.1} MiB as stored; {} written (model id {} unchanged)",
         keep.len(),
         full.vocab_size(),
         100.0 * keep.len() as f64 / full.vocab_size() as f64,
-        (full.vocab_size() * table_row_bytes) as f64 / (1u64 << 20) as f64,
-        (keep.len() * table_row_bytes) as f64 / (1u64 << 20) as f64,
+        mib(pruned.table_bytes.0),
+        mib(pruned.table_bytes.1),
         a.out.display(),
-        info.model_id
+        pruned.info.model_id
     );
     eprintln!("derived from: {derived_from}");
     if !a.measure.is_empty() {
-        let pruned = ModelDir::open(&a.out)?.tokenizer()?;
-        let unk = pruned.to_data().unk;
+        let unk = pruned.tokenizer.to_data().unk;
         println!("| evaluation texts | texts | texts changed | tokens | tokens pruned | tokens after | <unk> after |");
         println!("|---|---:|---:|---:|---:|---:|---:|");
         for path in &a.measure {
-            let c = measure(&full, &pruned, &keep, unk, &read_texts(path)?)?;
+            let c = measure(&full, &pruned.tokenizer, &keep, unk, &read_texts(path)?)?;
             println!(
                 "| {} | {} | {} ({:.2} %) | {} | {} ({:.3} %) | {} ({:+.2} %) | {} |",
                 path.display(),

@@ -111,13 +111,23 @@ pub fn prune_rows(table: &RawTensor, keep: &[u32]) -> Result<RawTensor> {
     Ok(RawTensor { name: table.name.clone(), dtype: table.dtype, shape, bytes })
 }
 
-/// Write the model of `from` with the vocabulary `keep` into the directory `out` (atomically, whole).
-pub fn write_pruned(from: &ModelDir, keep: &[u32], derived_from: &str, out: &Path) -> Result<ModelInfo> {
-    let tokenizer = from.tokenizer()?;
-    let pruned_tokenizer = prune_tokenizer(&tokenizer, keep)?;
+/// What [`write_pruned`] wrote: the model's description, its tokenizer, and the word table's bytes
+/// before and after.
+pub struct Pruned {
+    pub info: ModelInfo,
+    pub tokenizer: Tokenizer,
+    pub table_bytes: (usize, usize),
+}
+
+/// Write the model of `from` (whose tokenizer is `tokenizer`) with the vocabulary `keep` into the
+/// directory `out` (atomically, whole).
+pub fn write_pruned(from: &ModelDir, tokenizer: &Tokenizer, keep: &[u32], derived_from: &str, out: &Path) -> Result<Pruned> {
+    let pruned_tokenizer = prune_tokenizer(tokenizer, keep)?;
     let mut tensors = from.raw_tensors()?;
     let table = tensors.iter_mut().find(|t| t.name == WORD_EMBEDDINGS).ok_or_else(|| format_err!("no tensor {WORD_EMBEDDINGS}"))?;
+    let before = table.bytes.len();
     *table = prune_rows(table, keep)?;
+    let table_bytes = (before, table.bytes.len());
     let mut info = from.info.clone();
     info.config.vocab_size = keep.len();
     let keep_bytes: Vec<u8> = keep.iter().flat_map(|id| id.to_le_bytes()).collect();
@@ -146,7 +156,7 @@ pub fn write_pruned(from: &ModelDir, keep: &[u32], derived_from: &str, out: &Pat
         }
         Ok(())
     })?;
-    Ok(info)
+    Ok(Pruned { info, tokenizer: pruned_tokenizer, table_bytes })
 }
 
 #[cfg(test)]
