@@ -242,6 +242,7 @@ fn fake_bundle(dir: &std::path::Path) {
         model_id: "test-model".into(),
         body: BodyFormat::Q8_0,
         files,
+        reranker: None,
     };
     std::fs::write(dir.join("manifest.json"), serde_json::to_vec_pretty(&manifest).unwrap()).unwrap();
 }

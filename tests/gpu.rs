@@ -336,3 +336,55 @@ fn real_model_gpu_matches_candle_cpu_q8_0_and_q4_0() {
         println!("{fmt:?}: worst cosine vs candle CPU {worst:.6}");
     }
 }
+
+/// The shipped reranker as a web bundle carries it (its trained top layers in Q8_0 on the model's
+/// lower layers): scores on the GPU match the CPU path's within 1e-3 with the same order, and
+/// building it leaves the bi-encoder it shares buffers with unchanged.
+#[test]
+fn real_reranker_gpu_matches_cpu_and_shares_the_encoder() {
+    use medbridge::encode::{block_on, pair_tokens, Pool};
+    use medbridge::model::bundle::{web_tensors, BodyFormat};
+    use medbridge::retrieve::rerank::{web_parts, Reranker};
+    let dir = common::model_dir();
+    let cross = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("models/trained/cross");
+    let md = ModelDir::open(&dir).unwrap();
+    let (entry, parts) = web_parts(&md, &dir, &cross, BodyFormat::Q8_0).unwrap();
+    assert!(entry.first_layer > 0 && entry.first_layer < md.info.config.num_hidden_layers, "{entry:?}");
+    let tensors = web_tensors(md.raw_tensors().unwrap(), BodyFormat::Q8_0).unwrap();
+    let cpu = Encoder::from_parts(md.info.clone(), md.tokenizer().unwrap(), tensors.clone(), &Device::Cpu).unwrap();
+    let gpu =
+        block_on(Encoder::on_webgpu(md.info.clone(), md.tokenizer().unwrap(), &tensors, WeightFormat::Q8_0)).unwrap().expect("an adapter");
+    let golden = common::golden();
+    let probe: Vec<&[u32]> = golden.iter().take(4).map(|g| g.ids.as_slice()).collect();
+    let before = block_on(gpu.forward(&probe, Pool::Mean)).unwrap();
+    let rr_cpu = block_on(Reranker::on_encoder(&cpu, &entry, parts.clone())).unwrap();
+    let rr_gpu = block_on(Reranker::on_encoder(&gpu, &entry, parts)).unwrap();
+    let after = block_on(gpu.forward(&probe, Pool::Mean)).unwrap();
+    assert_eq!(before, after, "the bi-encoder is unchanged by the reranker built on it");
+    assert_eq!(rr_gpu.encoder.info.model_id, entry.model_id);
+
+    let pairs = [
+        ("diabetes mellitus tipo 2", "Diabetes mellitus tipo 2 sin complicaciones"),
+        ("diabetes mellitus tipo 2", "Hipertensión esencial (primaria)"),
+        ("dolor torácico opresivo irradiado al brazo izquierdo", "Dolor en el pecho, no especificado"),
+        ("dolor torácico opresivo irradiado al brazo izquierdo", "Infarto agudo de miocardio"),
+        ("chest pain", "Fractura de costilla"),
+        ("fiebre", "Fiebre, no especificada"),
+        ("insuficiencia renal crónica estadio 4 en paciente diabético", "Enfermedad renal crónica, estadio 4 (grave)"),
+    ];
+    let seqs: Vec<Vec<u32>> = pairs.iter().map(|(q, p)| pair_tokens(&cpu.tokenizer, q, p, entry.max_len).unwrap().ids).collect();
+    let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
+    let want = block_on(rr_cpu.score_ids_async(&seqs)).unwrap();
+    let got = block_on(rr_gpu.score_ids_async(&seqs)).unwrap();
+    let diff = want.iter().zip(&got).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+    println!("reranker scores CPU {want:?}\n                GPU {got:?}\nmax abs diff {diff:.2e}");
+    assert!(diff <= 1e-3, "max abs diff {diff}");
+    let order = |s: &[f32]| {
+        let mut o: Vec<usize> = (0..s.len()).collect();
+        o.sort_by(|&a, &b| s[b].total_cmp(&s[a]));
+        o
+    };
+    assert_eq!(order(&want), order(&got));
+    // the reranker knows a matching pair from a wrong one
+    assert!(want[0] > want[1] && want[5] > want[4], "{want:?}");
+}

@@ -48,6 +48,9 @@ enum Command {
     /// Write the page's assets: the web model bundle (manifest, weights, tokenizer, config) and, with
     /// --index, the ICD-10 search asset (int8 vectors + HNSW graph + catalogue rows), all checksummed.
     ExportWeb(web::ExportWebArgs),
+    /// Print the reranker's raw scores of (query, passage) pairs (JSON lines): a web bundle's reranker
+    /// exactly as the page runs it (--bundle, on --device cpu or webgpu), or trained parts natively.
+    ScorePairs(rerank::ScorePairsArgs),
     /// Write the search page as a self-contained static site (page, wasm engine, model assets, `_headers`,
     /// CSP in the page) that any static file server can host under any path.
     ExportSite(web::ExportSiteArgs),
@@ -262,6 +265,7 @@ pub fn run() -> Result<()> {
     let model_dir = cli.model.clone().unwrap_or_else(model::default_dir);
     match cli.command {
         Command::ExportWeb(args) => web::export_web(&model_dir, args)?,
+        Command::ScorePairs(args) => rerank::score_pairs(&model_dir, args, cli.device)?,
         Command::ExportSite(args) => web::export_site(&model_dir, args)?,
         Command::PruneVocab(args) => vocab::run(&model_dir, args)?,
         Command::Serve(args) => serve::serve(args)?,

@@ -1,7 +1,7 @@
 //! `--rerank N` for `search` and `eval`: the cross-encoder reranks the first stage's top N.
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 
 use medbridge::catalog::Catalog;
@@ -159,4 +159,112 @@ pub fn apply<I: VectorIndex>(
     }
     pipeline::truncate(&mut run, top_k);
     Ok((run, id))
+}
+
+#[derive(Args)]
+pub struct ScorePairsArgs {
+    /// (query, passage) pairs, one JSON object per line: {"query": "…", "passage": "…"}; "-" reads stdin.
+    #[arg(long)]
+    pairs: PathBuf,
+    /// Score with this web bundle's reranker (`medbridge export-web --reranker`), exactly what the page
+    /// computes: its quantised layers on the bundle's model; --device cpu or webgpu.
+    #[arg(long)]
+    bundle: Option<PathBuf>,
+    /// Without --bundle: the reranker's trained parts, on its base model (--reranker-base, --model or
+    /// the default model directory).
+    #[arg(long, default_value = DEFAULT_DIR)]
+    reranker: PathBuf,
+    #[arg(long)]
+    reranker_base: Option<PathBuf>,
+}
+
+#[derive(serde::Deserialize)]
+struct Pair {
+    query: String,
+    passage: String,
+}
+
+/// `medbridge score-pairs`: the reranker's raw scores (logits) of (query, passage) pairs as JSON lines
+/// `{"query", "passage", "score"}` on stdout, in input order.
+pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encode::Device) -> Result<()> {
+    use std::io::Write;
+    let name = a.pairs.display().to_string();
+    let mut pairs = Vec::new();
+    let stdin;
+    let mut reader: medbridge::corpus::LineReader<Box<dyn std::io::BufRead>> = if a.pairs == Path::new("-") {
+        stdin = std::io::stdin();
+        medbridge::corpus::LineReader::new(Path::new("stdin"), Box::new(stdin.lock()))
+    } else {
+        let f = std::fs::File::open(&a.pairs).with_context(|| name.clone())?;
+        medbridge::corpus::LineReader::new(&a.pairs, Box::new(std::io::BufReader::new(f)))
+    };
+    while let Some((line_no, line)) = reader.next_line()? {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let p: Pair = serde_json::from_str(line).with_context(|| format!("{name}:{line_no}: expected {{\"query\": …, \"passage\": …}}"))?;
+        pairs.push(p);
+    }
+    let rr = match &a.bundle {
+        Some(dir) => bundle_reranker(dir, device)?,
+        None => {
+            if device != medbridge::encode::Device::Cpu {
+                bail!("--device {}: without --bundle the reranker runs on the CPU", device.as_str());
+            }
+            let args = RerankArgs {
+                rerank: 1,
+                reranker: a.reranker.clone(),
+                reranker_base: a.reranker_base.clone(),
+                first_stage_weight: medbridge::retrieve::rerank::DEFAULT_FIRST_STAGE_WEIGHT,
+                rerank_catalog: None,
+                rerank_texts: RerankTexts::Index,
+                rerank_min_seen: 0.0,
+                rerank_max_len: None,
+            };
+            load(model_dir, &args)?
+        }
+    };
+    let refs: Vec<(&str, &str)> = pairs.iter().map(|p| (p.query.as_str(), p.passage.as_str())).collect();
+    let seqs = refs
+        .iter()
+        .map(|(q, p)| Ok(medbridge::encode::pair_tokens(&rr.encoder.tokenizer, q, p, rr.max_len)?.ids))
+        .collect::<medbridge::Result<Vec<_>>>()?;
+    let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
+    let scores = rr.score_ids(&seqs)?;
+    let mut out = std::io::stdout().lock();
+    for (p, s) in pairs.iter().zip(scores) {
+        writeln!(out, "{}", serde_json::json!({"query": p.query, "passage": p.passage, "score": s}))?;
+    }
+    eprintln!("scored {} pairs with {} on {}", pairs.len(), rr.encoder.info.model_id, rr.encoder.device().as_str());
+    Ok(())
+}
+
+/// A web bundle's reranker, built natively as the page builds it.
+fn bundle_reranker(dir: &Path, device: medbridge::encode::Device) -> Result<Reranker> {
+    use medbridge::encode::{block_on, Device, Encoder};
+    use medbridge::model::bundle;
+    let (manifest, _, files) = bundle::read_dir(dir)?;
+    let (info, tokenizer, tensors) = bundle::load_bundle_bytes(&manifest, &files)?;
+    let Some((entry, parts)) = bundle::reranker_tensors(&manifest, &files)? else {
+        bail!("{}: this bundle has no reranker (export it with `medbridge export-web --reranker DIR`)", dir.display());
+    };
+    drop(files);
+    let encoder = match device {
+        Device::Cpu => Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu)?,
+        Device::WebGpu => {
+            #[cfg(feature = "webgpu")]
+            {
+                let fmt = match manifest.body {
+                    bundle::BodyFormat::Q8_0 => medbridge::gpu::WeightFormat::Q8_0,
+                    bundle::BodyFormat::Q4_0 => medbridge::gpu::WeightFormat::Q4_0,
+                };
+                block_on(Encoder::on_webgpu(info, tokenizer, &tensors, fmt))?.ok_or_else(|| {
+                    anyhow::anyhow!("--device webgpu: no WebGPU adapter found (natively: a Vulkan driver, e.g. mesa-vulkan-drivers)")
+                })?
+            }
+            #[cfg(not(feature = "webgpu"))]
+            bail!("--device webgpu: this build has no WebGPU backend (build with --features webgpu)")
+        }
+    };
+    Ok(block_on(Reranker::on_encoder(&encoder, &entry, parts))?)
 }

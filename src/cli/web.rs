@@ -6,7 +6,10 @@ use clap::Args;
 
 use medbridge::catalog::asset::{self, ASSET_FILE};
 use medbridge::catalog::Catalog;
-use medbridge::model::bundle::{self, BodyFormat, Manifest, BUNDLE_CONFIG, BUNDLE_TOKENIZER, BUNDLE_WEIGHTS, MANIFEST_FILE};
+use medbridge::model::bundle::{
+    self, BodyFormat, Manifest, WebReranker, BUNDLE_CONFIG, BUNDLE_RERANKER, BUNDLE_TOKENIZER, BUNDLE_WEIGHTS, MANIFEST_FILE,
+};
+use medbridge::model::{ModelDir, RawTensor};
 use medbridge::retrieve::index::Index;
 
 /// What goes into a web bundle (shared by `export-web` and `export-site`).
@@ -21,6 +24,14 @@ pub struct BundleArgs {
     /// The catalogue the index was built from (default models/icd10/catalog.jsonl).
     #[arg(long)]
     catalog: Option<PathBuf>,
+    /// Ship this cross-encoder reranker (`medbridge train cross`'s parts, e.g. models/trained/cross):
+    /// only its trained top layers and head, which run on the model's own lower layers in the page.
+    #[arg(long)]
+    reranker: Option<PathBuf>,
+    /// The reranker's base model directory (default: --model if the reranker was trained on it, else
+    /// models/e5-small); the model's layers below the reranker's trained ones must be that base's.
+    #[arg(long, requires = "reranker")]
+    reranker_base: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -49,7 +60,7 @@ fn refuse_foreign_files(out: &Path) -> Result<()> {
     if !out.is_dir() {
         bail!("{} is not a directory: give a directory for the bundle (e.g. www/assets)", out.display());
     }
-    let known = [MANIFEST_FILE, BUNDLE_WEIGHTS, BUNDLE_TOKENIZER, BUNDLE_CONFIG, ASSET_FILE];
+    let known = [MANIFEST_FILE, BUNDLE_WEIGHTS, BUNDLE_TOKENIZER, BUNDLE_CONFIG, ASSET_FILE, BUNDLE_RERANKER];
     let mut foreign: Vec<String> = std::fs::read_dir(out)
         .with_context(|| out.display().to_string())?
         .filter_map(|e| e.ok())
@@ -72,6 +83,7 @@ fn refuse_foreign_files(out: &Path) -> Result<()> {
 struct PreparedBundle {
     body: BodyFormat,
     asset: Option<(PathBuf, (Vec<u8>, asset::AssetMeta))>,
+    reranker: Option<(WebReranker, Vec<RawTensor>)>,
 }
 
 fn prepare_bundle(model_dir: &Path, args: &BundleArgs) -> Result<PreparedBundle> {
@@ -95,18 +107,45 @@ fn prepare_bundle(model_dir: &Path, args: &BundleArgs) -> Result<PreparedBundle>
         }
         None => None,
     };
-    Ok(PreparedBundle { body, asset })
+    let reranker = match &args.reranker {
+        Some(cross) => {
+            let model = ModelDir::open(model_dir)?;
+            let base = match &args.reranker_base {
+                Some(b) => b.clone(),
+                None => {
+                    let trained_on = medbridge::model::parts::read_manifest(cross)?.base_model_id;
+                    if model.info.model_id == trained_on {
+                        model_dir.to_path_buf()
+                    } else {
+                        medbridge::model::default_dir()
+                    }
+                }
+            };
+            Some(
+                medbridge::retrieve::rerank::web_parts(&model, &base, cross, body)
+                    .with_context(|| format!("--reranker {}", cross.display()))?,
+            )
+        }
+        None => None,
+    };
+    Ok(PreparedBundle { body, asset, reranker })
 }
 
 /// Write the bundle's files and manifest into `dir`.
 fn write_bundle(model_dir: &Path, prepared: &PreparedBundle, dir: &Path) -> medbridge::Result<Manifest> {
     let mut manifest = bundle::export_web(model_dir, dir, prepared.body)?;
-    if let Some((_, (bytes, _))) = &prepared.asset {
-        manifest.files.retain(|f| f.name != ASSET_FILE);
-        manifest.files.push(bundle::write_entry(dir, ASSET_FILE, bytes)?);
-        manifest.version = bundle::version_of(&manifest.files);
-        bundle::write_entry(dir, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
+    if prepared.asset.is_none() && prepared.reranker.is_none() {
+        return Ok(manifest);
     }
+    if let Some((_, (bytes, _))) = &prepared.asset {
+        manifest.files.push(bundle::write_entry(dir, ASSET_FILE, bytes)?);
+    }
+    if let Some((entry, tensors)) = &prepared.reranker {
+        manifest.files.push(bundle::write_reranker(dir, entry, tensors)?);
+        manifest.reranker = Some(entry.clone());
+    }
+    manifest.version = bundle::version_of(&manifest.files);
+    bundle::write_entry(dir, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
     Ok(manifest)
 }
 
@@ -127,6 +166,9 @@ fn print_bundle(prepared: &PreparedBundle, manifest: &Manifest, dir: &Path) {
         );
     }
     eprintln!("web bundle {} in {} (version {}):", manifest.model_id, dir.display(), manifest.version);
+    if let Some(r) = &manifest.reranker {
+        eprintln!("  reranker {} (its layers {} and up + head in {}; the rest shared with the model)", r.model_id, r.first_layer, r.file);
+    }
     for f in &manifest.files {
         eprintln!("  {:<16} {:>10}  sha256 {}", f.name, human(f.bytes), &f.sha256[..16]);
     }
@@ -193,17 +235,10 @@ fn headers_file(base: &str) -> String {
 
 /// Copy an export-web bundle, checking each file against its manifest (a damaged bundle is refused).
 fn copy_bundle(from: &Path, to: &Path) -> medbridge::Result<Manifest> {
-    let manifest_path = from.join(MANIFEST_FILE);
-    let manifest_bytes = std::fs::read(&manifest_path).map_err(|e| medbridge::Error::io(&manifest_path, e))?;
-    let manifest = Manifest::from_json_bytes(&manifest_bytes).map_err(|e| medbridge::format_err!("{}: {e}", manifest_path.display()))?;
+    let (manifest, manifest_bytes, files) = bundle::read_dir(from)?;
     std::fs::create_dir_all(to).map_err(|e| medbridge::Error::io(to, e))?;
     for entry in &manifest.files {
-        let path = from.join(&entry.name);
-        let bytes = std::fs::read(&path).map_err(|e| medbridge::Error::io(&path, e))?;
-        entry
-            .verify(&bytes)
-            .map_err(|e| medbridge::format_err!("{}: {e} (re-export the bundle with `medbridge export-web`)", from.display()))?;
-        bundle::write_entry(to, &entry.name, &bytes)?;
+        bundle::write_entry(to, &entry.name, &files[&entry.name])?;
     }
     bundle::write_entry(to, MANIFEST_FILE, &manifest_bytes)?;
     Ok(manifest)

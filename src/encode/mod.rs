@@ -8,6 +8,7 @@ pub mod batch;
 
 use std::path::Path;
 
+pub use crate::model::bert::Pool;
 use crate::model::bert::{mean_pool_normalize, Mode, Model};
 use crate::model::{ModelDir, ModelInfo, RawTensor};
 use crate::text::tokenize::{Tokenizer, Tokens};
@@ -83,15 +84,6 @@ impl Device {
     }
 }
 
-/// How a sequence's last hidden states become one vector.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pool {
-    /// e5: mean over tokens, L2-normalised (the bi-encoder).
-    Mean,
-    /// The first token's hidden state, unnormalised (a cross-encoder's input to its head).
-    Cls,
-}
-
 /// The forward pass of one padded batch, on the device chosen when the encoder was built.
 // One per encoder, built once: the variants' size difference costs nothing worth a Box.
 #[allow(clippy::large_enum_variant)]
@@ -125,10 +117,7 @@ impl Backend {
                 })
             }
             #[cfg(feature = "webgpu")]
-            Backend::WebGpu(gpu) => match pool {
-                Pool::Mean => gpu.embed_ids(batch, pad_id).await,
-                Pool::Cls => Err(format_err!("the WebGPU backend pools by mean only: run the reranker on the CPU (--device cpu)")),
-            },
+            Backend::WebGpu(gpu) => gpu.forward_ids(batch, pad_id, pool).await,
         }
     }
 }
@@ -211,6 +200,18 @@ impl Encoder {
     ) -> Result<Option<Self>> {
         let gpu = crate::gpu::GpuEncoder::new_default(&info.config, tensors, format).await?;
         Ok(gpu.map(|g| Self::with_backend(info, tokenizer, Backend::WebGpu(g))))
+    }
+
+    /// This encoder with layers `first..` replaced by `tensors` (e.g. a reranker's trained top
+    /// layers), identified as `info`, on the same device and sharing the lower layers, the word table
+    /// and (on the GPU) the pipelines.
+    pub async fn with_top_layers(&self, info: ModelInfo, first: usize, tensors: Vec<RawTensor>) -> Result<Self> {
+        let backend = match &self.backend {
+            Backend::Cpu(model) => Backend::Cpu(model.with_top_layers(first, tensors)?),
+            #[cfg(feature = "webgpu")]
+            Backend::WebGpu(gpu) => Backend::WebGpu(gpu.with_top_layers(first, &tensors).await?),
+        };
+        Ok(Self { info, tokenizer: self.tokenizer.clone(), backend, batch_size: self.batch_size, max_tokens: self.max_tokens })
     }
 
     fn with_backend(info: ModelInfo, tokenizer: Tokenizer, backend: Backend) -> Self {

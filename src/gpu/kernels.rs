@@ -124,6 +124,7 @@ pub(crate) enum B {
     W,
 }
 
+#[derive(Clone)]
 pub(crate) struct Kernel {
     pipeline: wgpu::ComputePipeline,
     layout: wgpu::BindGroupLayout,
@@ -204,6 +205,7 @@ pub(crate) fn grid(n: u32) -> (u32, u32, u32) {
     }
 }
 
+#[derive(Clone)]
 pub(crate) struct Kernels {
     pub matmul: Kernel,
     pub matmul_gelu: Kernel,

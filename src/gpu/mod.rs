@@ -18,7 +18,7 @@ mod pack;
 #[doc(hidden)]
 pub mod testing;
 
-use crate::model::bert::Config;
+use crate::model::bert::{Config, Pool};
 use crate::model::e5s1::{RawDType, RawTensor, QK};
 use crate::{format_err, Result};
 use kernels::{empty, grid, storage, uniform, AttentionParams, GatherParams, Kernels, LayerNormParams, MatmulParams, PoolParams};
@@ -79,6 +79,7 @@ impl GpuContext {
     }
 }
 
+#[derive(Clone)]
 struct GpuLayer {
     qkv: wgpu::Buffer,
     qkv_b: wgpu::Buffer,
@@ -95,6 +96,7 @@ struct GpuLayer {
 }
 
 /// The word table on the device, split by rows.
+#[derive(Clone)]
 pub(crate) struct GpuTable {
     pub chunks: Vec<wgpu::Buffer>,
     pub rows: usize,
@@ -138,7 +140,9 @@ impl GpuTable {
     }
 }
 
-/// The encoder on the GPU: pipelines compiled and weights uploaded once.
+/// The encoder on the GPU: pipelines compiled and weights uploaded once. A clone shares the device
+/// buffers (wgpu handles are reference-counted).
+#[derive(Clone)]
 pub struct GpuEncoder {
     device: wgpu::Device,
     queue: wgpu::Queue,
@@ -175,7 +179,78 @@ fn matrix(tensors: &[RawTensor], name: &str, rows: usize, cols: usize, fmt: Weig
     pack::blocks_in(t, fmt)
 }
 
+/// Upload layer `l`'s weights (body matrices in `fmt`, QKV fused); `scale_offs` gets the packed
+/// matrices' scale offsets (the same for every layer of a model).
+fn upload_layer(
+    device: &wgpu::Device,
+    tensors: &[RawTensor],
+    l: usize,
+    config: &Config,
+    fmt: WeightFormat,
+    scale_offs: &mut [u32; 4],
+) -> Result<GpuLayer> {
+    let (h, ff) = (config.hidden_size, config.intermediate_size);
+    let p = |s: &str| format!("encoder.layer.{l}.{s}");
+    let mut up = |idx: usize, bytes: Vec<u8>| -> Result<wgpu::Buffer> {
+        let (words, off) = pack::pack_blocks(&bytes, fmt, 0)?;
+        scale_offs[idx] = off;
+        Ok(storage(device, "weights", &words))
+    };
+    let mut qkv = matrix(tensors, &p("attention.self.query.weight"), h, h, fmt)?;
+    qkv.extend(matrix(tensors, &p("attention.self.key.weight"), h, h, fmt)?);
+    qkv.extend(matrix(tensors, &p("attention.self.value.weight"), h, h, fmt)?);
+    let mut qkv_b = vector(tensors, &p("attention.self.query.bias"), h)?;
+    qkv_b.extend(vector(tensors, &p("attention.self.key.bias"), h)?);
+    qkv_b.extend(vector(tensors, &p("attention.self.value.bias"), h)?);
+    let v = |s: &str, n: usize| -> Result<wgpu::Buffer> { Ok(storage(device, "vector", &vector(tensors, &p(s), n)?)) };
+    Ok(GpuLayer {
+        qkv: up(0, qkv)?,
+        qkv_b: storage(device, "vector", &qkv_b),
+        attn_out: up(1, matrix(tensors, &p("attention.output.dense.weight"), h, h, fmt)?)?,
+        ffn_in: up(2, matrix(tensors, &p("intermediate.dense.weight"), ff, h, fmt)?)?,
+        ffn_out: up(3, matrix(tensors, &p("output.dense.weight"), h, ff, fmt)?)?,
+        attn_out_b: v("attention.output.dense.bias", h)?,
+        attn_ln_g: v("attention.output.LayerNorm.weight", h)?,
+        attn_ln_b: v("attention.output.LayerNorm.bias", h)?,
+        ffn_in_b: v("intermediate.dense.bias", ff)?,
+        ffn_out_b: v("output.dense.bias", h)?,
+        out_ln_g: v("output.LayerNorm.weight", h)?,
+        out_ln_b: v("output.LayerNorm.bias", h)?,
+    })
+}
+
 impl GpuEncoder {
+    /// This encoder with layers `first..` replaced by the ones in `tensors` (their own indices),
+    /// sharing the device, the pipelines, the word table and the lower layers' buffers: a
+    /// reranker's trained top layers cost only their own upload.
+    pub async fn with_top_layers(&self, first: usize, tensors: &[RawTensor]) -> Result<Self> {
+        let n = self.layers.len();
+        if first >= n {
+            return Err(format_err!("top layers from {first}: the model has {n} layers"));
+        }
+        let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
+        let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let mut offs = [0u32; 4];
+        let top =
+            (first..n).map(|l| upload_layer(&self.device, tensors, l, &self.config, self.k.body, &mut offs)).collect::<Result<Vec<_>>>();
+        let v = val.pop().await;
+        let o = oom.pop().await;
+        let top = top?;
+        if let Some(e) = v.or(o) {
+            return Err(format_err!("WebGPU error while uploading the top layers: {e}"));
+        }
+        if offs != self.scale_offs {
+            return Err(format_err!(
+                "top layers from {first}: their matrices are packed unlike the model's ({offs:?} vs {:?})",
+                self.scale_offs
+            ));
+        }
+        let mut out = self.clone();
+        out.layers.truncate(first);
+        out.layers.extend(top);
+        Ok(out)
+    }
+
     /// Request a default adapter/device and build the encoder; `Ok(None)` if there is no adapter.
     pub async fn new_default(config: &Config, tensors: &[RawTensor], format: WeightFormat) -> Result<Option<Self>> {
         let Some(ctx) = GpuContext::request().await? else { return Ok(None) };
@@ -209,36 +284,9 @@ impl GpuEncoder {
             let emb_ln_g = storage(&device, "ln", &vector(tensors, "embeddings.LayerNorm.weight", h)?);
             let emb_ln_b = storage(&device, "ln", &vector(tensors, "embeddings.LayerNorm.bias", h)?);
             let mut scale_offs = [0u32; 4];
-            let mut layers = Vec::with_capacity(config.num_hidden_layers);
-            for l in 0..config.num_hidden_layers {
-                let p = |s: &str| format!("encoder.layer.{l}.{s}");
-                let mut up = |idx: usize, bytes: Vec<u8>| -> Result<wgpu::Buffer> {
-                    let (words, off) = pack::pack_blocks(&bytes, fmt, 0)?;
-                    scale_offs[idx] = off;
-                    Ok(storage(&device, "weights", &words))
-                };
-                let mut qkv = matrix(tensors, &p("attention.self.query.weight"), h, h, fmt)?;
-                qkv.extend(matrix(tensors, &p("attention.self.key.weight"), h, h, fmt)?);
-                qkv.extend(matrix(tensors, &p("attention.self.value.weight"), h, h, fmt)?);
-                let mut qkv_b = vector(tensors, &p("attention.self.query.bias"), h)?;
-                qkv_b.extend(vector(tensors, &p("attention.self.key.bias"), h)?);
-                qkv_b.extend(vector(tensors, &p("attention.self.value.bias"), h)?);
-                let v = |s: &str, n: usize| -> Result<wgpu::Buffer> { Ok(storage(&device, "vector", &vector(tensors, &p(s), n)?)) };
-                layers.push(GpuLayer {
-                    qkv: up(0, qkv)?,
-                    qkv_b: storage(&device, "vector", &qkv_b),
-                    attn_out: up(1, matrix(tensors, &p("attention.output.dense.weight"), h, h, fmt)?)?,
-                    ffn_in: up(2, matrix(tensors, &p("intermediate.dense.weight"), ff, h, fmt)?)?,
-                    ffn_out: up(3, matrix(tensors, &p("output.dense.weight"), h, ff, fmt)?)?,
-                    attn_out_b: v("attention.output.dense.bias", h)?,
-                    attn_ln_g: v("attention.output.LayerNorm.weight", h)?,
-                    attn_ln_b: v("attention.output.LayerNorm.bias", h)?,
-                    ffn_in_b: v("intermediate.dense.bias", ff)?,
-                    ffn_out_b: v("output.dense.bias", h)?,
-                    out_ln_g: v("output.LayerNorm.weight", h)?,
-                    out_ln_b: v("output.LayerNorm.bias", h)?,
-                });
-            }
+            let layers = (0..config.num_hidden_layers)
+                .map(|l| upload_layer(&device, tensors, l, config, fmt, &mut scale_offs))
+                .collect::<Result<_>>()?;
             let dummy = empty(&device, "dummy", 16);
             Ok(Self {
                 device: device.clone(),
@@ -287,6 +335,12 @@ impl GpuEncoder {
     /// run as several GPU passes. Errors (not panics) on sequences longer than the model's positions
     /// and on ids outside the word table.
     pub async fn embed_ids(&self, batch: &[&[u32]], pad_id: u32) -> Result<Vec<Vec<f32>>> {
+        self.forward_ids(batch, pad_id, Pool::Mean).await
+    }
+
+    /// [`embed_ids`](Self::embed_ids) with a choice of pooling: [`Pool::Cls`] reads back each
+    /// sequence's first-token state (a cross-encoder's input to its head).
+    pub async fn forward_ids(&self, batch: &[&[u32]], pad_id: u32, pool: Pool) -> Result<Vec<Vec<f32>>> {
         if batch.is_empty() {
             return Ok(vec![]);
         }
@@ -302,15 +356,15 @@ impl GpuEncoder {
         let per_pass = (self.max_tokens / seq).clamp(1, kernels::MAX_GROUPS as usize);
         let mut out = Vec::with_capacity(batch.len());
         for part in batch.chunks(per_pass) {
-            out.extend(self.run_pass(part, seq, pad_id).await?);
+            out.extend(self.run_pass(part, seq, pad_id, pool).await?);
         }
         Ok(out)
     }
 
-    async fn run_pass(&self, batch: &[&[u32]], seq: usize, pad_id: u32) -> Result<Vec<Vec<f32>>> {
+    async fn run_pass(&self, batch: &[&[u32]], seq: usize, pad_id: u32, pool: Pool) -> Result<Vec<Vec<f32>>> {
         let oom = self.device.push_error_scope(wgpu::ErrorFilter::OutOfMemory);
         let val = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let res = self.encode_pass(batch, seq, pad_id);
+        let res = self.encode_pass(batch, seq, pad_id, pool);
         // Pop before awaiting the readback so errors from recording surface here.
         let v = val.pop().await;
         let o = oom.pop().await;
@@ -323,7 +377,7 @@ impl GpuEncoder {
         Ok(flat.chunks_exact(h).map(|c| c.to_vec()).collect())
     }
 
-    fn encode_pass(&self, batch: &[&[u32]], seq: usize, pad_id: u32) -> Result<(wgpu::CommandEncoder, wgpu::Buffer)> {
+    fn encode_pass(&self, batch: &[&[u32]], seq: usize, pad_id: u32, pool: Pool) -> Result<(wgpu::CommandEncoder, wgpu::Buffer)> {
         let dev = &self.device;
         let cfg = &self.config;
         let (h, ff) = (cfg.hidden_size, cfg.intermediate_size);
@@ -395,7 +449,9 @@ impl GpuEncoder {
             cmds.push((&k.matmul_res, k.matmul_res.bind(dev, &[&p_fo, &fbuf, &l.ffn_out, &l.ffn_out_b, &x2, &t1]), mm_grid(h32)));
             cmds.push((&k.layernorm, k.layernorm.bind(dev, &[&p_ln, &t1, &l.out_ln_g, &l.out_ln_b, &x]), ln_grid));
         }
-        cmds.push((&k.pool, k.pool.bind(dev, &[&p_pool, &x, &mask_buf, &out]), (nb as u32, 1, 1)));
+        if pool == Pool::Mean {
+            cmds.push((&k.pool, k.pool.bind(dev, &[&p_pool, &x, &mask_buf, &out]), (nb as u32, 1, 1)));
+        }
 
         #[cfg(not(target_arch = "wasm32"))]
         if std::env::var_os("MEDBRIDGE_GPU_PROFILE").is_some() {
@@ -421,6 +477,13 @@ impl GpuEncoder {
             let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("forward"), timestamp_writes: None });
             for (kern, bg, g) in &cmds {
                 kern.dispatch(&mut pass, bg, *g);
+            }
+        }
+        if pool == Pool::Cls {
+            // each sequence's first token: one row copy per sequence, no kernel needed
+            let row = f(h);
+            for b in 0..nb as u64 {
+                encoder.copy_buffer_to_buffer(&x, b * seq as u64 * row, &out, b * row, row);
             }
         }
         Ok((encoder, out))

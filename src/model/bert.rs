@@ -103,6 +103,15 @@ pub fn word_embeddings(raw: RawTensor, device: &Device) -> Result<WordEmbeddings
     })
 }
 
+/// How a sequence's last hidden states become one vector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// e5: mean over tokens, L2-normalised (the bi-encoder).
+    Mean,
+    /// The first token's hidden state, unnormalised (a cross-encoder's input to its head).
+    Cls,
+}
+
 /// How to run the numerics: fused kernels for inference, differentiable ops for training.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
@@ -218,6 +227,36 @@ impl Model {
         let (map, word) = weights_from_raw(tensors, device)?;
         let word = word.ok_or_else(|| format_err!("model has no {} tensor", names::WORD_EMBEDDINGS))?;
         Self::new(config, VarBuilder::from_tensors(map, DType::F32, device), word_embeddings(word, device)?)
+    }
+
+    /// This model with layers `first..` replaced by the ones in `tensors` (Hugging Face names, the
+    /// layers' own indices), sharing everything below: a reranker's trained top layers on the
+    /// bi-encoder's frozen lower ones cost only their own memory (candle tensors are shared, not copied).
+    pub fn with_top_layers(&self, first: usize, tensors: Vec<RawTensor>) -> Result<Self> {
+        let n = self.layers.len();
+        if first >= n {
+            return Err(format_err!("top layers from {first}: the model has {n} layers"));
+        }
+        let (map, word) = weights_from_raw(tensors, &self.device)?;
+        if word.is_some() {
+            return Err(format_err!("top layers: unexpected {} tensor", names::WORD_EMBEDDINGS));
+        }
+        let expected = (n - first) * (2 * names::LAYER_MATRICES.len() + 2 * names::LAYER_NORMS.len());
+        if let Some(stray) = map.keys().find(|k| {
+            let layer = k.strip_prefix(names::LAYER_PREFIX).and_then(|r| r.split('.').next()).and_then(|i| i.parse::<usize>().ok());
+            !layer.is_some_and(|l| (first..n).contains(&l))
+        }) {
+            return Err(format_err!("top layers from {first}: tensor {stray} is not in layers {first}..{n}"));
+        }
+        if map.len() != expected {
+            return Err(format_err!("top layers from {first}: {} tensors, expected {expected}", map.len()));
+        }
+        let vb = VarBuilder::from_tensors(map, DType::F32, &self.device);
+        let mut out = self.clone();
+        for i in first..n {
+            out.layers[i] = Layer::new(&self.config, vb.pp(format!("{}{i}", names::LAYER_PREFIX)))?;
+        }
+        Ok(out)
     }
 
     /// Embedding layer output for a padded batch of ids (batch, seq) → (batch, seq, hidden).

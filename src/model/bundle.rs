@@ -28,6 +28,8 @@ pub const BUNDLE_WEIGHTS: &str = "weights.gguf";
 pub const BUNDLE_TOKENIZER: &str = "tokenizer.json";
 pub const BUNDLE_CONFIG: &str = "config.json";
 pub const BUNDLE_FORMAT: &str = "medbridge-web-bundle/1";
+/// The reranker's own parts, when the bundle has one (see [`WebReranker`]).
+pub const BUNDLE_RERANKER: &str = "reranker.gguf";
 
 /// How the body's linear weights are stored in `weights.gguf`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -82,6 +84,21 @@ impl FileEntry {
     }
 }
 
+/// The reranker of a web bundle: only its own parts ship (`reranker.gguf`: the trained top layers
+/// from `first_layer` on, in the body's format, and the head `head.weight`); it runs on the bundle
+/// model's word table and lower layers, which are its base model's (checked at export).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebReranker {
+    /// [`BUNDLE_RERANKER`], listed in `files` too.
+    pub file: String,
+    /// The reranker's identity (base + its trained parts).
+    pub model_id: String,
+    /// The first of the layers `reranker.gguf` replaces.
+    pub first_layer: usize,
+    /// Token limit of a (query, passage) sequence: the training limit.
+    pub max_len: usize,
+}
+
 /// `manifest.json` of a web bundle.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Manifest {
@@ -92,6 +109,9 @@ pub struct Manifest {
     pub model_id: String,
     pub body: BodyFormat,
     pub files: Vec<FileEntry>,
+    /// The cross-encoder, when the bundle has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reranker: Option<WebReranker>,
 }
 
 impl Manifest {
@@ -103,6 +123,11 @@ impl Manifest {
         for need in [BUNDLE_WEIGHTS, BUNDLE_TOKENIZER, BUNDLE_CONFIG] {
             if m.file(need).is_none() {
                 return Err(format_err!("{MANIFEST_FILE}: no entry for {need}"));
+            }
+        }
+        if let Some(r) = &m.reranker {
+            if m.file(&r.file).is_none() {
+                return Err(format_err!("{MANIFEST_FILE}: the reranker's file {} has no entry", r.file));
             }
         }
         if m.version != version_of(&m.files) {
@@ -192,9 +217,49 @@ pub fn export_web(model_dir: &Path, out_dir: &Path, body: BodyFormat) -> Result<
     let config = serde_json::to_vec_pretty(&md.info).expect("config serialises");
     files.push(write_entry(out_dir, BUNDLE_CONFIG, &config)?);
 
-    let manifest = Manifest { format: BUNDLE_FORMAT.into(), version: version_of(&files), model_id: md.info.model_id.clone(), body, files };
+    let manifest = Manifest {
+        format: BUNDLE_FORMAT.into(),
+        version: version_of(&files),
+        model_id: md.info.model_id.clone(),
+        body,
+        files,
+        reranker: None,
+    };
     write_entry(out_dir, MANIFEST_FILE, &serde_json::to_vec_pretty(&manifest).expect("manifest serialises"))?;
     Ok(manifest)
+}
+
+/// A bundle's files by name.
+pub type BundleBytes = HashMap<String, Vec<u8>>;
+
+/// A bundle directory's manifest (parsed, and its bytes) and files, each checked against the
+/// manifest (length and sha256): what a page loads, read natively.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn read_dir(dir: &Path) -> Result<(Manifest, Vec<u8>, BundleBytes)> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let manifest_bytes = std::fs::read(&manifest_path).map_err(|e| crate::Error::io(&manifest_path, e))?;
+    let manifest = Manifest::from_json_bytes(&manifest_bytes).map_err(|e| format_err!("{}: {e}", manifest_path.display()))?;
+    let mut files = HashMap::new();
+    for entry in &manifest.files {
+        let path = dir.join(&entry.name);
+        let bytes = std::fs::read(&path).map_err(|e| crate::Error::io(&path, e))?;
+        entry.verify(&bytes).map_err(|e| format_err!("{}: {e} (re-export the bundle with `medbridge export-web`)", dir.display()))?;
+        files.insert(entry.name.clone(), bytes);
+    }
+    Ok((manifest, manifest_bytes, files))
+}
+
+/// Write a bundle's `reranker.gguf` (see [`WebReranker`]) into `dir`.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn write_reranker(dir: &Path, entry: &WebReranker, tensors: &[RawTensor]) -> Result<FileEntry> {
+    let path = dir.join(&entry.file);
+    crate::model::write_gguf(
+        &path,
+        tensors,
+        &[("medbridge.model_id", entry.model_id.clone()), ("medbridge.first_layer", entry.first_layer.to_string())],
+    )?;
+    let bytes = std::fs::read(&path).map_err(|e| crate::Error::io(&path, e))?;
+    Ok(FileEntry { name: entry.file.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) })
 }
 
 /// Read every tensor of a GGUF file held in memory.
@@ -274,6 +339,14 @@ pub fn load_bundle_bytes_marked(
     let tensors = read_gguf_bytes(get(BUNDLE_WEIGHTS))?;
     mark("weights");
     Ok((info, tokenizer, tensors))
+}
+
+/// The reranker's parts from a bundle's files (`None` when the bundle has no reranker).
+pub fn reranker_tensors(manifest: &Manifest, files: &HashMap<String, Vec<u8>>) -> Result<Option<(WebReranker, Vec<RawTensor>)>> {
+    let Some(r) = &manifest.reranker else { return Ok(None) };
+    let bytes = files.get(&r.file).ok_or_else(|| format_err!("bundle file {} is missing", r.file))?;
+    let tensors = read_gguf_bytes(bytes).map_err(|e| format_err!("{}: {e}", r.file))?;
+    Ok(Some((r.clone(), tensors)))
 }
 
 /// Verify length and sha256 of every manifest file.

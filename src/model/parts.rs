@@ -141,7 +141,8 @@ pub fn update_metrics(dir: &Path, metrics: serde_json::Value) -> Result<Manifest
     Ok(m)
 }
 
-fn f32_raw(name: String, shape: Vec<usize>, data: &[f32]) -> RawTensor {
+/// An f32 tensor in raw form.
+pub fn f32_raw(name: String, shape: Vec<usize>, data: &[f32]) -> RawTensor {
     let mut bytes = Vec::with_capacity(data.len() * 4);
     for v in data {
         bytes.extend_from_slice(&v.to_le_bytes());

@@ -160,9 +160,24 @@ impl Method {
     }
 }
 
+/// How many of the catalogue's first-stage results the page reranks by default (when its bundle has
+/// a reranker).
+pub const DEFAULT_RERANK_TOP: usize = 20;
+
+/// Whether a search reranks the catalogue's first results with the cross-encoder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rerank {
+    /// The top [`DEFAULT_RERANK_TOP`] when a reranker is loaded, else none.
+    Auto,
+    Off,
+    /// The top N (2–100); an error when no reranker is loaded.
+    Top(usize),
+}
+
 /// The page's search options (`MedBridge.search(query, options)`), checked field by field: `{k = 10 (1–100),
-/// lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true, documents = true}`; a missing or
-/// null field takes its default, any other field is refused by name.
+/// lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true, documents = true,
+/// rerank = "auto": true (the top 20) | false | N (0 = off)}`; a missing or null field takes its default,
+/// any other field is refused by name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOptions {
     pub k: usize,
@@ -170,11 +185,12 @@ pub struct SearchOptions {
     pub method: Method,
     pub catalog: bool,
     pub documents: bool,
+    pub rerank: Rerank,
 }
 
 impl Default for SearchOptions {
     fn default() -> Self {
-        SearchOptions { k: 10, lang: "en".into(), method: Method::Auto, catalog: true, documents: true }
+        SearchOptions { k: 10, lang: "en".into(), method: Method::Auto, catalog: true, documents: true, rerank: Rerank::Auto }
     }
 }
 
@@ -209,7 +225,19 @@ impl SearchOptions {
                 }
                 "catalog" => o.catalog = value.as_bool().ok_or_else(|| wrong("true or false"))?,
                 "documents" => o.documents = value.as_bool().ok_or_else(|| wrong("true or false"))?,
-                _ => return Err(format_err!("unknown search option {key:?} (k, lang, method, catalog, documents)")),
+                "rerank" => {
+                    o.rerank = match value {
+                        serde_json::Value::Bool(true) => Rerank::Top(DEFAULT_RERANK_TOP),
+                        serde_json::Value::Bool(false) => Rerank::Off,
+                        serde_json::Value::String(a) if a == "auto" => Rerank::Auto,
+                        v => match v.as_f64().filter(|n| n.is_finite() && *n >= 0.0) {
+                            Some(n) if n.round() == 0.0 => Rerank::Off,
+                            Some(n) => Rerank::Top(n.round().clamp(2.0, 100.0) as usize),
+                            None => return Err(wrong("true, false, \"auto\" or a number of results from 0 to 100")),
+                        },
+                    }
+                }
+                _ => return Err(format_err!("unknown search option {key:?} (k, lang, method, catalog, documents, rerank)")),
             }
         }
         Ok(o)
@@ -273,13 +301,20 @@ mod tests {
             SearchOptions::from_json(&json!({"k": 250.4, "lang": "es", "method": "hybrid", "catalog": false, "documents": null})).unwrap();
         assert_eq!((o.k, o.lang.as_str(), o.method, o.catalog, o.documents), (100, "es", Method::Hybrid, false, true));
         assert_eq!(SearchOptions::from_json(&json!({"k": -3})).unwrap().k, 1);
+        let rerank = |v| SearchOptions::from_json(&json!({ "rerank": v })).unwrap().rerank;
+        assert_eq!(
+            [rerank(json!(true)), rerank(json!(false)), rerank(json!(0)), rerank(json!(1)), rerank(json!(500)), rerank(json!("auto"))],
+            [Rerank::Top(DEFAULT_RERANK_TOP), Rerank::Off, Rerank::Off, Rerank::Top(2), Rerank::Top(100), Rerank::Auto]
+        );
         for (bad, field) in [
             (json!({"k": "ten"}), "options.k"),
             (json!({"lang": 3}), "options.lang"),
             (json!({"lang": ""}), "options.lang"),
             (json!({"method": "fuzzy"}), "options.method"),
             (json!({"catalog": "yes"}), "options.catalog"),
-            (json!({"rerank": true}), "\"rerank\""),
+            (json!({"rerank": "yes"}), "options.rerank"),
+            (json!({"rerank": -1}), "options.rerank"),
+            (json!({"rerankk": true}), "\"rerankk\""),
             (json!([1, 2]), "an array"),
         ] {
             let e = SearchOptions::from_json(&bad).unwrap_err().to_string();

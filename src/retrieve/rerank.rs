@@ -17,9 +17,13 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
+use super::fusion::fuse_scores;
 #[cfg(not(target_arch = "wasm32"))]
-use super::{fusion::fuse_scores, Run};
+use super::Run;
 use crate::encode::{pair_tokens, Encoder, Pool};
+use crate::model::bundle::WebReranker;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::model::bundle::{BodyFormat, BUNDLE_RERANKER};
 use crate::model::parts::{self, Manifest, PARTS_FORMAT, PARTS_MANIFEST};
 use crate::model::{ModelDir, ModelInfo, RawTensor};
 use crate::text::tokenize::Tokenizer;
@@ -61,7 +65,6 @@ pub fn split_head(mut trained: HashMap<String, Tensor>, hidden: usize, origin: &
 pub struct Reranker {
     /// The encoder with the trained layers applied; `info.model_id` is the reranker's identity.
     pub encoder: Encoder,
-    pub manifest: Manifest,
     /// (hidden, 1)
     head_w: Tensor,
     /// Token limit per pair sequence (the training limit by default).
@@ -131,30 +134,36 @@ impl Reranker {
         weights: &[u8],
         origin: &str,
     ) -> Result<Self> {
-        let mpath = format!("{origin}/{PARTS_MANIFEST}");
-        let m = parse_manifest(manifest, &mpath)?;
-        if m.base_model_id != info.model_id {
-            return Err(format_err!(
-                "{mpath}: this reranker was trained on base model {}, not {} (pass that base model)",
-                m.base_model_id,
-                info.model_id
-            ));
-        }
-        let wpath = format!("{origin}/{}", m.weights.file);
-        let sha = crate::io::sha256_hex(weights);
-        if sha != m.weights.sha256 {
-            return Err(format_err!("{wpath}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)", m.weights.sha256));
-        }
-        let trained = candle_core::safetensors::load_buffer(weights, &Device::Cpu).map_err(|e| format_err!("{wpath}: {e}"))?;
-        let (head_w, body) = split_head(trained, info.config.hidden_size, &wpath)?;
-        parts::apply_tensors(&mut tensors, &m, &body, Path::new(&wpath))?;
+        let (m, head_w, body) = read_parts(manifest, weights, origin, &info)?;
+        parts::apply_tensors(&mut tensors, &m, &body, Path::new(&format!("{origin}/{}", m.weights.file)))?;
         let mut info = info;
         info.model_id = m.model_id.clone();
         let encoder = Encoder::from_parts(info, tokenizer, tensors, &Device::Cpu)?;
-        let max_len = m.spec.max_len;
+        Self::with_head(encoder, head_w, m.spec.max_len)
+    }
+
+    /// The reranker of a web bundle on `encoder` (the bundle's model, on its device): `tensors`
+    /// (`reranker.gguf`) replace layers `entry.first_layer..` and give the head; the word table and
+    /// the lower layers are `encoder`'s, shared, not copied.
+    pub async fn on_encoder(encoder: &Encoder, entry: &WebReranker, mut tensors: Vec<RawTensor>) -> Result<Self> {
+        let origin = &entry.file;
+        let h = encoder.dim();
+        let at = tensors.iter().position(|t| t.name == HEAD_WEIGHT).ok_or_else(|| format_err!("{origin}: no {HEAD_WEIGHT} tensor"))?;
+        let head = tensors.swap_remove(at);
+        if head.shape != [1, h] {
+            return Err(format_err!("{origin}: {HEAD_WEIGHT} has shape {:?}, expected [1, {h}]", head.shape));
+        }
+        let head_w = Tensor::from_vec(head.to_f32(), (1, h), &Device::Cpu)?;
+        let mut info = encoder.info.clone();
+        info.model_id = entry.model_id.clone();
+        let top = encoder.with_top_layers(info, entry.first_layer, tensors).await.map_err(|e| format_err!("{origin}: {e}"))?;
+        Self::with_head(top, head_w, entry.max_len)
+    }
+
+    /// `head_w`: (1, hidden).
+    fn with_head(encoder: Encoder, head_w: Tensor, max_len: usize) -> Result<Self> {
         Ok(Self {
             encoder,
-            manifest: m,
             head_w: head_w.t()?.contiguous()?,
             max_len,
             batch_size: 32,
@@ -226,6 +235,36 @@ impl Reranker {
         crate::encode::block_on(self.score_ids_async(seqs))
     }
 
+    /// Rerank one query's candidates: `texts[c]` are candidate `c`'s texts (its reranker score is its
+    /// best over them: e.g. a code's name in each language), `first[c]` its first-stage score. Returns
+    /// the candidates as `(c, final score)` best first — the reranker's score fused with the first
+    /// stage's ([`fuse_scores`], weight `first_stage_weight`) — or `None` when the reranker reads too
+    /// little of the pairs to judge ([`Reranker::min_seen`]): keep the first stage's order.
+    pub async fn rerank_candidates(&self, query: &str, texts: &[Vec<&str>], first: &[f32]) -> Result<Option<Vec<(usize, f32)>>> {
+        if texts.len() != first.len() {
+            return Err(format_err!("rerank: {} candidates' texts but {} first-stage scores", texts.len(), first.len()));
+        }
+        if let Some(c) = texts.iter().position(|t| t.is_empty()) {
+            return Err(format_err!("rerank: candidate {c} has no text to judge it by"));
+        }
+        // every (candidate, text) pair in one scoring call: batches stay full
+        let owner: Vec<usize> = texts.iter().enumerate().flat_map(|(c, ts)| std::iter::repeat_n(c, ts.len())).collect();
+        let flat: Vec<&str> = texts.iter().flatten().copied().collect();
+        let (seqs, seen) = self.pair_sequences(query, &flat)?;
+        if seen < self.min_seen {
+            return Ok(None);
+        }
+        let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
+        let mut scores = vec![f32::NEG_INFINITY; texts.len()];
+        for (c, s) in owner.into_iter().zip(self.score_ids_async(&seqs).await?) {
+            scores[c] = scores[c].max(s);
+        }
+        let fused = fuse_scores(&scores, first, self.first_stage_weight, seen);
+        let mut order: Vec<(usize, f32)> = fused.into_iter().enumerate().collect();
+        order.sort_by(|a, b| b.1.total_cmp(&a.1));
+        Ok(Some(order))
+    }
+
     /// Rerank the top `n` of every ranking in `run` by the reranker's score fused with the first
     /// stage's ([`fuse_scores`], weight `first_stage_weight`); the rest keep their order below them
     /// (scores stay decreasing). `texts_of` gives a result id's descriptions (one or more, e.g. a
@@ -248,39 +287,108 @@ impl Reranker {
         for (done, (qid, hits)) in run.iter().enumerate() {
             let q = query_of(qid).ok_or_else(|| format_err!("rerank: no text for query {qid:?}"))?;
             let top = n.min(hits.len());
-            // every (candidate, description) pair in one scoring call: batches stay full
-            let mut owner = Vec::new();
-            let mut texts = Vec::new();
-            for (c, (id, _)) in hits[..top].iter().enumerate() {
-                let ts = texts_of(id).filter(|t| !t.is_empty()).ok_or_else(|| format_err!("rerank: no passage text for result {id:?}"))?;
-                owner.extend(std::iter::repeat_n(c, ts.len()));
-                texts.extend(ts);
-            }
-            let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
-            let (seqs, seen) = self.pair_sequences(&q, &refs)?;
-            if seen < self.min_seen {
-                out.insert(qid.clone(), hits.clone());
-                kept_first_stage += 1;
-                progress(done + 1, total);
-                continue;
-            }
-            let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
-            let mut scores = vec![f32::NEG_INFINITY; top];
-            for (c, s) in owner.into_iter().zip(self.score_ids(&seqs)?) {
-                scores[c] = scores[c].max(s);
-            }
+            let texts = hits[..top]
+                .iter()
+                .map(|(id, _)| {
+                    texts_of(id).filter(|t| !t.is_empty()).ok_or_else(|| format_err!("rerank: no passage text for result {id:?}"))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let texts: Vec<Vec<&str>> = texts.iter().map(|ts| ts.iter().map(|t| t.as_str()).collect()).collect();
             let first: Vec<f32> = hits[..top].iter().map(|h| h.1).collect();
-            let scores = fuse_scores(&scores, &first, self.first_stage_weight, seen);
-            let mut head: Vec<(String, f32)> = hits[..top].iter().zip(scores).map(|((id, _), s)| (id.clone(), s)).collect();
-            head.sort_by(|a, b| b.1.total_cmp(&a.1));
-            let floor = head.last().map(|h| h.1).unwrap_or(0.0) - 1.0;
-            let tail = hits[top..].iter().enumerate().map(|(j, (id, _))| (id.clone(), floor - j as f32 * 1e-3));
-            head.extend(tail);
-            out.insert(qid.clone(), head);
+            match crate::encode::block_on(self.rerank_candidates(&q, &texts, &first))? {
+                None => {
+                    out.insert(qid.clone(), hits.clone());
+                    kept_first_stage += 1;
+                }
+                Some(order) => {
+                    let mut head: Vec<(String, f32)> = order.iter().map(|&(c, s)| (hits[c].0.clone(), s)).collect();
+                    let floor = head.last().map(|h| h.1).unwrap_or(0.0) - 1.0;
+                    let tail = hits[top..].iter().enumerate().map(|(j, (id, _))| (id.clone(), floor - j as f32 * 1e-3));
+                    head.extend(tail);
+                    out.insert(qid.clone(), head);
+                }
+            }
             progress(done + 1, total);
         }
         Ok(Reranked { run: out, kept_first_stage })
     }
+}
+
+/// A reranker's parts from the bytes of its `manifest.json` and weights, checked (kind, base model
+/// `base`, sha256): the manifest, the head (1, hidden) and the encoder tensors.
+fn read_parts(manifest: &[u8], weights: &[u8], origin: &str, base: &ModelInfo) -> Result<(Manifest, Tensor, HashMap<String, Tensor>)> {
+    let mpath = format!("{origin}/{PARTS_MANIFEST}");
+    let m = parse_manifest(manifest, &mpath)?;
+    if m.base_model_id != base.model_id {
+        return Err(format_err!(
+            "{mpath}: this reranker was trained on base model {}, not {} (pass that base model)",
+            m.base_model_id,
+            base.model_id
+        ));
+    }
+    let wpath = format!("{origin}/{}", m.weights.file);
+    let sha = crate::io::sha256_hex(weights);
+    if sha != m.weights.sha256 {
+        return Err(format_err!("{wpath}: sha256 {sha} differs from the manifest's {} (damaged or replaced file)", m.weights.sha256));
+    }
+    let trained = candle_core::safetensors::load_buffer(weights, &Device::Cpu).map_err(|e| format_err!("{wpath}: {e}"))?;
+    let (head_w, body) = split_head(trained, base.config.hidden_size, &wpath)?;
+    Ok((m, head_w, body))
+}
+
+/// The reranker's part of a web bundle (see [`WebReranker`]): the trained parts in `cross_dir`
+/// applied to their base model in `base_dir`, the layers they change (from the manifest's
+/// `freeze_layers` on) in `body`'s format, and the head. Refuses a bundle model (`model`) whose
+/// frozen part — every tensor below those layers but the word table — is not the base's
+/// byte for byte: the page runs the reranker on the bundle model's lower layers. (The word table
+/// may be pruned: `medbridge prune-vocab` keeps every kept piece's row as it was.)
+#[cfg(not(target_arch = "wasm32"))]
+pub fn web_parts(model: &ModelDir, base_dir: &Path, cross_dir: &Path, body: BodyFormat) -> Result<(WebReranker, Vec<RawTensor>)> {
+    let mp = cross_dir.join(PARTS_MANIFEST);
+    if !mp.is_file() {
+        return Err(format_err!("no trained reranker in {} ({PARTS_MANIFEST} is missing): {TRAIN_HINT}", cross_dir.display()));
+    }
+    let manifest = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
+    let peek = parse_manifest(&manifest, &mp.display().to_string())?;
+    let wp = cross_dir.join(&peek.weights.file);
+    let weights = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
+    let base = ModelDir::open(base_dir)?;
+    let origin = cross_dir.display().to_string();
+    let (m, head_w, trained) = read_parts(&manifest, &weights, &origin, &base.info)?;
+    if model.info.config != base.info.config {
+        return Err(format_err!(
+            "{}: the model's architecture differs from the reranker's base model {}",
+            model.path.display(),
+            base_dir.display()
+        ));
+    }
+    let first = m.spec.freeze_layers;
+    let top_layer = |name: &str| {
+        name.strip_prefix(crate::model::names::LAYER_PREFIX)
+            .and_then(|r| r.split('.').next())
+            .and_then(|i| i.parse::<usize>().ok())
+            .is_some_and(|l| l >= first)
+    };
+    let mut tensors = base.raw_tensors()?;
+    let ours = model.raw_tensors()?;
+    for t in tensors.iter().filter(|t| !top_layer(&t.name) && t.name != crate::model::names::WORD_EMBEDDINGS) {
+        let same = ours.iter().find(|o| o.name == t.name).is_some_and(|o| o.dtype == t.dtype && o.shape == t.shape && o.bytes == t.bytes);
+        if !same {
+            return Err(format_err!(
+                "{}: tensor {} is not the reranker's base model's ({}): the page runs the reranker on the bundle model's layers below {first}, so the model must be that base or a fine-tune of its layers {first} and up",
+                model.path.display(),
+                t.name,
+                base_dir.display()
+            ));
+        }
+    }
+    drop(ours);
+    parts::apply_tensors(&mut tensors, &m, &trained, &wp)?;
+    tensors.retain(|t| top_layer(&t.name));
+    let mut tensors = crate::model::bundle::web_tensors(tensors, body)?;
+    let h = base.info.config.hidden_size;
+    tensors.push(parts::f32_raw(HEAD_WEIGHT.into(), vec![1, h], &head_w.flatten_all()?.to_vec1::<f32>()?));
+    Ok((WebReranker { file: BUNDLE_RERANKER.into(), model_id: m.model_id, first_layer: first, max_len: m.spec.max_len }, tensors))
 }
 
 fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest> {

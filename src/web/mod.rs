@@ -25,12 +25,13 @@ use wasm_bindgen::JsCast;
 #[cfg(feature = "webgpu")]
 use wasm_bindgen_futures::JsFuture;
 
-use crate::catalog::asset::{CatalogAsset, ASSET_FILE};
+use crate::catalog::asset::{CatalogAsset, CodeHit, ASSET_FILE};
 use crate::documents::{ChunkOptions, DocIndex, Document};
-use crate::encode::{Encoder, Kind};
-use crate::model::bundle::{load_bundle_bytes, load_bundle_bytes_marked, Manifest, MANIFEST_FILE};
+use crate::encode::{pair_tokens, Encoder, Kind};
+use crate::model::bundle::{load_bundle_bytes, load_bundle_bytes_marked, reranker_tensors, Manifest, MANIFEST_FILE};
+use crate::retrieve::rerank::Reranker;
 use crate::retrieve::search::QueryInput;
-use crate::retrieve::SearchOptions;
+use crate::retrieve::{Rerank, SearchOptions, DEFAULT_RERANK_TOP};
 use loader::{now_ms, resolve, BundleCache, BundleFiles, FileReport, Progress, Scope};
 
 thread_local! {
@@ -105,13 +106,18 @@ pub struct LoadReport {
     pub build_ms: f64,
     /// `[[stage, ms], …]`: manifest, files (read from the cache or the network, and verified: per file in
     /// `files`), config, tokenizer, weights (GGUF parse), catalog (asset parse + HNSW graph), encoder
-    /// (CPU build or WebGPU upload), cleanup.
+    /// (CPU build or WebGPU upload), reranker (its top layers built or uploaded), cleanup.
     pub stages: Stages,
+    /// The reranker's identity, when the bundle has one.
+    pub reranker_id: Option<String>,
 }
 
 struct Inner {
     /// On WebGPU or the CPU, chosen at load; replaced by a CPU encoder if the GPU fails later.
     encoder: RefCell<Rc<Encoder>>,
+    /// The cross-encoder, when the bundle has one: on the encoder's device, sharing its word table
+    /// and lower layers; replaced with it.
+    reranker: RefCell<Option<Rc<Reranker>>>,
     /// Where the model came from, to rebuild it on the CPU after a GPU failure.
     base: String,
     manifest: Manifest,
@@ -196,6 +202,7 @@ impl MedBridge {
             None => None,
         };
         stages.mark("catalog", &mut last);
+        let reranker_parts = reranker_tensors(&manifest, &files).map_err(js_error)?;
         drop(files);
 
         // options.webgpu: true = any adapter (software fallback too), false = CPU, absent/"auto" = a
@@ -248,6 +255,11 @@ impl MedBridge {
             None => Encoder::from_parts(info.clone(), tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)?,
         };
         stages.mark("encoder", &mut last);
+        let reranker = match reranker_parts {
+            Some((entry, tensors)) => Some(Rc::new(Reranker::on_encoder(&encoder, &entry, tensors).await.map_err(js_error)?)),
+            None => None,
+        };
+        stages.mark("reranker", &mut last);
         let mut keep = vec![manifest_url.clone()];
         for entry in &manifest.files {
             keep.push(loader::cache_key(&resolve(&entry.name, &base)?, entry));
@@ -268,10 +280,12 @@ impl MedBridge {
             fetch_ms,
             build_ms: now_ms() - t1,
             stages,
+            reranker_id: reranker.as_ref().map(|r| r.encoder.info.model_id.clone()),
         };
         let docs = RefCell::new(DocIndex::new(&info.model_id, info.config.hidden_size));
         let encoder = RefCell::new(Rc::new(encoder));
-        Ok(MedBridge { inner: Rc::new(Inner { encoder, base, manifest, report, gpu_lost: RefCell::new(None), catalog, docs }) })
+        let reranker = RefCell::new(reranker);
+        Ok(MedBridge { inner: Rc::new(Inner { encoder, reranker, base, manifest, report, gpu_lost: RefCell::new(None), catalog, docs }) })
     }
 
     /// "webgpu" or "cpu" (the CPU after the GPU failed: see `gpuStatus`).
@@ -338,10 +352,35 @@ impl MedBridge {
     }
 }
 
+#[wasm_bindgen]
+impl MedBridge {
+    /// The reranker's model id, or null when the bundle has none.
+    #[wasm_bindgen(js_name = rerankerId)]
+    pub fn reranker_id(&self) -> Option<String> {
+        self.inner.reranker().map(|r| r.encoder.info.model_id.clone())
+    }
+
+    /// The reranker's raw scores (logits, higher = more relevant) of `query` against each passage →
+    /// `Promise<Float32Array>`, in input order. Rejects with code `no-reranker` when the bundle has none.
+    #[wasm_bindgen(js_name = scorePairs, unchecked_return_type = "Promise<Float32Array>")]
+    pub fn score_pairs(&self, query: String, passages: Vec<String>) -> Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let scores = inner.score_pairs(&query, &passages).await?;
+            Ok(Float32Array::from(scores.as_slice()).into())
+        })
+    }
+}
+
 impl Inner {
     /// The current encoder (shared, so a GPU → CPU switch never waits for a running embedding).
     fn encoder(&self) -> Rc<Encoder> {
         self.encoder.borrow().clone()
+    }
+
+    /// The current reranker, if the bundle has one.
+    fn reranker(&self) -> Option<Rc<Reranker>> {
+        self.reranker.borrow().clone()
     }
 
     /// Embed on the current encoder. If the GPU fails at run time (device lost, out of memory, a
@@ -353,18 +392,44 @@ impl Inner {
         match encoder.embed_async(&refs, kind, |_, _| {}).await {
             Ok(e) => Ok(e.vectors),
             Err(crate::Error::Gpu(why)) => {
-                web_sys::console::warn_1(&format!("medbridge: WebGPU failed ({why}); switching to the CPU path").into());
-                let cpu = Rc::new(self.cpu_encoder().await?);
-                *self.encoder.borrow_mut() = cpu.clone();
-                *self.gpu_lost.borrow_mut() = Some(why);
+                let cpu = self.switch_to_cpu(why).await?;
                 Ok(cpu.embed_async(&refs, kind, |_, _| {}).await.map_err(js_error)?.vectors)
             }
             Err(e) => Err(js_error(e)),
         }
     }
 
-    /// The model on the CPU, rebuilt from its verified files.
-    async fn cpu_encoder(&self) -> Result<Encoder, JsValue> {
+    /// Rerank catalogue hits (see [`CatalogAsset::rerank`]), switching to the CPU like [`Inner::embed`]
+    /// when the GPU fails.
+    async fn rerank(&self, catalog: &CatalogAsset, query: &str, hits: Vec<CodeHit>, n: usize) -> Result<(Vec<CodeHit>, bool), JsValue> {
+        let rr = self.reranker().ok_or_else(|| js_err_code("this bundle has no reranker (export it with --reranker)", "no-reranker"))?;
+        match catalog.rerank(&rr, query, hits.clone(), n).await {
+            Err(crate::Error::Gpu(why)) => {
+                self.switch_to_cpu(why).await?;
+                let rr = self.reranker().ok_or_else(|| js_err("the reranker was lost with the GPU"))?;
+                catalog.rerank(&rr, query, hits, n).await.map_err(js_error)
+            }
+            other => other.map_err(js_error),
+        }
+    }
+
+    /// After a GPU failure: the model (and reranker) rebuilt on the CPU from the verified files, used
+    /// from then on.
+    async fn switch_to_cpu(&self, why: String) -> Result<Rc<Encoder>, JsValue> {
+        if self.encoder().device() == crate::encode::Device::Cpu {
+            return Ok(self.encoder()); // another call switched already
+        }
+        web_sys::console::warn_1(&format!("medbridge: WebGPU failed ({why}); switching to the CPU path").into());
+        let (cpu, reranker) = self.cpu_engine().await?;
+        let cpu = Rc::new(cpu);
+        *self.encoder.borrow_mut() = cpu.clone();
+        *self.reranker.borrow_mut() = reranker.map(Rc::new);
+        *self.gpu_lost.borrow_mut() = Some(why);
+        Ok(cpu)
+    }
+
+    /// The model and reranker on the CPU, rebuilt from their verified files.
+    async fn cpu_engine(&self) -> Result<(Encoder, Option<Reranker>), JsValue> {
         let scope = Scope::get()?;
         let mut manifest = self.manifest.clone();
         manifest.files.retain(|f| f.name != ASSET_FILE);
@@ -372,7 +437,36 @@ impl Inner {
         let mut progress = Progress { cb: None, total: manifest.total_bytes(), done_before: 0 };
         let files = cache.files(&scope, &self.base, &manifest.files, &mut progress).await?.files;
         let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_error)?;
-        Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)
+        let parts = reranker_tensors(&manifest, &files).map_err(js_error)?;
+        drop(files);
+        let encoder = Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)?;
+        let reranker = match parts {
+            Some((entry, tensors)) => Some(Reranker::on_encoder(&encoder, &entry, tensors).await.map_err(js_error)?),
+            None => None,
+        };
+        Ok((encoder, reranker))
+    }
+
+    /// The reranker's raw scores of (query, passage) pairs, switching to the CPU on a GPU failure.
+    async fn score_pairs(&self, query: &str, passages: &[String]) -> Result<Vec<f32>, JsValue> {
+        let run = |rr: Rc<Reranker>| async move {
+            let refs: Vec<&str> = passages.iter().map(|s| s.as_str()).collect();
+            let seqs = refs
+                .iter()
+                .map(|p| Ok(pair_tokens(&rr.encoder.tokenizer, query, p, rr.max_len)?.ids))
+                .collect::<crate::Result<Vec<_>>>()?;
+            let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
+            rr.score_ids_async(&seqs).await
+        };
+        let rr = self.reranker().ok_or_else(|| js_err_code("this bundle has no reranker (export it with --reranker)", "no-reranker"))?;
+        match run(rr).await {
+            Err(crate::Error::Gpu(why)) => {
+                self.switch_to_cpu(why).await?;
+                let rr = self.reranker().ok_or_else(|| js_err("the reranker was lost with the GPU"))?;
+                run(rr).await.map_err(js_error)
+            }
+            other => other.map_err(js_error),
+        }
     }
 }
 
@@ -408,10 +502,12 @@ impl MedBridge {
         }
     }
 
-    /// Search the catalogue and the documents with one query embedding.
+    /// Search the catalogue and the documents with one query embedding; the catalogue's top results
+    /// are reranked by the cross-encoder when the bundle has one.
     /// `options` ([`SearchOptions`]): `{k = 10, lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true,
-    /// documents = true}`; a field of the wrong type or an unknown one rejects with an Error naming it.
-    /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs, backend}` (`backend`: the
+    /// documents = true, rerank = "auto" | true | false | N}`; a field of the wrong type or an unknown one rejects with an
+    /// Error naming it; `rerank: true` or N without a reranker rejects with code `no-reranker`.
+    /// Resolves to `{catalog: CodeHit[], documents: DocHit[], embedMs, searchMs, rerankMs, reranked, backend}` (`backend`: the
     /// engine that answered, "cpu" after a GPU failure switched to the CPU path); CodeHit =
     /// `{rank, code, score, description, descriptionLang, fallback, parent, parentDescription, matchedText,
     /// matchedLang, stage}`, DocHit = `{docId, docName, passage, title, text, score}`.
@@ -428,15 +524,31 @@ impl MedBridge {
             } else {
                 serde_wasm_bindgen::from_value(options).map_err(|e| js_err(format!("search options: {e}")))?
             };
-            let SearchOptions { k, lang, method, catalog: want_cat, documents: want_docs } =
+            let SearchOptions { k, lang, method, catalog: want_cat, documents: want_docs, rerank } =
                 SearchOptions::from_json(&json).map_err(js_error)?;
+            let rerank_top = match rerank {
+                Rerank::Off => 0,
+                Rerank::Auto if inner.reranker().is_none() => 0,
+                Rerank::Auto => DEFAULT_RERANK_TOP,
+                Rerank::Top(_) if inner.reranker().is_none() => {
+                    return Err(js_err_code("options.rerank: this bundle has no reranker (export it with --reranker)", "no-reranker"))
+                }
+                Rerank::Top(n) => n,
+            };
             let t0 = now_ms();
             let v = inner.embed(std::slice::from_ref(&q), Kind::Query).await?.pop().ok_or_else(|| js_err("no query vector"))?;
             let t1 = now_ms();
-            let catalog = match (&inner.catalog, want_cat) {
-                (Some(c), true) => c.search(&QueryInput { text: &q, vector: Some(&v) }, method, k, &lang).map_err(js_error)?,
-                _ => Vec::new(),
+            let (catalog, reranked, t_first) = match (&inner.catalog, want_cat) {
+                (Some(c), true) => {
+                    let hits = c.search(&QueryInput { text: &q, vector: Some(&v) }, method, k.max(rerank_top), &lang).map_err(js_error)?;
+                    let t_first = now_ms();
+                    let (mut hits, reranked) = if rerank_top > 0 { inner.rerank(c, &q, hits, rerank_top).await? } else { (hits, false) };
+                    hits.truncate(k);
+                    (hits, reranked, t_first)
+                }
+                _ => (Vec::new(), false, now_ms()),
             };
+            let t_rerank = now_ms();
             let documents = if want_docs { inner.docs.borrow().search(&v, k).map_err(js_error)? } else { Vec::new() };
             let t2 = now_ms();
             let out = Object::new();
@@ -444,7 +556,9 @@ impl MedBridge {
             Reflect::set(&out, &"catalog".into(), &to_js(&catalog)?)?;
             Reflect::set(&out, &"documents".into(), &to_js(&documents)?)?;
             Reflect::set(&out, &"embedMs".into(), &(t1 - t0).into())?;
-            Reflect::set(&out, &"searchMs".into(), &(t2 - t1).into())?;
+            Reflect::set(&out, &"searchMs".into(), &(t2 - t1 - (t_rerank - t_first)).into())?;
+            Reflect::set(&out, &"reranked".into(), &reranked.into())?;
+            Reflect::set(&out, &"rerankMs".into(), &(t_rerank - t_first).into())?;
             Ok(out.into())
         })
     }

@@ -140,6 +140,7 @@ fn main() {
         model_id: "tiny-test@1".into(),
         body: BodyFormat::Q8_0,
         files,
+        reranker: None,
     };
     let mb = serde_json::to_vec(&manifest).unwrap();
     Manifest::from_json_bytes(&mb).expect("the bundle manifest seed parses");
