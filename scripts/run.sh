@@ -48,13 +48,16 @@ step "the page's model: pruned vocabulary → $WEB_MODEL"
 bash scripts/prune-vocab.sh "$MODEL" "$WEB_MODEL"
 
 ASSETS=www/assets
-if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt "$INDEX" ] \
+# The reranker ships as its own trained layers + head (reranker.gguf): it runs on the model's lower layers.
+RERANKER=models/trained/cross
+if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ -f $ASSETS/reranker.gguf ] && [ $ASSETS/manifest.json -nt "$INDEX" ] \
+   && [ $ASSETS/manifest.json -nt $RERANKER/manifest.json ] \
    && [ $ASSETS/manifest.json -nt "$WEB_MODEL/model.gguf" ] && [ $ASSETS/manifest.json -nt models/icd10/catalog.jsonl ] \
    && [ "$(sed -n 's/.*"body": *"\([a-z0-9_]*\)".*/\1/p' $ASSETS/manifest.json)" = "$BODY" ]; then
   step "page assets in $ASSETS are up to date"
 else
-  step "page assets → $ASSETS (model bundle + ICD-10 search asset)"
-  $MB --model "$WEB_MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX"
+  step "page assets → $ASSETS (model bundle + reranker + ICD-10 search asset)"
+  $MB --model "$WEB_MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX" --reranker $RERANKER
 fi
 
 step "serving the search page"

@@ -102,6 +102,7 @@ async function start() {
   $("engine").value = ["auto", "on", "off"].includes(engine) ? engine : "auto";
   const lang = params.get("lang") || localStorage.getItem("medbridge.lang") || (navigator.language || "en").slice(0, 2);
   $("lang").value = LANG_NAMES[lang] ? lang : "en";
+  $("rerank").checked = localStorage.getItem("medbridge.rerank") !== "off";
   const method = localStorage.getItem("medbridge.method");
   $("method").value = ["auto", "dense", "hybrid"].includes(method) ? method : "auto";
 
@@ -167,6 +168,11 @@ async function load() {
     if (info.problems.length) showDocStatus(info.problems.join(" · "), true);
     renderDocs(documents);
     for (const id of ["q", "go", "file", "paste-add", "import"]) $(id).disabled = false;
+    $("rerank").disabled = !info.rerankerId;
+    if (!info.rerankerId) {
+      $("rerank").checked = false;
+      $("rerank").parentElement.title = "These assets ship no reranker (export them with `medbridge export-web --reranker …`).";
+    }
     $("export").disabled = documents.length === 0;
     if ($("q").value.trim()) schedule(0);
   } catch (e) {
@@ -192,7 +198,8 @@ async function runSearch() {
   const seq = ++state.seq;
   $("results").dataset.state = "searching";
   try {
-    const r = { ...(await state.engine.search(q, { lang: $("lang").value, method: $("method").value, k: 10 })), q };
+    const rerank = !!state.info.rerankerId && $("rerank").checked;
+    const r = { ...(await state.engine.search(q, { lang: $("lang").value, method: $("method").value, k: 10, rerank })), q };
     if (seq < state.shownSeq) return;
     state.shownSeq = seq;
     state.last = r;
@@ -262,7 +269,8 @@ function renderResults(r) {
   $("doc-empty").hidden = r.documents.length > 0;
   $("doc-empty").textContent = state.docCount ? "No matching passages." : "Add documents below to search them too.";
   const backend = state.info.backend === "webgpu" ? "WebGPU" : "CPU";
-  $("latency").textContent = `${r.catalog.length} codes, ${r.documents.length} passages in ${Math.round(r.totalMs)} ms (embedding ${Math.round(r.embedMs)} ms, search ${Math.round(r.searchMs)} ms, ${backend})`;
+  $("latency").textContent = `${r.catalog.length} codes, ${r.documents.length} passages in ${Math.round(r.totalMs)} ms (embedding ${Math.round(r.embedMs)} ms, search ${Math.round(r.searchMs)} ms` +
+    `${r.reranked ? `, reranking ${Math.round(r.rerankMs)} ms` : ""}, ${backend})`;
   $("results").dataset.query = r.q;
   $("results").dataset.state = "done";
 }
@@ -377,6 +385,10 @@ document.addEventListener("DOMContentLoaded", () => {
   $("q").addEventListener("input", () => schedule());
   $("lang").addEventListener("change", () => {
     localStorage.setItem("medbridge.lang", $("lang").value);
+    if ($("q").value.trim()) schedule(0);
+  });
+  $("rerank").addEventListener("change", () => {
+    localStorage.setItem("medbridge.rerank", $("rerank").checked ? "on" : "off");
     if ($("q").value.trim()) schedule(0);
   });
   $("method").addEventListener("change", () => {

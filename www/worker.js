@@ -147,6 +147,7 @@ const ops = {
       gpuStatus: mb.gpuStatus(),
       webgpuApi: typeof navigator !== "undefined" && !!navigator.gpu,
       modelId: mb.modelId(),
+      rerankerId: mb.rerankerId() ?? null,
       version: mb.version(),
       catalog: mb.catalogInfo(),
       report: mb.loadReport(),
@@ -155,9 +156,9 @@ const ops = {
       loadMs,
     };
   },
-  async search({ q, lang, method, k, catalog, documents }) {
+  async search({ q, lang, method, k, catalog, documents, rerank }) {
     const t0 = performance.now();
-    const r = await mb.search(q, { lang, method, k: k || 10, catalog, documents });
+    const r = await mb.search(q, { lang, method, k: k || 10, catalog, documents, rerank });
     checkBackend();
     return { ...r, totalMs: performance.now() - t0 };
   },

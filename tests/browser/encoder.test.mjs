@@ -10,7 +10,8 @@
 //    still loads and embeds correctly, and the next reload is again served from the cache.
 // 4. Errors surface as JS Error objects with clear messages.
 // Exit code 1 if anything fails; a missing WebGPU backend is a failure, reported with the reason.
-import { checkInputs, serve, launch, openPage, cosine, golden, MODEL_FILES } from "./lib.mjs";
+import fs from "node:fs";
+import { arg, checkInputs, serve, launch, openPage, cosine, golden, MODEL_FILES, ROOT } from "./lib.mjs";
 
 const MIN_COS = 0.999;
 const failures = [];
@@ -31,6 +32,27 @@ const pageRequests = [];
 page.on("request", (r) => pageRequests.push(r.url()));
 const modelRequests = (log) => log.filter((e) => MODEL_FILES.some((f) => e.path === `/model/${f}`));
 const summary = (log) => log.map((e) => `${e.status} ${e.path}`).join(", ");
+
+// The reranker: scores of tests/browser/rerank-pairs.jsonl computed natively from the same bundle
+// (`medbridge score-pairs --bundle`, tests/browser/run.sh); the page's must match on both paths.
+const MAX_SCORE_DIFF = 1e-3;
+const native = fs.readFileSync(arg("rerank-native", `${ROOT}/target/rerank-native.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const byQuery = new Map();
+native.forEach((p, i) => byQuery.set(p.query, [...(byQuery.get(p.query) ?? []), i]));
+const order = (s) => s.map((_, i) => i).sort((a, b) => s[b] - s[a]).join(",");
+async function compareReranker(label) {
+  const got = new Array(native.length);
+  for (const [q, idx] of byQuery) {
+    const scores = await page.evaluate(([q, ps]) => window.medbridgeTest.scorePairs(q, ps), [q, idx.map((i) => native[i].passage)]);
+    idx.forEach((i, j) => (got[i] = scores[j]));
+  }
+  const diff = Math.max(...got.map((s, i) => Math.abs(s - native[i].score)));
+  results[`reranker-${label}`] = { pairs: got.length, maxAbsDiff: +diff.toExponential(2) };
+  check(diff <= MAX_SCORE_DIFF, `${label}: reranker scores of ${got.length} pairs match the native ones (max abs diff ≤ ${MAX_SCORE_DIFF})`, `max abs diff ${diff.toExponential(2)}`);
+  const sameOrder = [...byQuery.values()].every((idx) => order(idx.map((i) => got[i])) === order(idx.map((i) => native[i].score)));
+  check(sameOrder && order(got) === order(native.map((p) => p.score)), `${label}: reranker orders every query's passages (and all pairs) as natively`);
+  return got;
+}
 
 const vectors = {};
 function compare(label, vecs) {
@@ -61,6 +83,9 @@ try {
     "load 1: progress callbacks up to bytes total", `${first.progressEvents} events, last ${JSON.stringify(first.progressLast)}`);
   if (check(first.backend === "webgpu", "WebGPU path: backend() is webgpu", `gpuStatus: ${first.gpuStatus}`)) {
     compare("webgpu", await page.evaluate((t) => window.medbridgeTest.embed(t, "raw"), texts));
+    const rid = await page.evaluate(() => window.medbridgeTest.rerankerId());
+    check(typeof rid === "string" && rid.includes("+cross-"), "the bundle's reranker is loaded", rid);
+    await compareReranker("webgpu");
   } else {
     console.log(`     WebGPU half NOT tested: ${first.gpuStatus}`);
   }
@@ -80,6 +105,7 @@ try {
     second.report.files.map((f) => `${f.name}:${f.source}`).join(" "));
   results.reloadServerLog = srv.log.map((e) => `${e.method} ${e.path} ${e.status}`);
   compare("cpu", await page.evaluate((t) => window.medbridgeTest.embed(t, "raw"), texts));
+  await compareReranker("cpu");
   if (vectors.webgpu) {
     // Same weights, different arithmetic: close, but not bit-identical (proves two paths ran).
     const cos = vectors.webgpu.map((v, i) => cosine(v, vectors.cpu[i]));
@@ -134,6 +160,7 @@ try {
 }
 
 console.log(`\ncosines: ${JSON.stringify(results.webgpu ? { webgpu: results.webgpu, cpu: results.cpu, webgpuVsCpu: results.webgpuVsCpu } : { cpu: results.cpu })}`);
+console.log(`reranker vs native: ${JSON.stringify({ webgpu: results["reranker-webgpu"], cpu: results["reranker-cpu"] })}`);
 console.log(`reload server log (model files must be absent): ${JSON.stringify(results.reloadServerLog)}`);
 if (failures.length) {
   console.log(`\n${failures.length} FAILED: ${failures.join("; ")}`);

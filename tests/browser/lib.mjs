@@ -17,7 +17,7 @@ export function arg(name, fallback) {
 export const PKG = path.resolve(arg("pkg", process.env.MEDBRIDGE_PKG || path.join(ROOT, "www/pkg")));
 export const BUNDLE = path.resolve(arg("bundle", process.env.MEDBRIDGE_BUNDLE || path.join(ROOT, "target/web-bundle")));
 export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-export const MODEL_FILES = ["weights.gguf", "tokenizer.json", "config.json"];
+export const MODEL_FILES = ["weights.gguf", "tokenizer.json", "config.json", "reranker.gguf"];
 
 export function checkInputs() {
   for (const f of [path.join(PKG, "medbridge.js"), path.join(PKG, "medbridge_bg.wasm"), path.join(BUNDLE, "manifest.json")]) {

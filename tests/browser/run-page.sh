@@ -21,12 +21,14 @@ bash scripts/build-wasm.sh
 # The page's model, as scripts/run.sh ships it: the vocabulary pruned (scripts/prune-vocab.sh).
 WEB_MODEL=target/models/e5-small-web
 bash scripts/prune-vocab.sh models/e5-small $WEB_MODEL
-if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ $ASSETS/manifest.json -nt $INDEX ] && [ $ASSETS/manifest.json -nt $MB ] \
+RERANKER=models/trained/cross
+if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ -f $ASSETS/reranker.gguf ] && [ $ASSETS/manifest.json -nt $INDEX ] \
+   && [ $ASSETS/manifest.json -nt $MB ] && [ $ASSETS/manifest.json -nt $RERANKER/manifest.json ] \
    && [ $ASSETS/manifest.json -nt $WEB_MODEL/model.gguf ]; then
   echo "== reusing $ASSETS"
 else
   echo "== export-web → $ASSETS"
-  $MB --model $WEB_MODEL export-web --out $ASSETS --body "$BODY" --index $INDEX
+  $MB --model $WEB_MODEL export-web --out $ASSETS --body "$BODY" --index $INDEX --reranker $RERANKER
 fi
 # A second bundle of the same model with another index (the slice's R5x codes): the fault tests publish it
 # over the first to check that returning visitors download only the new index.
@@ -39,7 +41,7 @@ else
   echo "== export-web → $R5_ASSETS (the R5x codes only)"
   grep '"code":"R5' target/test-indexes/catalog-slice.jsonl > $R5_CATALOG
   $MB index --icd10 --lang es --catalog $R5_CATALOG --out $R5_INDEX
-  $MB --model $WEB_MODEL export-web --out $R5_ASSETS --body "$BODY" --index $R5_INDEX --catalog $R5_CATALOG
+  $MB --model $WEB_MODEL export-web --out $R5_ASSETS --body "$BODY" --index $R5_INDEX --catalog $R5_CATALOG --reranker $RERANKER
 fi
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
 echo "== node tests/browser/page.test.mjs"

@@ -20,11 +20,14 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features "$FEATURES"
   echo "== export web bundle ($BODY) to $BUNDLE"
   cargo build --quiet --bin medbridge --features webgpu   # same features as scripts/setup.sh: no second build
-  target/debug/medbridge --model "$MODEL" export-web --out "$BUNDLE" --body "$BODY" >/dev/null
+  target/debug/medbridge --model "$MODEL" export-web --out "$BUNDLE" --body "$BODY" --reranker models/trained/cross 2>/dev/null
 fi
+# The reranker's scores computed natively from the same bundle: the browser's must match them.
+RERANK_NATIVE=target/rerank-native.jsonl
+target/debug/medbridge score-pairs --bundle "$BUNDLE" --pairs tests/browser/rerank-pairs.jsonl > $RERANK_NATIVE
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
 
 SCRIPT=encoder.test.mjs
 [ "${1:-}" = bench ] && SCRIPT=bench.mjs
 echo "== node tests/browser/$SCRIPT"
-exec node "tests/browser/$SCRIPT" --pkg www/pkg --bundle "$BUNDLE"
+exec node "tests/browser/$SCRIPT" --pkg www/pkg --bundle "$BUNDLE" --rerank-native $RERANK_NATIVE

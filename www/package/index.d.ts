@@ -30,7 +30,7 @@ export type ErrorCode =
   | "quota"
   /** This browser cannot compile or link the engine's WebAssembly. */
   | "wasm-unsupported"
-  /** `search({ rerank: true })`: the cross-encoder does not run in the browser yet. */
+  /** `search({ rerank: true })` or `rerank: N` with assets that ship no reranker (`rerankerId` null). */
   | "no-reranker"
   /** A newer `search` call overtook this one: only the latest answer is returned. */
   | "superseded"
@@ -97,7 +97,7 @@ export interface LoadReport {
   fetchMs: number;
   buildMs: number;
   /** Where the start went, in order: [stage, ms] for manifest, files, config, tokenizer, weights, catalog,
-   *  encoder, cleanup. */
+   *  encoder, reranker, cleanup. */
   stages: [string, number][];
 }
 
@@ -120,6 +120,8 @@ export interface EngineInfo {
   /** navigator.gpu exists in this browser. */
   webgpuApi: boolean;
   modelId: string;
+  /** The cross-encoder's model id, or null when the assets ship none. */
+  rerankerId: string | null;
   version: string;
   catalog: CatalogInfo | null;
   report: LoadReport;
@@ -141,8 +143,10 @@ export interface SearchOptions {
   catalog?: boolean;
   /** Search the user's documents (default true). */
   documents?: boolean;
-  /** Rerank with the cross-encoder: not in the browser yet, `true` rejects with code "no-reranker". */
-  rerank?: boolean;
+  /** Rerank the catalogue's first results with the cross-encoder: "auto" (default: the top 20 when the assets
+   *  ship a reranker, else none), `true` (the top 20), `false`, or how many (0 = none, at most 100). `true` or a
+   *  number without a reranker rejects with code "no-reranker". Documents are not reranked. */
+  rerank?: boolean | number | "auto";
 }
 
 export interface CodeHit {
@@ -158,7 +162,8 @@ export interface CodeHit {
   /** The indexed text that matched, and its language. */
   matchedText: string;
   matchedLang: string;
-  /** "bi-encoder", "bm25" or "bi-encoder+bm25". */
+  /** "bi-encoder", "bm25" or "bi-encoder+bm25"; " + reranker" appended when the cross-encoder reordered it
+   *  (its `score` is then the fused one: z(reranker) + z(first stage) over the reranked results). */
   stage: string;
 }
 
@@ -177,7 +182,11 @@ export interface SearchResult {
   /** The engine that answered ("cpu" after a GPU failure). */
   backend: "webgpu" | "cpu";
   embedMs: number;
+  /** The first stage (HNSW, BM25) and the documents. */
   searchMs: number;
+  /** Whether the cross-encoder reordered the catalogue's results, and how long it took. */
+  reranked: boolean;
+  rerankMs: number;
   totalMs: number;
 }
 

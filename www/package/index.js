@@ -84,8 +84,8 @@ export class MedBridge {
     const extra = Object.keys(unknown);
     if (extra.length) throw new MedBridgeError(`unknown search option ${extra[0]} (known: k, lang, method, catalog, documents, rerank)`, "invalid-input");
     if (typeof query !== "string") throw new MedBridgeError("search(query): query must be a string", "invalid-input");
-    if (rerank === true) {
-      throw new MedBridgeError("rerank: the cross-encoder does not run in the browser yet; search without it (rerank: false)", "no-reranker");
+    if (rerank !== undefined && rerank !== null && rerank !== "auto" && typeof rerank !== "boolean" && !(Number.isFinite(rerank) && rerank >= 0)) {
+      throw new MedBridgeError(`options.rerank must be true, false, "auto" or a number of results from 0 to 100, not ${JSON.stringify(rerank)}`, "invalid-input");
     }
     // One search in the worker at a time, and at most one waiting: a newer call replaces the waiting one,
     // so a user typing fast gets the answer to what they typed last, not a backlog.
@@ -95,7 +95,7 @@ export class MedBridge {
     }
     this.#searchRunning = true;
     try {
-      return await this.#call("search", { q: query, k, lang, method, catalog, documents });
+      return await this.#call("search", { q: query, k, lang, method, catalog, documents, rerank });
     } finally {
       this.#searchRunning = false;
       const next = this.#searchWaiting;

@@ -39,6 +39,11 @@ window.medbridgeTest = {
     for (let i = 0; i < reps; i++) await current.embed(texts, kind);
     return (performance.now() - t0) / reps;
   },
+  // The reranker's raw scores of (query, passage) pairs.
+  async scorePairs(query, passages) {
+    return Array.from(await current.scorePairs(query, passages));
+  },
+  rerankerId: () => current.rerankerId(),
   lastPanic: () => lastPanic(),
   async cacheNames() {
     return (await caches.keys()).filter((k) => k.startsWith("medbridge-model-"));
