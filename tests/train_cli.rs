@@ -397,6 +397,53 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     assert!(!o.status.success() && err.contains("ICD-10 index"), "{err}");
     assert!(!web.exists(), "a refused export wrote {}", web.display());
 
+    // the page's reranker: export-web ships only the trained top layer and the head (reranker.gguf); run on
+    // the bundle's model as the page runs it (score-pairs --bundle), it scores exactly as the native reranker
+    // (the q4_0 body keeps this f32 model as it is)
+    let o = medbridge(&["--model", s(&base), "export-web", "--out", s(&web), "--body", "q4_0", "--reranker", s(&out)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success() && err.contains("reranker.gguf") && err.contains("layers 1 and up"), "{err}");
+    let bm: serde_json::Value = serde_json::from_slice(&std::fs::read(web.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!((bm["reranker"]["model_id"].as_str(), bm["reranker"]["first_layer"].as_u64()), (m["model_id"].as_str(), Some(1)), "{bm}");
+    let pairs_file = tmp.path().join("score-pairs.jsonl");
+    let lines: Vec<String> =
+        pairs.iter().take(6).map(|p| serde_json::json!({"query": p.query, "passage": p.positive_text}).to_string()).collect();
+    std::fs::write(&pairs_file, lines.join("\n") + "\n").unwrap();
+    let scores = |args: &[&str]| -> Vec<f64> {
+        let o = medbridge(args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["score"].as_f64().unwrap())
+            .collect()
+    };
+    let native = scores(&["--model", s(&base), "score-pairs", "--pairs", s(&pairs_file), "--reranker", s(&out)]);
+    let web_scores = scores(&["score-pairs", "--pairs", s(&pairs_file), "--bundle", s(&web)]);
+    assert_eq!(native.len(), 6);
+    let diff = native.iter().zip(&web_scores).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(diff < 1e-5, "bundle {web_scores:?} vs native {native:?}");
+    assert!(native.iter().any(|x| (x - native[0]).abs() > 1e-4), "the scores tell pairs apart: {native:?}");
+    // a model whose lower layers are not the reranker's base's is refused, naming the tensor; the bundle is kept
+    let other = tmp.path().join("other-model");
+    let (mut info, tok, t) = medbridge::model::testing::tiny_model(medbridge::text::tokenize::letters_tokenizer(), 2, 99);
+    info.model_id = "tiny-other@0".into();
+    medbridge::model::testing::write_model_dir(&other, &info, &tok, &t).unwrap();
+    let before = std::fs::read(web.join("manifest.json")).unwrap();
+    let o = medbridge(&["--model", s(&other), "export-web", "--out", s(&web), "--reranker", s(&out), "--reranker-base", s(&base)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("encoder.layer.0") && err.contains("reranker's base model"), "{err}");
+    assert_eq!(std::fs::read(web.join("manifest.json")).unwrap(), before, "a refused export changed the bundle");
+    let o = medbridge(&["--model", s(&base), "export-web", "--out", s(&web), "--reranker", s(&tmp.path().join("nowhere"))]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no trained reranker"));
+    let o = medbridge(&["--model", s(&base), "export-web", "--out", s(&tmp.path().join("web2"))]);
+    assert!(o.status.success());
+    let o = medbridge(&["score-pairs", "--pairs", s(&pairs_file), "--bundle", s(&tmp.path().join("web2"))]);
+    assert!(!o.status.success() && String::from_utf8_lossy(&o.stderr).contains("no reranker"));
+    std::fs::write(&pairs_file, "{\"query\": \"x\"}\n").unwrap();
+    let o = medbridge(&["score-pairs", "--pairs", s(&pairs_file), "--bundle", s(&web)]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success() && err.contains("score-pairs.jsonl:1"), "{err}");
+
     // labelled results → the report (table, plot, json); the unlabelled default names the queries file
     let dense = tmp.path().join("dense.json");
     let o = medbridge(&[

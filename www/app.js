@@ -197,14 +197,22 @@ async function runSearch() {
   }
   const seq = ++state.seq;
   $("results").dataset.state = "searching";
+  const options = { lang: $("lang").value, method: $("method").value, k: 10 };
+  const rerank = !!state.info.rerankerId && $("rerank").checked;
   try {
-    const rerank = !!state.info.rerankerId && $("rerank").checked;
-    const r = { ...(await state.engine.search(q, { lang: $("lang").value, method: $("method").value, k: 10, rerank })), q };
+    // The first stage answers in tens of milliseconds: show it at once, then the cross-encoder's order
+    // when it is ready (hundreds of milliseconds on the CPU path).
+    const first = { ...(await state.engine.search(q, { ...options, rerank: false })), q };
     if (seq < state.shownSeq) return;
     state.shownSeq = seq;
-    state.last = r;
+    state.last = first;
     if (state.firstResultMs === undefined) state.firstResultMs = performance.now();
-    renderResults(r);
+    renderResults(first, rerank ? "reranking" : "done");
+    if (!rerank) return;
+    const r = { ...(await state.engine.search(q, { ...options, rerank: true })), q, firstStageMs: first.totalMs };
+    if (seq < state.shownSeq) return;
+    state.last = r;
+    renderResults(r, "done");
   } catch (e) {
     if (e.code === "superseded") return; // a newer search is on its way
     if (seq >= state.shownSeq) {
@@ -221,7 +229,7 @@ function el(tag, cls, text) {
   return e;
 }
 
-function renderResults(r) {
+function renderResults(r, outcome = "done") {
   const codes = $("code-results");
   const docs = $("doc-results");
   codes.replaceChildren();
@@ -270,9 +278,9 @@ function renderResults(r) {
   $("doc-empty").textContent = state.docCount ? "No matching passages." : "Add documents below to search them too.";
   const backend = state.info.backend === "webgpu" ? "WebGPU" : "CPU";
   $("latency").textContent = `${r.catalog.length} codes, ${r.documents.length} passages in ${Math.round(r.totalMs)} ms (embedding ${Math.round(r.embedMs)} ms, search ${Math.round(r.searchMs)} ms` +
-    `${r.reranked ? `, reranking ${Math.round(r.rerankMs)} ms` : ""}, ${backend})`;
+    `${r.reranked ? `, reranking ${Math.round(r.rerankMs)} ms` : ""}, ${backend})` + (outcome === "reranking" ? " · reranking…" : "");
   $("results").dataset.query = r.q;
-  $("results").dataset.state = "done";
+  $("results").dataset.state = outcome;
 }
 
 // ---- Documents.

@@ -23,9 +23,6 @@ use crate::text::Lang;
 use crate::{format_err, Error, Result};
 
 pub const ASSET_FILE: &str = "catalog.mbca";
-/// At most this many of a code's names are shown to the reranker (the matched one first): an
-/// every-name index holds dozens for some codes, and each is one more pair to score.
-pub const RERANK_TEXTS_PER_CODE: usize = 4;
 /// 2: passages other than a row's description (a code's other names) carry their text.
 pub const FORMAT_VERSION: u32 = 2;
 /// The `.mbca` file (see [`crate::io::container`]).
@@ -146,9 +143,7 @@ pub struct CodeHit {
     pub fallback: bool,
     pub parent: Option<String>,
     pub parent_description: Option<String>,
-    /// The passage that matched (its id and text) and its language.
-    #[serde(skip)]
-    pub passage_id: String,
+    /// The passage that matched and its language.
     pub matched_text: String,
     pub matched_lang: String,
     /// Which stage ranked it: "bi-encoder" (HNSW), "bm25", or "bi-encoder+bm25" (score fusion).
@@ -164,34 +159,11 @@ pub struct CatalogPassages {
     entries: Vec<CatalogEntry>,
     by_code: HashMap<String, usize>,
     vectors: QuantizedIndex,
-    /// Passage indices of each result id, built on the first reranked search.
-    of_result: std::cell::OnceCell<HashMap<String, Vec<usize>>>,
 }
 
 impl CatalogPassages {
     pub fn entry(&self, code: &str) -> Option<&CatalogEntry> {
         self.by_code.get(code).map(|&i| &self.entries[i])
-    }
-
-    /// Every text the index holds for result `id` (its names in each indexed language), the
-    /// passage `first` first.
-    fn texts_of_result(&self, id: &str, first: &str) -> Vec<&str> {
-        let of = self.of_result.get_or_init(|| {
-            let mut m: HashMap<String, Vec<usize>> = HashMap::new();
-            for (i, pid) in self.ids.iter().enumerate() {
-                m.entry(self.source.result_id(pid).to_string()).or_default().push(i);
-            }
-            m
-        });
-        let mut out: Vec<&str> = self.by_passage.get(first).map(|&i| self.text_of(i)).into_iter().collect();
-        for &i in of.get(id).map(|v| v.as_slice()).unwrap_or_default() {
-            let t = self.text_of(i);
-            if !t.is_empty() && !out.contains(&t) {
-                out.push(t);
-            }
-        }
-        out.retain(|t| !t.is_empty());
-        out
     }
 
     fn text_of(&self, i: usize) -> &str {
@@ -260,7 +232,6 @@ impl CatalogAsset {
             entries: pl.entries,
             by_code,
             vectors,
-            of_result: Default::default(),
         };
         Ok(CatalogAsset { meta, retriever: Retriever::new(passages) })
     }
@@ -309,13 +280,13 @@ impl CatalogAsset {
             matched_lang: passages.source.passage_lang(&hit.passage_id).to_string(),
             stage: hit.stage().to_string(),
             code: hit.id,
-            passage_id: hit.passage_id,
         }
     }
 
     /// The first `n` of `hits` (this asset's search results for `query`) reordered by `reranker`, each
-    /// code judged by its best-scoring name among those the index holds for it (at most
-    /// [`RERANK_TEXTS_PER_CODE`], the matched one first), its score fused with the first stage's;
+    /// code judged by the better of the name that matched it and its description in that name's
+    /// language (at most two pairs per code: on the page's CPU path each pair costs ~60 ms, so a
+    /// code's other names are not read), its score fused with the first stage's;
     /// the rest follow in their order. Hits keep their first-stage order when the reranker reads
     /// too little of the pairs ([`Reranker::min_seen`]); the second value says whether it reranked.
     pub async fn rerank(&self, reranker: &Reranker, query: &str, mut hits: Vec<CodeHit>, n: usize) -> Result<(Vec<CodeHit>, bool)> {
@@ -323,12 +294,15 @@ impl CatalogAsset {
         if top < 2 {
             return Ok((hits, false));
         }
-        let passages = self.passages();
         let texts: Vec<Vec<&str>> = hits[..top]
             .iter()
             .map(|h| {
-                let mut t = passages.texts_of_result(&h.code, &h.passage_id);
-                t.truncate(RERANK_TEXTS_PER_CODE);
+                let mut t: Vec<&str> = Some(h.matched_text.as_str()).filter(|m| !m.is_empty()).into_iter().collect();
+                if let Some(d) = self.entry(&h.code).and_then(|e| e.descriptions.get(&h.matched_lang)) {
+                    if !t.contains(&d.as_str()) {
+                        t.push(d);
+                    }
+                }
                 if t.is_empty() {
                     t.push(h.description.as_str());
                 }

@@ -17,7 +17,8 @@ pub struct RerankArgs {
     /// Rerank the first stage's top N with the cross-encoder reranker (0 = no reranking).
     #[arg(long, default_value_t = 0)]
     pub rerank: usize,
-    /// The reranker's trained parts (`medbridge train cross`).
+    /// The reranker's trained parts (`medbridge train cross`), or a web bundle with a reranker
+    /// (`medbridge export-web --reranker`: the page's quantised reranker, run natively on the CPU).
     #[arg(long, default_value = DEFAULT_DIR)]
     pub reranker: PathBuf,
     /// The reranker's base model directory (default: --model if it is that base, else the default model).
@@ -90,6 +91,9 @@ pub enum RerankTexts {
 pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
     a.check()?;
     let mut rr = match &a.reranker_base {
+        _ if a.reranker.join(medbridge::model::bundle::BUNDLE_RERANKER).is_file() => {
+            bundle_reranker(&a.reranker, medbridge::encode::Device::Cpu)?
+        }
         Some(base) => Reranker::load(base, &a.reranker)?,
         None => Reranker::load_on_matching_base(&[model_dir, &medbridge::model::default_dir()], &a.reranker)?,
     };

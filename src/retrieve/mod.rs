@@ -161,8 +161,9 @@ impl Method {
 }
 
 /// How many of the catalogue's first-stage results the page reranks by default (when its bundle has
-/// a reranker).
-pub const DEFAULT_RERANK_TOP: usize = 20;
+/// a reranker): the measured native configuration (README, "Evaluation report"), and what the CPU
+/// path reranks in about a second here.
+pub const DEFAULT_RERANK_TOP: usize = 10;
 
 /// Whether a search reranks the catalogue's first results with the cross-encoder.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -176,7 +177,7 @@ pub enum Rerank {
 
 /// The page's search options (`MedBridge.search(query, options)`), checked field by field: `{k = 10 (1–100),
 /// lang = "en", method = "auto" | "dense" | "hybrid" | "bm25", catalog = true, documents = true,
-/// rerank = "auto": true (the top 20) | false | N (0 = off)}`; a missing or null field takes its default,
+/// rerank = "auto": true (the top [`DEFAULT_RERANK_TOP`]) | false | N (0 = off)}`; a missing or null field takes its default,
 /// any other field is refused by name.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchOptions {

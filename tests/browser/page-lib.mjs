@@ -91,7 +91,14 @@ export async function search(page, q, lang) {
     first: document.querySelector("#code-results li")?.textContent,
     docs: [...document.querySelectorAll("#doc-results li")].map((li) => ({ doc: li.dataset.doc, text: li.querySelector(".passage").textContent })),
     latency: document.getElementById("latency").textContent,
-    last: { embedMs: window.medbridgePage.last.embedMs, searchMs: window.medbridgePage.last.searchMs, totalMs: window.medbridgePage.last.totalMs },
+    last: {
+      embedMs: window.medbridgePage.last.embedMs,
+      searchMs: window.medbridgePage.last.searchMs,
+      rerankMs: window.medbridgePage.last.rerankMs,
+      reranked: window.medbridgePage.last.reranked,
+      totalMs: window.medbridgePage.last.totalMs,
+    },
+    stages: [...document.querySelectorAll("#code-results li .badge.stage")].map((e) => e.textContent),
   }));
 }
 

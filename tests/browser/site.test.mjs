@@ -127,7 +127,11 @@ await withBrowser(PORTAL, async (server, b) => {
     out.progress = [...new Set(progress)];
     const hit = await mb.search("infarto agudo de miocardio", { k: 3, lang: "es" });
     out.search = { n: hit.catalog.length, first: hit.catalog[0]?.code, lang: hit.catalog[0]?.descriptionLang, backend: hit.backend, docs: hit.documents.length };
-    out.rerank = await code(mb.search("cefalea", { rerank: true }));
+    out.rerankerId = mb.info.rerankerId;
+    const rr = await mb.search("cefalea", { rerank: 5, k: 3, lang: "es" });
+    out.rerank = { reranked: rr.reranked, rerankMs: rr.rerankMs, codes: rr.catalog.map((h) => h.code), stages: rr.catalog.map((h) => h.stage) };
+    out.rerankOff = (await mb.search("cefalea", { rerank: false, k: 3 })).reranked;
+    out.badRerank = await code(mb.search("cefalea", { rerank: "yes" }));
     out.unknownOption = await code(mb.search("cefalea", { top: 3 }));
     out.emptyQuery = await code(mb.search("   "));
     out.badMethod = await code(mb.search("cefalea", { method: "magic" }));
@@ -166,7 +170,9 @@ await withBrowser(PORTAL, async (server, b) => {
   check(r.info.backend === "cpu" && r.info.codes > 0 && r.info.files === 4, "API: load → info (backend, catalogue, files)", JSON.stringify(r.info));
   check(["file", "build", "index"].every((p) => r.progress.includes(p)), "API: onProgress reports file, build and index phases", r.progress.join(","));
   check(r.search.n === 3 && r.search.first?.startsWith("I21") && r.search.lang === "es" && r.search.backend === "cpu", "API: search with k and lang", JSON.stringify(r.search));
-  check(r.rerank === "no-reranker", "API: rerank: true rejects with code no-reranker (no reranker in the browser yet)", r.rerank);
+  check(/\+cross-/.test(r.rerankerId ?? "") && r.rerank.reranked === true && r.rerank.codes.length === 3 && r.rerank.stages.every((s) => s.endsWith("+ reranker")) && r.rerankOff === false,
+    "API: rerank: 5 reranks the catalogue's top 5 with the shipped cross-encoder (rerankerId set), rerank: false does not", JSON.stringify({ id: r.rerankerId, ...r.rerank, off: r.rerankOff }));
+  check(r.badRerank === "invalid-input", "API: a bad rerank option rejects with code invalid-input", r.badRerank);
   check(r.unknownOption === "invalid-input" && r.emptyQuery === "invalid-input" && r.badMethod === "invalid-input", "API: bad search input rejects with code invalid-input",
     `${r.unknownOption}, ${r.emptyQuery}, ${r.badMethod}`);
   check(r.burst[1] === "superseded" && r.burst[2] === "resolved", "API: a search overtaken by a newer one rejects with code superseded", r.burst.join(","));

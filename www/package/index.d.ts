@@ -143,8 +143,8 @@ export interface SearchOptions {
   catalog?: boolean;
   /** Search the user's documents (default true). */
   documents?: boolean;
-  /** Rerank the catalogue's first results with the cross-encoder: "auto" (default: the top 20 when the assets
-   *  ship a reranker, else none), `true` (the top 20), `false`, or how many (0 = none, at most 100). `true` or a
+  /** Rerank the catalogue's first results with the cross-encoder: "auto" (default: the top 10 when the assets
+   *  ship a reranker, else none), `true` (the top 10), `false`, or how many (0 = none, at most 100). `true` or a
    *  number without a reranker rejects with code "no-reranker". Documents are not reranked. */
   rerank?: boolean | number | "auto";
 }
