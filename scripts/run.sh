@@ -57,7 +57,7 @@ if [ -f $ASSETS/manifest.json ] && [ -f $ASSETS/catalog.mbca ] && [ -f $ASSETS/r
   step "page assets in $ASSETS are up to date"
 else
   step "page assets → $ASSETS (model bundle + reranker + ICD-10 search asset)"
-  $MB --model "$WEB_MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX" --reranker $RERANKER
+  $MB --model "$WEB_MODEL" export-web --out $ASSETS --body "$BODY" --index "$INDEX" --reranker $RERANKER --reranker-base models/e5-small
 fi
 
 step "serving the search page"

@@ -109,6 +109,14 @@ fn prepare_bundle(model_dir: &Path, args: &BundleArgs) -> Result<PreparedBundle>
     };
     let reranker = match &args.reranker {
         Some(cross) => {
+            if !cross.join(medbridge::model::parts::PARTS_MANIFEST).is_file() {
+                bail!(
+                    "--reranker {}: no trained reranker there ({} is missing): {}",
+                    cross.display(),
+                    medbridge::model::parts::PARTS_MANIFEST,
+                    medbridge::retrieve::rerank::TRAIN_HINT
+                );
+            }
             let model = ModelDir::open(model_dir)?;
             let base = match &args.reranker_base {
                 Some(b) => b.clone(),

@@ -97,6 +97,9 @@ pub struct WebReranker {
     pub first_layer: usize,
     /// Token limit of a (query, passage) sequence: the training limit.
     pub max_len: usize,
+    /// How its training data was made, with the data's attribution (the trained parts' recipe).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub trained_on: String,
 }
 
 /// `manifest.json` of a web bundle.

@@ -355,7 +355,9 @@ pub fn web_parts(model: &ModelDir, base_dir: &Path, cross_dir: &Path, body: Body
     let base = ModelDir::open(base_dir)?;
     let origin = cross_dir.display().to_string();
     let (m, head_w, trained) = read_parts(&manifest, &weights, &origin, &base.info)?;
-    if model.info.config != base.info.config {
+    // the vocabulary may be pruned (fewer word-table rows); everything else must match
+    let same_shape = crate::model::bert::Config { vocab_size: base.info.config.vocab_size, ..model.info.config.clone() };
+    if same_shape != base.info.config {
         return Err(format_err!(
             "{}: the model's architecture differs from the reranker's base model {}",
             model.path.display(),
@@ -388,7 +390,11 @@ pub fn web_parts(model: &ModelDir, base_dir: &Path, cross_dir: &Path, body: Body
     let mut tensors = crate::model::bundle::web_tensors(tensors, body)?;
     let h = base.info.config.hidden_size;
     tensors.push(parts::f32_raw(HEAD_WEIGHT.into(), vec![1, h], &head_w.flatten_all()?.to_vec1::<f32>()?));
-    Ok((WebReranker { file: BUNDLE_RERANKER.into(), model_id: m.model_id, first_layer: first, max_len: m.spec.max_len }, tensors))
+    let trained_on = m.training["data"]["recipe"].as_str().unwrap_or_default().to_string();
+    Ok((
+        WebReranker { file: BUNDLE_RERANKER.into(), model_id: m.model_id, first_layer: first, max_len: m.spec.max_len, trained_on },
+        tensors,
+    ))
 }
 
 fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest> {

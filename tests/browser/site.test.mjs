@@ -167,7 +167,7 @@ await withBrowser(PORTAL, async (server, b) => {
   console.log(`     API results: ${JSON.stringify(r)}`);
   check(r.badUrl === "invalid-input" && r.badBackend === "invalid-input", "API: bad load arguments reject with code invalid-input", `${r.badUrl}, ${r.badBackend}`);
   check(r.missingAssets === "fetch-failed", "API: an assets URL with nothing there rejects with code fetch-failed", r.missingAssets);
-  check(r.info.backend === "cpu" && r.info.codes > 0 && r.info.files === 4, "API: load → info (backend, catalogue, files)", JSON.stringify(r.info));
+  check(r.info.backend === "cpu" && r.info.codes > 0 && r.info.files === 5, "API: load → info (backend, catalogue, files incl. the reranker)", JSON.stringify(r.info));
   check(["file", "build", "index"].every((p) => r.progress.includes(p)), "API: onProgress reports file, build and index phases", r.progress.join(","));
   check(r.search.n === 3 && r.search.first?.startsWith("I21") && r.search.lang === "es" && r.search.backend === "cpu", "API: search with k and lang", JSON.stringify(r.search));
   check(/\+cross-/.test(r.rerankerId ?? "") && r.rerank.reranked === true && r.rerank.codes.length === 3 && r.rerank.stages.every((s) => s.endsWith("+ reranker")) && r.rerankOff === false,
