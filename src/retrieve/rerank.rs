@@ -111,14 +111,7 @@ impl Reranker {
 
     /// Load the base model directory `base_dir` and the trained parts in `cross_dir`.
     pub fn load(base_dir: &Path, cross_dir: &Path) -> Result<Self> {
-        let mp = cross_dir.join(PARTS_MANIFEST);
-        if !mp.is_file() {
-            return Err(format_err!("no trained reranker in {} ({PARTS_MANIFEST} is missing): {TRAIN_HINT}", cross_dir.display()));
-        }
-        let manifest = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
-        let m = parse_manifest(&manifest, &mp.display().to_string())?;
-        let wp = cross_dir.join(&m.weights.file);
-        let weights = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
+        let (manifest, weights, _) = read_files(cross_dir)?;
         let md = ModelDir::open(base_dir)?;
         Self::from_bytes(md.info.clone(), md.tokenizer()?, md.raw_tensors()?, &manifest, &weights, &cross_dir.display().to_string())
     }
@@ -344,14 +337,7 @@ fn read_parts(manifest: &[u8], weights: &[u8], origin: &str, base: &ModelInfo) -
 /// may be pruned: `medbridge prune-vocab` keeps every kept piece's row as it was.)
 #[cfg(not(target_arch = "wasm32"))]
 pub fn web_parts(model: &ModelDir, base_dir: &Path, cross_dir: &Path, body: BodyFormat) -> Result<(WebReranker, Vec<RawTensor>)> {
-    let mp = cross_dir.join(PARTS_MANIFEST);
-    if !mp.is_file() {
-        return Err(format_err!("no trained reranker in {} ({PARTS_MANIFEST} is missing): {TRAIN_HINT}", cross_dir.display()));
-    }
-    let manifest = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
-    let peek = parse_manifest(&manifest, &mp.display().to_string())?;
-    let wp = cross_dir.join(&peek.weights.file);
-    let weights = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
+    let (manifest, weights, wp) = read_files(cross_dir)?;
     let base = ModelDir::open(base_dir)?;
     let origin = cross_dir.display().to_string();
     let (m, head_w, trained) = read_parts(&manifest, &weights, &origin, &base.info)?;
@@ -395,6 +381,18 @@ pub fn web_parts(model: &ModelDir, base_dir: &Path, cross_dir: &Path, body: Body
         WebReranker { file: BUNDLE_RERANKER.into(), model_id: m.model_id, first_layer: first, max_len: m.spec.max_len, trained_on },
         tensors,
     ))
+}
+
+/// The bytes of the reranker's `manifest.json` and weights in `cross_dir`, and the weights' path.
+fn read_files(cross_dir: &Path) -> Result<(Vec<u8>, Vec<u8>, std::path::PathBuf)> {
+    let mp = cross_dir.join(PARTS_MANIFEST);
+    if !mp.is_file() {
+        return Err(format_err!("no trained reranker in {} ({PARTS_MANIFEST} is missing): {TRAIN_HINT}", cross_dir.display()));
+    }
+    let manifest = std::fs::read(&mp).map_err(|e| Error::io(&mp, e))?;
+    let wp = cross_dir.join(&parse_manifest(&manifest, &mp.display().to_string())?.weights.file);
+    let weights = std::fs::read(&wp).map_err(|e| Error::io(&wp, e))?;
+    Ok((manifest, weights, wp))
 }
 
 fn parse_manifest(bytes: &[u8], origin: &str) -> Result<Manifest> {
