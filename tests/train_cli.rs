@@ -398,9 +398,9 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     assert!(!web.exists(), "a refused export wrote {}", web.display());
 
     // the page's reranker: export-web ships only the trained top layer and the head (reranker.gguf); run on
-    // the bundle's model as the page runs it (score-pairs --bundle), it scores exactly as the native reranker
-    // (the q4_0 body keeps this f32 model as it is)
-    let o = medbridge(&["--model", s(&base), "export-web", "--out", s(&web), "--body", "q4_0", "--reranker", s(&out)]);
+    // the bundle's model as the page runs it (score-pairs --bundle), it scores as the native reranker does,
+    // within the Q8_0 body's rounding
+    let o = medbridge(&["--model", s(&base), "export-web", "--out", s(&web), "--reranker", s(&out)]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success() && err.contains("reranker.gguf") && err.contains("layers 1 and up"), "{err}");
     let bm: serde_json::Value = serde_json::from_slice(&std::fs::read(web.join("manifest.json")).unwrap()).unwrap();
@@ -421,7 +421,9 @@ fn train_cross_mines_trains_and_reranks_search_and_eval() {
     let web_scores = scores(&["score-pairs", "--pairs", s(&pairs_file), "--bundle", s(&web)]);
     assert_eq!(native.len(), 6);
     let diff = native.iter().zip(&web_scores).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
-    assert!(diff < 1e-5, "bundle {web_scores:?} vs native {native:?}");
+    let spread = native.iter().cloned().fold(f64::MIN, f64::max) - native.iter().cloned().fold(f64::MAX, f64::min);
+    println!("bundle reranker vs native: max abs diff {diff:.2e}, score spread {spread:.3}");
+    assert!(diff < 0.02 * spread, "bundle {web_scores:?} vs native {native:?}");
     assert!(native.iter().any(|x| (x - native[0]).abs() > 1e-4), "the scores tell pairs apart: {native:?}");
     // a model whose lower layers are not the reranker's base's is refused, naming the tensor; the bundle is kept
     let other = tmp.path().join("other-model");

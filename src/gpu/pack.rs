@@ -4,6 +4,7 @@
 //! 4-byte aligned, so each matrix is repacked as `[quants of every block][f16 scales, two per u32]`:
 //! Q8_0 blocks give 8 words of i8 quants, Q4_0 blocks 4 words of nibbles in ggml order. The shaders
 //! decode it with `shaders/common/qblock.wgsl`.
+pub use crate::model::e5s1::quantize_q4_0;
 use crate::model::e5s1::{quantize_q8_0, RawDType, RawTensor, Q4_0_BLOCK_BYTES, Q8_0_BLOCK_BYTES, QK};
 use crate::{format_err, Result};
 
@@ -39,24 +40,6 @@ impl WeightFormat {
             WeightFormat::Q4_0 => RawDType::Q4_0,
         }
     }
-}
-
-/// ggml Q4_0 quantisation (reference `quantize_row_q4_0`): d = max / -8 where max is the value of
-/// largest magnitude, q = clamp(x / d + 8.5, 0, 15).
-pub fn quantize_q4_0(values: &[f32]) -> Vec<u8> {
-    assert_eq!(values.len() % QK, 0, "Q4_0 needs a multiple of {QK} values");
-    let mut out = Vec::with_capacity(values.len() / QK * Q4_0_BLOCK_BYTES);
-    for block in values.chunks_exact(QK) {
-        let max = block.iter().fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
-        let d = max / -8.0;
-        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
-        out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
-        let q = |v: f32| ((v * id + 8.5) as i32).clamp(0, 15) as u8;
-        for j in 0..QK / 2 {
-            out.push(q(block[j]) | (q(block[j + QK / 2]) << 4));
-        }
-    }
-    out
 }
 
 /// A matrix's ggml blocks in `fmt`, converting (via f32) when the source differs.

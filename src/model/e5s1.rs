@@ -79,6 +79,24 @@ pub fn dequantize_q8_0(bytes: &[u8]) -> Vec<f32> {
 }
 
 /// Quantise f32 rows to ggml Q8_0 (round to nearest, scale = max|x| / 127), as ggml does.
+/// ggml Q4_0 quantisation (reference `quantize_row_q4_0`): d = max / -8 where max is the value of
+/// largest magnitude, q = clamp(x / d + 8.5, 0, 15).
+pub fn quantize_q4_0(values: &[f32]) -> Vec<u8> {
+    assert_eq!(values.len() % QK, 0, "Q4_0 needs a multiple of {QK} values");
+    let mut out = Vec::with_capacity(values.len() / QK * Q4_0_BLOCK_BYTES);
+    for block in values.chunks_exact(QK) {
+        let max = block.iter().fold(0f32, |m, &v| if v.abs() > m.abs() { v } else { m });
+        let d = max / -8.0;
+        let id = if d != 0.0 { 1.0 / d } else { 0.0 };
+        out.extend_from_slice(&half::f16::from_f32(d).to_le_bytes());
+        let q = |v: f32| ((v * id + 8.5) as i32).clamp(0, 15) as u8;
+        for j in 0..QK / 2 {
+            out.push(q(block[j]) | (q(block[j + QK / 2]) << 4));
+        }
+    }
+    out
+}
+
 pub fn quantize_q8_0(values: &[f32]) -> Vec<u8> {
     assert_eq!(values.len() % QK, 0, "Q8_0 needs a multiple of {QK} values");
     let mut out = Vec::with_capacity(values.len() / QK * Q8_0_BLOCK_BYTES);
