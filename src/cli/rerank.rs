@@ -258,7 +258,7 @@ fn bundle_reranker(dir: &Path, device: medbridge::encode::Device) -> Result<Rera
         Device::WebGpu => {
             #[cfg(feature = "webgpu")]
             {
-                let fmt = match manifest.body {
+                let fmt = match bundle::gpu_body_format(&manifest, &tensors) {
                     bundle::BodyFormat::Q8_0 => medbridge::gpu::WeightFormat::Q8_0,
                     bundle::BodyFormat::Q4_0 => medbridge::gpu::WeightFormat::Q4_0,
                 };

@@ -267,6 +267,17 @@ pub fn write_reranker(dir: &Path, entry: &WebReranker, tensors: &[RawTensor]) ->
     Ok(FileEntry { name: entry.file.clone(), bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) })
 }
 
+/// The one format the GPU keeps the body's matrices in: the bundle's, except that a Q4_0 body with
+/// f32 fine-tuned layers goes to Q8_0 (quantised to Q4_0 those layers lose their fine-tuning).
+pub fn gpu_body_format(manifest: &Manifest, tensors: &[RawTensor]) -> BodyFormat {
+    let f32_layers = tensors.iter().any(|t| t.dtype == RawDType::F32 && t.shape.len() == 2 && t.name.starts_with("encoder.layer."));
+    if manifest.body == BodyFormat::Q4_0 && f32_layers {
+        BodyFormat::Q8_0
+    } else {
+        manifest.body
+    }
+}
+
 /// Read every tensor of a GGUF file held in memory.
 pub fn read_gguf_bytes(bytes: &[u8]) -> Result<Vec<RawTensor>> {
     use candle_core::quantized::{gguf_file, GgmlDType};
@@ -372,6 +383,26 @@ pub fn write_entry(dir: &Path, name: &str, bytes: &[u8]) -> Result<FileEntry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_q4_body_with_f32_fine_tuned_layers_goes_to_the_gpu_as_q8() {
+        let m = |body| Manifest {
+            format: BUNDLE_FORMAT.into(),
+            version: String::new(),
+            model_id: "m".into(),
+            body,
+            files: vec![],
+            reranker: None,
+        };
+        let t = |name: &str, dtype| RawTensor { name: name.into(), dtype, shape: vec![32, 32], bytes: vec![] };
+        let imported =
+            vec![t("encoder.layer.0.intermediate.dense.weight", RawDType::Q4_0), t("embeddings.position_embeddings.weight", RawDType::F32)];
+        let mut tuned = imported.clone();
+        tuned.push(t("encoder.layer.1.intermediate.dense.weight", RawDType::F32));
+        assert_eq!(gpu_body_format(&m(BodyFormat::Q4_0), &imported), BodyFormat::Q4_0);
+        assert_eq!(gpu_body_format(&m(BodyFormat::Q4_0), &tuned), BodyFormat::Q8_0);
+        assert_eq!(gpu_body_format(&m(BodyFormat::Q8_0), &tuned), BodyFormat::Q8_0);
+    }
 
     #[test]
     fn version_depends_on_hashes_not_order() {

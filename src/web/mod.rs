@@ -230,7 +230,7 @@ impl MedBridge {
                     probe.as_ref().map(|p| p.1.as_str()).unwrap_or("")
                 );
             } else {
-                let fmt = match manifest.body {
+                let fmt = match crate::model::bundle::gpu_body_format(&manifest, &tensors) {
                     crate::model::bundle::BodyFormat::Q8_0 => crate::gpu::WeightFormat::Q8_0,
                     crate::model::bundle::BodyFormat::Q4_0 => crate::gpu::WeightFormat::Q4_0,
                 };
