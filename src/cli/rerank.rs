@@ -229,12 +229,7 @@ pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encod
         }
     };
     let refs: Vec<(&str, &str)> = pairs.iter().map(|p| (p.query.as_str(), p.passage.as_str())).collect();
-    let seqs = refs
-        .iter()
-        .map(|(q, p)| Ok(medbridge::encode::pair_tokens(&rr.encoder.tokenizer, q, p, rr.max_len)?.ids))
-        .collect::<medbridge::Result<Vec<_>>>()?;
-    let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
-    let scores = rr.score_ids(&seqs)?;
+    let scores = rr.score_pairs(&refs)?;
     let mut out = std::io::stdout().lock();
     for (p, s) in pairs.iter().zip(scores) {
         writeln!(out, "{}", serde_json::json!({"query": p.query, "passage": p.passage, "score": s}))?;

@@ -166,12 +166,17 @@ impl Reranker {
     }
 
     /// Scores of (query, passage) pairs, higher = more relevant; length-sorted batches.
-    #[cfg(not(target_arch = "wasm32"))]
-    pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
+    pub async fn score_pairs_async(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
         let ids =
             pairs.iter().map(|(q, p)| Ok(pair_tokens(&self.encoder.tokenizer, q, p, self.max_len)?.ids)).collect::<Result<Vec<_>>>()?;
         let seqs: Vec<&[u32]> = ids.iter().map(|v| v.as_slice()).collect();
-        self.score_ids(&seqs)
+        self.score_ids_async(&seqs).await
+    }
+
+    /// [`score_pairs_async`](Self::score_pairs_async), blocking.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn score_pairs(&self, pairs: &[(&str, &str)]) -> Result<Vec<f32>> {
+        crate::encode::block_on(self.score_pairs_async(pairs))
     }
 
     /// Scores of one query against several passages.

@@ -25,9 +25,9 @@ use wasm_bindgen::JsCast;
 #[cfg(feature = "webgpu")]
 use wasm_bindgen_futures::JsFuture;
 
-use crate::catalog::asset::{CatalogAsset, CodeHit, ASSET_FILE};
+use crate::catalog::asset::{CatalogAsset, ASSET_FILE};
 use crate::documents::{ChunkOptions, DocIndex, Document};
-use crate::encode::{pair_tokens, Encoder, Kind};
+use crate::encode::{Encoder, Kind};
 use crate::model::bundle::{load_bundle_bytes, load_bundle_bytes_marked, reranker_tensors, Manifest, MANIFEST_FILE};
 use crate::retrieve::rerank::Reranker;
 use crate::retrieve::search::QueryInput;
@@ -366,7 +366,9 @@ impl MedBridge {
     pub fn score_pairs(&self, query: String, passages: Vec<String>) -> Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let scores = inner.score_pairs(&query, &passages).await?;
+            let pairs: Vec<(&str, &str)> = passages.iter().map(|p| (query.as_str(), p.as_str())).collect();
+            let pairs = &pairs;
+            let scores = inner.with_reranker(|rr| async move { rr.score_pairs_async(pairs).await }).await?;
             Ok(Float32Array::from(scores.as_slice()).into())
         })
     }
@@ -399,15 +401,19 @@ impl Inner {
         }
     }
 
-    /// Rerank catalogue hits (see [`CatalogAsset::rerank`]), switching to the CPU like [`Inner::embed`]
-    /// when the GPU fails.
-    async fn rerank(&self, catalog: &CatalogAsset, query: &str, hits: Vec<CodeHit>, n: usize) -> Result<(Vec<CodeHit>, bool), JsValue> {
-        let rr = self.reranker().ok_or_else(|| js_err_code("this bundle has no reranker (export it with --reranker)", "no-reranker"))?;
-        match catalog.rerank(&rr, query, hits.clone(), n).await {
+    /// `work` on the current reranker; if the GPU fails, again on the CPU, which is used from then on
+    /// (like [`Inner::embed`]). Rejects with code `no-reranker` when the bundle has none.
+    async fn with_reranker<T, F, Fut>(&self, work: F) -> Result<T, JsValue>
+    where
+        F: Fn(Rc<Reranker>) -> Fut,
+        Fut: std::future::Future<Output = crate::Result<T>>,
+    {
+        let rr = self.reranker().ok_or_else(|| js_err_code(NO_RERANKER, "no-reranker"))?;
+        match work(rr).await {
             Err(crate::Error::Gpu(why)) => {
                 self.switch_to_cpu(why).await?;
                 let rr = self.reranker().ok_or_else(|| js_err("the reranker was lost with the GPU"))?;
-                catalog.rerank(&rr, query, hits, n).await.map_err(js_error)
+                work(rr).await.map_err(js_error)
             }
             other => other.map_err(js_error),
         }
@@ -446,29 +452,10 @@ impl Inner {
         };
         Ok((encoder, reranker))
     }
-
-    /// The reranker's raw scores of (query, passage) pairs, switching to the CPU on a GPU failure.
-    async fn score_pairs(&self, query: &str, passages: &[String]) -> Result<Vec<f32>, JsValue> {
-        let run = |rr: Rc<Reranker>| async move {
-            let refs: Vec<&str> = passages.iter().map(|s| s.as_str()).collect();
-            let seqs = refs
-                .iter()
-                .map(|p| Ok(pair_tokens(&rr.encoder.tokenizer, query, p, rr.max_len)?.ids))
-                .collect::<crate::Result<Vec<_>>>()?;
-            let seqs: Vec<&[u32]> = seqs.iter().map(|v| v.as_slice()).collect();
-            rr.score_ids_async(&seqs).await
-        };
-        let rr = self.reranker().ok_or_else(|| js_err_code("this bundle has no reranker (export it with --reranker)", "no-reranker"))?;
-        match run(rr).await {
-            Err(crate::Error::Gpu(why)) => {
-                self.switch_to_cpu(why).await?;
-                let rr = self.reranker().ok_or_else(|| js_err("the reranker was lost with the GPU"))?;
-                run(rr).await.map_err(js_error)
-            }
-            other => other.map_err(js_error),
-        }
-    }
 }
+
+/// Why a reranking call is refused (code `no-reranker`).
+const NO_RERANKER: &str = "this bundle has no reranker (export it with --reranker)";
 
 /// Passages embedded per call while adding documents (progress is reported between calls).
 const DOC_BATCH: usize = 8;
@@ -531,7 +518,7 @@ impl MedBridge {
                 Rerank::Auto if inner.reranker().is_none() => 0,
                 Rerank::Auto => DEFAULT_RERANK_TOP,
                 Rerank::Top(_) if inner.reranker().is_none() => {
-                    return Err(js_err_code("options.rerank: this bundle has no reranker (export it with --reranker)", "no-reranker"))
+                    return Err(js_err_code(format!("options.rerank: {NO_RERANKER}"), "no-reranker"))
                 }
                 Rerank::Top(n) => n,
             };
@@ -542,7 +529,12 @@ impl MedBridge {
                 (Some(c), true) => {
                     let hits = c.search(&QueryInput { text: &q, vector: Some(&v) }, method, k.max(rerank_top), &lang).map_err(js_error)?;
                     let t_first = now_ms();
-                    let (mut hits, reranked) = if rerank_top > 0 { inner.rerank(c, &q, hits, rerank_top).await? } else { (hits, false) };
+                    let (mut hits, reranked) = if rerank_top > 0 {
+                        let (query, first) = (q.as_str(), &hits);
+                        inner.with_reranker(|rr| async move { c.rerank(&rr, query, first.clone(), rerank_top).await }).await?
+                    } else {
+                        (hits, false)
+                    };
                     hits.truncate(k);
                     (hits, reranked, t_first)
                 }
