@@ -95,10 +95,11 @@ fn embed_writes_jsonl_with_normalised_vectors() {
     let v: Vec<f64> = lines[0]["embedding"].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
     assert_eq!(v.len(), 384);
     assert!((v.iter().map(|x| x * x).sum::<f64>() - 1.0).abs() < 1e-4);
-    // The same text through the golden case (which carries the prefix) agrees.
+    // The same text through the golden case (which carries the prefix) agrees (the CLI computes in
+    // int8 by default: cosine ≥ 0.9998 to f32 measured).
     let golden = common::golden().into_iter().find(|c| c.text == "query: dolor de cabeza").unwrap();
     let cos: f64 = v.iter().zip(&golden.embedding).map(|(a, b)| a * *b as f64).sum();
-    assert!(cos > 0.9999, "cosine {cos}");
+    assert!(cos > 0.9995, "cosine {cos}");
 }
 
 /// The synthetic generator's pairs (default recipe, from the real catalogue): the lay wordings the page's

@@ -41,3 +41,18 @@ fn prefixes_are_applied_by_kind() {
     let leg = enc.embed_one("broken leg", Kind::Query).unwrap();
     assert!(cosine(&q, &pt) > cosine(&q, &leg) + 0.05);
 }
+
+#[test]
+fn int8_encoder_stays_within_0_999_of_golden() {
+    use medbridge::encode::Precision;
+    let enc = Encoder::load(&common::model_dir()).unwrap().with_precision(Precision::Int8).unwrap();
+    assert_eq!(enc.precision(), Some(Precision::Int8));
+    let cases = common::golden();
+    let texts: Vec<&str> = cases.iter().map(|c| c.text.as_str()).collect();
+    let vectors = enc.embed(&texts, Kind::Raw).unwrap();
+    let cos: Vec<f32> = cases.iter().zip(&vectors).map(|(c, v)| cosine(v, &c.embedding)).collect();
+    let min = cos.iter().cloned().fold(1.0f32, f32::min);
+    println!("int8 vs golden over {} cases: min cosine {min:.6}, mean {:.6}", cos.len(), cos.iter().sum::<f32>() / cos.len() as f32);
+    assert!(min >= 0.999, "int8 cosine to golden {min}");
+    assert!(cos.iter().any(|&c| c < 0.99999), "int8 gave f32's vectors: did the int8 path run?");
+}

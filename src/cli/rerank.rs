@@ -6,6 +6,7 @@ use clap::Args;
 
 use medbridge::catalog::Catalog;
 use medbridge::corpus::Query;
+use medbridge::encode::Precision;
 use medbridge::model::parts;
 use medbridge::pipeline;
 use medbridge::retrieve::rerank::{Reranker, DEFAULT_DIR, TRAIN_HINT};
@@ -47,6 +48,9 @@ pub struct RerankArgs {
     /// longer side is cut first).
     #[arg(long)]
     pub rerank_max_len: Option<usize>,
+    /// The CPU path's arithmetic (the global --precision, set by the command).
+    #[arg(skip)]
+    pub precision: Precision,
 }
 
 impl RerankArgs {
@@ -92,10 +96,12 @@ pub fn load(model_dir: &Path, a: &RerankArgs) -> Result<Reranker> {
     a.check()?;
     let mut rr = match &a.reranker_base {
         _ if a.reranker.join(medbridge::model::bundle::BUNDLE_RERANKER).is_file() => {
-            bundle_reranker(&a.reranker, medbridge::encode::Device::Cpu)?
+            bundle_reranker(&a.reranker, medbridge::encode::Device::Cpu, a.precision)?
         }
-        Some(base) => Reranker::load(base, &a.reranker)?,
-        None => Reranker::load_on_matching_base(&[model_dir, &medbridge::model::default_dir()], &a.reranker)?,
+        Some(base) => Reranker::load(base, &a.reranker)?.with_precision(a.precision)?,
+        None => {
+            Reranker::load_on_matching_base(&[model_dir, &medbridge::model::default_dir()], &a.reranker)?.with_precision(a.precision)?
+        }
     };
     rr.first_stage_weight = a.first_stage_weight;
     if !(0.0..=1.0).contains(&a.rerank_min_seen) {
@@ -190,7 +196,7 @@ struct Pair {
 
 /// `medbridge score-pairs`: the reranker's raw scores (logits) of (query, passage) pairs as JSON lines
 /// `{"query", "passage", "score"}` on stdout, in input order.
-pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encode::Device) -> Result<()> {
+pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encode::Device, precision: Precision) -> Result<()> {
     use std::io::Write;
     let name = a.pairs.display().to_string();
     let mut pairs = Vec::new();
@@ -210,7 +216,7 @@ pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encod
         pairs.push(p);
     }
     let rr = match &a.bundle {
-        Some(dir) => bundle_reranker(dir, device)?,
+        Some(dir) => bundle_reranker(dir, device, precision)?,
         None => {
             if device != medbridge::encode::Device::Cpu {
                 bail!("--device {}: without --bundle the reranker runs on the CPU", device.as_str());
@@ -224,6 +230,7 @@ pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encod
                 rerank_texts: RerankTexts::Index,
                 rerank_min_seen: 0.0,
                 rerank_max_len: None,
+                precision,
             };
             load(model_dir, &args)?
         }
@@ -239,7 +246,7 @@ pub fn score_pairs(model_dir: &Path, a: ScorePairsArgs, device: medbridge::encod
 }
 
 /// A web bundle's reranker, built natively as the page builds it.
-fn bundle_reranker(dir: &Path, device: medbridge::encode::Device) -> Result<Reranker> {
+fn bundle_reranker(dir: &Path, device: medbridge::encode::Device, precision: Precision) -> Result<Reranker> {
     use medbridge::encode::{block_on, Device, Encoder};
     use medbridge::model::bundle;
     let (manifest, _, files) = bundle::read_dir(dir)?;
@@ -249,7 +256,7 @@ fn bundle_reranker(dir: &Path, device: medbridge::encode::Device) -> Result<Rera
     };
     drop(files);
     let encoder = match device {
-        Device::Cpu => Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu)?,
+        Device::Cpu => Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu)?.with_precision(precision)?,
         Device::WebGpu => {
             #[cfg(feature = "webgpu")]
             {

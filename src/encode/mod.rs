@@ -8,8 +8,8 @@ pub mod batch;
 
 use std::path::Path;
 
-pub use crate::model::bert::Pool;
 use crate::model::bert::{mean_pool_normalize, Mode, Model};
+pub use crate::model::bert::{Pool, Precision};
 use crate::model::{ModelDir, ModelInfo, RawTensor};
 use crate::text::tokenize::{Tokenizer, Tokens};
 use crate::{format_err, Result};
@@ -216,6 +216,26 @@ impl Encoder {
 
     fn with_backend(info: ModelInfo, tokenizer: Tokenizer, backend: Backend) -> Self {
         Self { info, tokenizer, backend, batch_size: DEFAULT_BATCH, max_tokens: crate::text::tokenize::MAX_TOKENS }
+    }
+
+    /// This encoder computing in `precision` on the CPU. A WebGPU encoder is returned unchanged:
+    /// its kernels have their own weight formats and f32 activations.
+    pub fn with_precision(self, precision: Precision) -> Result<Self> {
+        let backend = match self.backend {
+            Backend::Cpu(model) => Backend::Cpu(model.with_precision(precision)?),
+            #[cfg(feature = "webgpu")]
+            gpu => gpu,
+        };
+        Ok(Self { backend, ..self })
+    }
+
+    /// The CPU path's precision (`None` on WebGPU).
+    pub fn precision(&self) -> Option<Precision> {
+        match &self.backend {
+            Backend::Cpu(model) => Some(model.precision),
+            #[cfg(feature = "webgpu")]
+            Backend::WebGpu(_) => None,
+        }
     }
 
     pub fn backend(&self) -> &Backend {

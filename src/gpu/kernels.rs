@@ -251,7 +251,7 @@ impl Kernels {
 pub(crate) fn uniform<P: bytemuck::Pod>(device: &wgpu::Device, params: &P) -> wgpu::Buffer {
     const {
         assert!(
-            std::mem::size_of::<P>() > 0 && std::mem::size_of::<P>() % 16 == 0,
+            std::mem::size_of::<P>() > 0 && std::mem::size_of::<P>().is_multiple_of(16),
             "uniform params must be a non-empty multiple of 16 bytes"
         )
     };

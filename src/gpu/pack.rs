@@ -45,7 +45,7 @@ impl WeightFormat {
 /// A matrix's ggml blocks in `fmt`, converting (via f32) when the source differs.
 pub fn blocks_in(t: &RawTensor, fmt: WeightFormat) -> Result<Vec<u8>> {
     let cols = *t.shape.last().unwrap_or(&0);
-    if cols % QK != 0 {
+    if !cols.is_multiple_of(QK) {
         return Err(format_err!("tensor {} has {cols} columns, not a multiple of {QK}", t.name));
     }
     Ok(if t.dtype == fmt.raw() {
@@ -62,7 +62,7 @@ pub fn blocks_in(t: &RawTensor, fmt: WeightFormat) -> Result<Vec<u8>> {
 /// quants of that many blocks (so several chunks share one scale offset). Returns (words, scale_off).
 pub fn pack_blocks(bytes: &[u8], fmt: WeightFormat, blocks_cap: usize) -> Result<(Vec<u32>, u32)> {
     let bb = fmt.block_bytes();
-    if bytes.len() % bb != 0 {
+    if !bytes.len().is_multiple_of(bb) {
         return Err(format_err!("{} bytes is not a whole number of {fmt:?} blocks", bytes.len()));
     }
     let nblocks = bytes.len() / bb;

@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod e5s1;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod import;
+pub mod int8;
 pub mod names;
 pub mod parts;
 #[cfg(not(target_arch = "wasm32"))]

@@ -94,7 +94,7 @@ pub fn prune_tokenizer(tokenizer: &Tokenizer, keep: &[u32]) -> Result<Tokenizer>
 /// 384 values is whole blocks in Q4_0 and Q8_0).
 pub fn prune_rows(table: &RawTensor, keep: &[u32]) -> Result<RawTensor> {
     let rows = *table.shape.first().ok_or_else(|| format_err!("{}: not a table", table.name))?;
-    if rows == 0 || table.bytes.len() % rows != 0 {
+    if rows == 0 || !table.bytes.len().is_multiple_of(rows) {
         return Err(format_err!("{}: {} bytes do not split into {rows} rows", table.name, table.bytes.len()));
     }
     let row = table.bytes.len() / rows;

@@ -92,6 +92,12 @@ pub struct Reranked {
 }
 
 impl Reranker {
+    /// This reranker computing in `precision` on the CPU (unchanged on WebGPU).
+    pub fn with_precision(mut self, precision: crate::encode::Precision) -> Result<Self> {
+        self.encoder = self.encoder.with_precision(precision)?;
+        Ok(self)
+    }
+
     /// Load the reranker in `cross_dir` on the first of `bases` whose model is the one it was
     /// trained on (its manifest's `base_model_id`); an error names the candidates otherwise.
     pub fn load_on_matching_base(bases: &[&Path], cross_dir: &Path) -> Result<Self> {

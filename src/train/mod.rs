@@ -478,13 +478,13 @@ pub fn train_loop<O: Objective>(
             examples_per_sec: obj.examples_per_step(batch.len()) as f64 / secs,
         });
         let last = state.step == end;
-        if !dev.is_empty() && (last || (opts.eval_every > 0 && state.step % opts.eval_every == 0)) {
+        if !dev.is_empty() && (last || (opts.eval_every > 0 && state.step.is_multiple_of(opts.eval_every))) {
             let m = obj.evaluate(enc, dev)?;
             on_event(&Event::Dev { step: state.step, metrics: m.clone() });
             state.dev.push((state.step, m));
         }
         if let Some(dir) = &opts.checkpoint_dir {
-            if last || (opts.checkpoint_every > 0 && state.step % opts.checkpoint_every == 0) {
+            if last || (opts.checkpoint_every > 0 && state.step.is_multiple_of(opts.checkpoint_every)) {
                 let p = Checkpoint::save(dir, enc, &opt, &state, opts.keep_checkpoints)?;
                 on_event(&Event::Checkpoint { step: state.step, path: p });
             }

@@ -29,9 +29,11 @@ use crate::catalog::asset::{CatalogAsset, ASSET_FILE};
 use crate::documents::{ChunkOptions, DocIndex, Document};
 use crate::encode::{Encoder, Kind};
 use crate::model::bundle::{load_bundle_bytes, load_bundle_bytes_marked, reranker_tensors, Manifest, MANIFEST_FILE};
+use crate::model::{ModelInfo, RawTensor};
 use crate::retrieve::rerank::Reranker;
 use crate::retrieve::search::QueryInput;
 use crate::retrieve::{Rerank, SearchOptions, DEFAULT_RERANK_TOP};
+use crate::text::tokenize::Tokenizer;
 use loader::{now_ms, resolve, BundleCache, BundleFiles, FileReport, Progress, Scope};
 
 thread_local! {
@@ -252,7 +254,7 @@ impl MedBridge {
         let _ = want_gpu;
         let encoder = match encoder {
             Some(e) => e,
-            None => Encoder::from_parts(info.clone(), tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)?,
+            None => cpu_encoder(info.clone(), tokenizer, tensors).map_err(js_error)?,
         };
         stages.mark("encoder", &mut last);
         let reranker = match reranker_parts {
@@ -445,13 +447,18 @@ impl Inner {
         let (info, tokenizer, tensors) = load_bundle_bytes(&manifest, &files).map_err(js_error)?;
         let parts = reranker_tensors(&manifest, &files).map_err(js_error)?;
         drop(files);
-        let encoder = Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu).map_err(js_error)?;
+        let encoder = cpu_encoder(info, tokenizer, tensors).map_err(js_error)?;
         let reranker = match parts {
             Some((entry, tensors)) => Some(Reranker::on_encoder(&encoder, &entry, tensors).await.map_err(js_error)?),
             None => None,
         };
         Ok((encoder, reranker))
     }
+}
+
+/// The page's CPU path: int8 products (wasm SIMD128 integer dots), ~2× the f32 path's speed.
+fn cpu_encoder(info: ModelInfo, tokenizer: Tokenizer, tensors: Vec<RawTensor>) -> crate::Result<Encoder> {
+    Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu)?.with_precision(crate::encode::Precision::Int8)
 }
 
 /// Why a reranking call is refused (code `no-reranker`).

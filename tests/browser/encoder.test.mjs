@@ -34,13 +34,16 @@ const modelRequests = (log) => log.filter((e) => MODEL_FILES.some((f) => e.path 
 const summary = (log) => log.map((e) => `${e.status} ${e.path}`).join(", ");
 
 // The reranker: scores of tests/browser/rerank-pairs.jsonl computed natively from the same bundle
-// (`medbridge score-pairs --bundle`, tests/browser/run.sh); the page's must match on both paths.
+// (`medbridge score-pairs --bundle`, tests/browser/run.sh) in each path's arithmetic — int8 for the
+// CPU path, f32 activations for WebGPU's kernels —; the page's must match on both paths.
 const MAX_SCORE_DIFF = 1e-3;
-const native = fs.readFileSync(arg("rerank-native", `${ROOT}/target/rerank-native.jsonl`), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const readScores = (name, file) => fs.readFileSync(arg(name, `${ROOT}/target/${file}`), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+const nativeScores = { cpu: readScores("rerank-cpu", "rerank-native-int8.jsonl"), webgpu: readScores("rerank-webgpu", "rerank-native-f32.jsonl") };
 const byQuery = new Map();
-native.forEach((p, i) => byQuery.set(p.query, [...(byQuery.get(p.query) ?? []), i]));
+nativeScores.cpu.forEach((p, i) => byQuery.set(p.query, [...(byQuery.get(p.query) ?? []), i]));
 const order = (s) => s.map((_, i) => i).sort((a, b) => s[b] - s[a]).join(",");
 async function compareReranker(label) {
+  const native = nativeScores[label];
   const got = new Array(native.length);
   for (const [q, idx] of byQuery) {
     const scores = await page.evaluate(([q, ps]) => window.medbridgeTest.scorePairs(q, ps), [q, idx.map((i) => native[i].passage)]);
@@ -111,7 +114,8 @@ try {
     const cos = vectors.webgpu.map((v, i) => cosine(v, vectors.cpu[i]));
     const maxAbs = Math.max(...vectors.webgpu.flatMap((v, i) => v.map((x, j) => Math.abs(x - vectors.cpu[i][j]))));
     results.webgpuVsCpu = { minCos: +Math.min(...cos).toFixed(7), maxAbsDiff: +maxAbs.toExponential(2) };
-    check(Math.min(...cos) >= 0.9999, "webgpu vs cpu vectors agree", JSON.stringify(results.webgpuVsCpu));
+    // int8 products on the CPU path, f32 activations on WebGPU: cosine ≥ 0.9998 measured.
+    check(Math.min(...cos) >= 0.9995, "webgpu vs cpu vectors agree", JSON.stringify(results.webgpuVsCpu));
   }
 
   // 3. Damage the cached weights; the next load must refetch exactly that file and still work.

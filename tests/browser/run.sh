@@ -22,12 +22,14 @@ if [ "${SKIP_BUILD:-0}" != 1 ]; then
   cargo build --quiet --bin medbridge --features webgpu   # same features as scripts/setup.sh: no second build
   target/debug/medbridge --model "$MODEL" export-web --out "$BUNDLE" --body "$BODY" --reranker models/trained/cross 2>/dev/null
 fi
-# The reranker's scores computed natively from the same bundle: the browser's must match them.
-RERANK_NATIVE=target/rerank-native.jsonl
-target/debug/medbridge score-pairs --bundle "$BUNDLE" --pairs tests/browser/rerank-pairs.jsonl > $RERANK_NATIVE
+# The reranker's scores computed natively from the same bundle, in the CPU path's int8 and in the
+# f32 activations of the WebGPU kernels: the browser's must match them.
+for p in int8 f32; do
+  target/debug/medbridge --precision $p score-pairs --bundle "$BUNDLE" --pairs tests/browser/rerank-pairs.jsonl > target/rerank-native-$p.jsonl
+done
 [ -d tests/browser/node_modules/playwright-core ] || (cd tests/browser && npm ci --no-audit --no-fund)
 
 SCRIPT=encoder.test.mjs
 [ "${1:-}" = bench ] && SCRIPT=bench.mjs
 echo "== node tests/browser/$SCRIPT"
-exec node "tests/browser/$SCRIPT" --pkg www/pkg --bundle "$BUNDLE" --rerank-native $RERANK_NATIVE
+exec node "tests/browser/$SCRIPT" --pkg www/pkg --bundle "$BUNDLE" --rerank-cpu target/rerank-native-int8.jsonl --rerank-webgpu target/rerank-native-f32.jsonl
