@@ -175,7 +175,8 @@ impl Int8Layer {
 pub enum Precision {
     /// candle's f32 products: the reference (training, parity tests).
     F32,
-    /// Int8 weights and activations, exact i32 sums (`int8`): ~2–4× faster, cosine ≥ 0.999 to f32.
+    /// Int8 weights × 12-bit activations, exact i32 sums (`int8`): ~1.8× f32's throughput on one
+    /// AVX-512 VNNI core, cosine ≥ 0.9998 to f32.
     #[default]
     Int8,
 }

@@ -4,7 +4,7 @@
 //! activations are quantised at run time to 12 bits with one scale per token; the products are
 //! summed exactly in i32 and scaled back. Measured on e5-small: int8 activations cost too much
 //! (cosine to f32 down to 0.9985 on ICD-10 texts), 12 bits do not (≥ 0.9998), and 12 × 8 bits
-//! still sums 4,096 products in i32 without overflow. Both operands are held as i16 pairs, the
+//! still sums 8,192 products in i32 without overflow. Both operands are held as i16 pairs, the
 //! shape of the integer dot instructions: AVX-512 VNNI `vpdpwssd` (32 multiply-adds per
 //! instruction, against 16 for f32 FMA) and wasm SIMD128 `i32x4.dot_i16x8` (8, against 4 for f32
 //! without FMA). The f32 candle path stays the reference (training, tests, `--precision f32`).
