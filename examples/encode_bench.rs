@@ -1,6 +1,7 @@
 //! Native encoder benchmark, f32 (candle's reference) against int8 (the default) on the same texts in
 //! one run: batch-32 throughput, single-query latency, and the int8 vectors' cosine to f32's.
 //!   RAYON_NUM_THREADS=1 cargo run --release --example encode_bench -- [corpus.jsonl] [texts]
+//! MEDBRIDGE_INT8_KERNEL=portable|avx2|vnni measures another of the CPU's int8 kernels.
 use std::time::Instant;
 
 use medbridge::encode::{Encoder, Kind, Precision};
@@ -44,6 +45,7 @@ fn main() -> anyhow::Result<()> {
     }
     let mut cos: Vec<f32> = vectors[0].iter().zip(&vectors[1]).map(|(a, b)| medbridge::encode::cosine(a, b)).collect();
     cos.sort_by(|a, b| a.total_cmp(b));
+    println!("int8 kernel: {} (MEDBRIDGE_INT8_KERNEL=portable|avx2|vnni picks one)", medbridge::model::int8::Kernel::detect().as_str());
     println!(
         "int8 / f32: throughput {:.2}×, query latency {:.2}×; cosine int8↔f32 min {:.5}, median {:.5}",
         speed[1].0 / speed[0].0,

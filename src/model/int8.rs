@@ -32,13 +32,38 @@ pub enum Kernel {
     /// AVX-512 VNNI: panels of 32 output rows.
     #[cfg(target_arch = "x86_64")]
     Vnni,
+    /// AVX2 (`vpmaddwd`, 16 multiply-adds per instruction): panels of 16 output rows.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
     /// wasm SIMD128: panels of 8 output rows.
     #[cfg(target_arch = "wasm32")]
     Simd128,
 }
 
 impl Kernel {
+    /// The fastest kernel this CPU runs, or the one `MEDBRIDGE_INT8_KERNEL` names
+    /// (`portable|avx2|vnni`, for benchmarks) if the CPU runs it.
     pub fn detect() -> Self {
+        let best = Self::best();
+        match std::env::var("MEDBRIDGE_INT8_KERNEL") {
+            Ok(name) => Self::available().into_iter().find(|k| k.as_str() == name).unwrap_or(best),
+            Err(_) => best,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kernel::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Vnni => "vnni",
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => "avx2",
+            #[cfg(target_arch = "wasm32")]
+            Kernel::Simd128 => "simd128",
+        }
+    }
+
+    fn best() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f")
@@ -46,6 +71,9 @@ impl Kernel {
                 && std::arch::is_x86_feature_detected!("avx512vnni")
             {
                 return Kernel::Vnni;
+            }
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                return Kernel::Avx2;
             }
         }
         #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -56,12 +84,31 @@ impl Kernel {
         Kernel::Portable
     }
 
+    /// Every kernel this CPU can run (the tests compare them).
+    pub fn available() -> Vec<Self> {
+        let mut out = vec![Kernel::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                out.push(Kernel::Avx2);
+            }
+            if Self::best() == Kernel::Vnni {
+                out.push(Kernel::Vnni);
+            }
+        }
+        #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+        out.push(Kernel::Simd128);
+        out
+    }
+
     /// Output rows per panel (the weight layout's width).
     fn panel(self) -> usize {
         match self {
             Kernel::Portable => 1,
             #[cfg(target_arch = "x86_64")]
             Kernel::Vnni => 32,
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => 16,
             #[cfg(target_arch = "wasm32")]
             Kernel::Simd128 => 8,
         }
@@ -178,6 +225,9 @@ impl Int8Linear {
             // SAFETY: `Kernel::Vnni` is only chosen when `detect` found the CPU features.
             #[cfg(target_arch = "x86_64")]
             Kernel::Vnni => unsafe { self.forward_avx512(x, m) },
+            // SAFETY: `Kernel::Avx2` is only chosen when the CPU has AVX2 and FMA.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { self.forward_avx2(x, m) },
             _ => self.forward_body(x, m),
         }
     }
@@ -187,6 +237,12 @@ impl Int8Linear {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni,fma")]
     unsafe fn forward_avx512(&self, x: &[f32], m: usize) -> Vec<f32> {
+        self.forward_body(x, m)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn forward_avx2(&self, x: &[f32], m: usize) -> Vec<f32> {
         self.forward_body(x, m)
     }
 
@@ -209,6 +265,9 @@ impl Int8Linear {
                 // SAFETY: `Kernel::Vnni` is only chosen when `detect` found the CPU features.
                 #[cfg(target_arch = "x86_64")]
                 Kernel::Vnni => unsafe { vnni::matmul(acts, &self.packed, m, np, kp, acc) },
+                // SAFETY: `Kernel::Avx2` is only chosen when the CPU has AVX2.
+                #[cfg(target_arch = "x86_64")]
+                Kernel::Avx2 => unsafe { avx2::matmul(acts, &self.packed, m, np, kp, acc) },
                 #[cfg(target_arch = "wasm32")]
                 Kernel::Simd128 => simd128::matmul(acts, &self.packed, m, np, kp, acc),
             }
@@ -372,6 +431,60 @@ mod vnni {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::*;
+
+    /// 6 rows × 2 registers of 8 outputs = 12 accumulators (of 16 ymm registers).
+    const TILE: usize = 6;
+
+    /// # Safety
+    /// The CPU must have AVX2; `w` must be packed for `Kernel::Avx2`.
+    #[target_feature(enable = "avx2")]
+    pub unsafe fn matmul(a: &[i16], w: &[i16], m: usize, np: usize, kp: usize, acc: &mut [i32]) {
+        super::tiled::<16, TILE>(a, w, m, kp, acc, |rows, a, panel, out| {
+            // SAFETY: the caller guarantees AVX2; `tiled` passes `rows` whole rows and one panel.
+            unsafe {
+                match rows {
+                    6 => tile::<6>(a, kp, panel, out, np),
+                    5 => tile::<5>(a, kp, panel, out, np),
+                    4 => tile::<4>(a, kp, panel, out, np),
+                    3 => tile::<3>(a, kp, panel, out, np),
+                    2 => tile::<2>(a, kp, panel, out, np),
+                    _ => tile::<1>(a, kp, panel, out, np),
+                }
+            }
+        });
+    }
+
+    #[target_feature(enable = "avx2")]
+    unsafe fn tile<const R: usize>(a: &[i16], kp: usize, panel: &[i16], out: &mut [i32], np: usize) {
+        assert!(a.len() >= R * kp && panel.len() >= kp * 16 && out.len() >= (R - 1) * np + 16);
+        let mut lo = [_mm256_setzero_si256(); R];
+        let mut hi = [_mm256_setzero_si256(); R];
+        for s in 0..kp / 2 {
+            // SAFETY: bounds asserted above (s·32 + 32 ≤ kp·16; r·kp + s·2 + 2 ≤ R·kp).
+            unsafe {
+                let b0 = _mm256_loadu_si256(panel.as_ptr().add(s * 32) as *const _);
+                let b1 = _mm256_loadu_si256(panel.as_ptr().add(s * 32 + 16) as *const _);
+                for r in 0..R {
+                    let pair = (a.as_ptr().add(r * kp + s * 2) as *const i32).read_unaligned();
+                    let av = _mm256_set1_epi32(pair);
+                    lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(av, b0));
+                    hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(av, b1));
+                }
+            }
+        }
+        for r in 0..R {
+            // SAFETY: asserted above: row r's 16 sums start at r·np, inside `out`.
+            unsafe {
+                _mm256_storeu_si256(out.as_mut_ptr().add(r * np) as *mut _, lo[r]);
+                _mm256_storeu_si256(out.as_mut_ptr().add(r * np + 8) as *mut _, hi[r]);
+            }
+        }
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod simd128 {
     use std::arch::wasm32::*;
@@ -479,8 +592,10 @@ mod tests {
             let (x, w, b) = (random(m * k, 1), random(n * k, 2), random(n, 3));
             let exact = reference(&x, &w, &b, m, n, k);
             let portable = Int8Linear::new(&w, n, k, Some(&b), false, Kernel::Portable).unwrap().forward_slice(&x, m);
-            let native = Int8Linear::new(&w, n, k, Some(&b), false, Kernel::detect()).unwrap().forward_slice(&x, m);
-            assert_eq!(portable, native, "kernel {:?} differs from the portable one at {m}×{n}×{k}", Kernel::detect());
+            for kernel in Kernel::available() {
+                let got = Int8Linear::new(&w, n, k, Some(&b), false, kernel).unwrap().forward_slice(&x, m);
+                assert_eq!(portable, got, "kernel {kernel:?} differs from the portable one at {m}×{n}×{k}");
+            }
             let scale = exact.iter().fold(0f32, |a, v| a.max(v.abs()));
             let err = exact.iter().zip(&portable).fold(0f32, |a, (e, p)| a.max((e - p).abs()));
             assert!(err < 0.01 * scale.max(1.0), "int8 error {err} against f32 (scale {scale}) at {m}×{n}×{k}");
