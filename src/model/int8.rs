@@ -178,6 +178,10 @@ impl Int8Linear {
         if k > MAX_INPUTS {
             return Err(format_err!("int8 linear: {k} inputs exceed the {MAX_INPUTS} whose sums fit in i32"));
         }
+        // The kernels' `unsafe` rests on this: a layout is only built for a kernel this CPU runs.
+        if !Kernel::available().contains(&kernel) {
+            return Err(format_err!("int8 linear: this CPU cannot run the {} kernel", kernel.as_str()));
+        }
         if let Some(b) = bias {
             if b.len() != n {
                 return Err(format_err!("int8 linear: bias has {} values, expected {n}", b.len()));
@@ -222,10 +226,9 @@ impl Int8Linear {
     /// `m` rows of `x` (`m × k`) → `m × n`.
     pub fn forward_slice(&self, x: &[f32], m: usize) -> Vec<f32> {
         match self.kernel {
-            // SAFETY: `Kernel::Vnni` is only chosen when `detect` found the CPU features.
+            // SAFETY (both): `new` builds a layout only for a kernel this CPU runs.
             #[cfg(target_arch = "x86_64")]
             Kernel::Vnni => unsafe { self.forward_avx512(x, m) },
-            // SAFETY: `Kernel::Avx2` is only chosen when the CPU has AVX2 and FMA.
             #[cfg(target_arch = "x86_64")]
             Kernel::Avx2 => unsafe { self.forward_avx2(x, m) },
             _ => self.forward_body(x, m),
@@ -262,10 +265,9 @@ impl Int8Linear {
             let m = acts.len() / kp;
             match self.kernel {
                 Kernel::Portable => portable(acts, &self.packed, m, n, kp, acc),
-                // SAFETY: `Kernel::Vnni` is only chosen when `detect` found the CPU features.
+                // SAFETY (both): `new` builds a layout only for a kernel this CPU runs.
                 #[cfg(target_arch = "x86_64")]
                 Kernel::Vnni => unsafe { vnni::matmul(acts, &self.packed, m, np, kp, acc) },
-                // SAFETY: `Kernel::Avx2` is only chosen when the CPU has AVX2.
                 #[cfg(target_arch = "x86_64")]
                 Kernel::Avx2 => unsafe { avx2::matmul(acts, &self.packed, m, np, kp, acc) },
                 #[cfg(target_arch = "wasm32")]
