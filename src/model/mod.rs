@@ -6,6 +6,8 @@ pub mod bert;
 pub mod bundle;
 pub mod e5s1;
 #[cfg(not(target_arch = "wasm32"))]
+pub mod hf;
+#[cfg(not(target_arch = "wasm32"))]
 pub mod import;
 pub mod int8;
 pub mod names;
