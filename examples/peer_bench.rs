@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let vectors = enc.embed(&refs, Kind::Raw)?;
         let seconds = t.elapsed().as_secs_f64();
-        let name = file.file_stem().and_then(|s| s.to_str()).unwrap_or("texts");
+        let name = file.file_name().and_then(|s| s.to_str()).unwrap_or("texts");
         let mut out = std::io::BufWriter::new(std::fs::File::create(emb_dir.join(format!("{engine}-{name}.f32")))?);
         for v in &vectors {
             for x in v {

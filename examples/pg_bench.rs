@@ -10,6 +10,9 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+#[path = "support/recall.rs"]
+mod recall;
+
 use anyhow::{bail, Result};
 use medbridge::encode::{Encoder, Kind};
 use medbridge::retrieve::index::Index;
@@ -22,11 +25,6 @@ const SHARDS: [&str; 2] = ["postgres://postgres@127.0.0.1:56433/postgres", "post
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
     args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
-}
-
-fn percentile(ms: &mut [f64], p: f64) -> f64 {
-    ms.sort_by(f64::total_cmp);
-    ms[((ms.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() -> Result<()> {
@@ -59,34 +57,8 @@ fn main() -> Result<()> {
     let texts: Vec<&str> = qs.iter().step_by(step).take(sample).map(|q| q.text.as_str()).collect();
     let enc = Encoder::load(&model)?;
     let qv = enc.embed(&texts, Kind::Query)?;
-    let exact: Vec<Vec<usize>> = qv
-        .iter()
-        .map(|q| {
-            let mut s: Vec<(usize, f32)> =
-                vectors.iter().enumerate().map(|(i, v)| (i, v.iter().zip(q).map(|(a, b)| a * b).sum())).collect();
-            s.select_nth_unstable_by(10, |a, b| b.1.total_cmp(&a.1));
-            s.truncate(10);
-            s.into_iter().map(|(i, _)| i).collect()
-        })
-        .collect();
-    let measure = |name: &str, ix: &dyn VectorIndex| -> Result<()> {
-        let mut ms = Vec::new();
-        let mut hits = 0;
-        for (q, e) in qv.iter().zip(&exact) {
-            let t = Instant::now();
-            let got = ix.nearest(q, 10)?;
-            ms.push(t.elapsed().as_secs_f64() * 1000.0);
-            hits += got.iter().filter(|(i, _)| e.contains(i)).count();
-        }
-        let recall = hits as f64 / (10 * qv.len()) as f64;
-        println!(
-            "{name}: recall@10 vs exact {recall:.4} over {} queries; top-10 latency p50 {:.2} ms, p99 {:.2} ms",
-            qv.len(),
-            percentile(&mut ms, 0.5),
-            percentile(&mut ms, 0.99)
-        );
-        Ok(())
-    };
+    let exact = recall::exact_top10(&vectors, &qv);
+    let measure = |name: &str, ix: &dyn VectorIndex| recall::measure(name, ix, &qv, &exact).map(|_| ());
     measure("local HNSW (.mbix, instant-distance)", &idx)?;
     measure("PostgreSQL one node", &PgIndex::open(COORD, "bench_one", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH)?)?;
     measure("PostgreSQL coordinator + 2 shards", &PgIndex::open(COORD, "bench_two", Some(&idx.meta.model_id), pg::DEFAULT_EF_SEARCH)?)?;

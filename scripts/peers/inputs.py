@@ -3,7 +3,8 @@
   passages.txt  512 passages of ~150 tokens cut at sentence ends from CodiEsp-D *train* cases
                 (Spanish and their English translations, alternating), "passage: …"
   queries.txt   200 CodiEsp *train* mentions, "query: …" (single-query latency)
-usage: python3 inputs.py ../shared/data OUT_DIR
+  golden.txt    the 15 texts of golden.json (numpy reference vectors of the same weights), when given
+usage: python3 inputs.py ../shared/data OUT_DIR [golden.json]
 """
 import json
 import re
@@ -45,6 +46,11 @@ for es, en in zip(*docs):
 
 mentions = jsonl(data / "codiesp/train/queries.jsonl")
 queries = [one_line(m["text"]) for m in mentions[:: len(mentions) // 200][:200]]
+
+if len(sys.argv) > 3:
+    golden = json.loads(Path(sys.argv[3]).read_text(encoding="utf-8"))["cases"]
+    assert all("\n" not in c["text"] for c in golden)
+    (out / "golden.txt").write_text("".join(c["text"] + "\n" for c in golden), encoding="utf-8")
 
 for name, prefix, texts in [("icd.txt", "passage: ", icd), ("passages.txt", "passage: ", passages[:512]), ("queries.txt", "query: ", queries)]:
     (out / name).write_text("".join(prefix + t + "\n" for t in texts), encoding="utf-8")

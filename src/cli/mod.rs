@@ -505,13 +505,24 @@ pub fn bar(total: usize, what: &str) -> ProgressBar {
 pub fn build_index(enc: &Encoder, ids: Vec<String>, texts: Vec<String>, source: &str) -> Result<Index> {
     let pb = bar(texts.len(), "embedding");
     let refs: Vec<&str> = texts.iter().map(|s| s.as_str()).collect();
+    let start = std::time::Instant::now();
     let emb = enc.embed_with_progress(&refs, Kind::Passage, |d, _| pb.set_position(d as u64))?;
     pb.finish();
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "embedded {} passages in {secs:.1} s ({:.1} per second; {} batch workers)",
+        refs.len(),
+        refs.len() as f64 / secs,
+        if enc.device() == Device::Cpu { medbridge::encode::batch_workers() } else { 1 }
+    );
     if emb.truncated > 0 {
         eprintln!("note: {} passages were longer than {} tokens and were truncated", emb.truncated, enc.max_tokens);
     }
     eprintln!("building the HNSW graph over {} vectors …", emb.vectors.len());
-    Ok(IndexBuilder::default().build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?)
+    let start = std::time::Instant::now();
+    let index = IndexBuilder::default().build(&enc.info.model_id, source, Kind::Passage.as_str(), ids, texts, emb.vectors)?;
+    eprintln!("HNSW graph built in {:.1} s", start.elapsed().as_secs_f64());
+    Ok(index)
 }
 
 /// A run by `method`; the progress bar shows query encoding (the slow part) when there are many.

@@ -261,7 +261,12 @@ impl Encoder {
     }
 
     /// Pooled vectors of many sequences, in length-sorted batches of `batch_size`, in input order.
+    /// Natively on the CPU, batches run on one worker per thread (see [`batch_workers`]).
     pub async fn forward_all(&self, seqs: &[&[u32]], pool: Pool, mut progress: impl FnMut(usize, usize)) -> Result<Vec<Vec<f32>>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        if matches!(self.backend, Backend::Cpu(_)) && batch_workers() > 1 && seqs.len() > self.batch_size {
+            return self.forward_all_on_workers(seqs, pool, batch_workers(), progress);
+        }
         let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let mut out = vec![Vec::new(); seqs.len()];
         let mut done = 0;
@@ -273,6 +278,57 @@ impl Encoder {
             done += chunk.len();
             progress(done, seqs.len());
         }
+        Ok(out)
+    }
+
+    /// [`forward_all`](Self::forward_all) with `workers` threads each taking the next length-sorted batch
+    /// and running it alone (one-thread rayon pool: no nested splitting). On 2 vCPUs this scales
+    /// better than splitting every product over both (measured: 1.67× one thread, against 1.3×).
+    #[cfg(not(target_arch = "wasm32"))]
+    fn forward_all_on_workers(
+        &self,
+        seqs: &[&[u32]],
+        pool: Pool,
+        workers: usize,
+        mut progress: impl FnMut(usize, usize),
+    ) -> Result<Vec<Vec<f32>>> {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
+        let batches = batch::length_sorted_batches(&lens, self.batch_size);
+        let next = AtomicUsize::new(0);
+        let failed = AtomicBool::new(false);
+        let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<Vec<f32>>>)>();
+        let mut out = vec![Vec::new(); seqs.len()];
+        std::thread::scope(|scope| -> Result<()> {
+            for _ in 0..workers.min(batches.len()) {
+                let (tx, next, failed, batches) = (tx.clone(), &next, &failed, &batches);
+                let one_thread = rayon::ThreadPoolBuilder::new().num_threads(1).build().map_err(|e| format_err!("worker thread: {e}"))?;
+                scope.spawn(move || {
+                    one_thread.install(|| loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        if b >= batches.len() || failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let batch: Vec<&[u32]> = batches[b].iter().map(|&i| seqs[i]).collect();
+                        let result = block_on(self.forward(&batch, pool));
+                        failed.fetch_or(result.is_err(), Ordering::Relaxed);
+                        if tx.send((b, result)).is_err() {
+                            break;
+                        }
+                    })
+                });
+            }
+            drop(tx);
+            let mut done = 0;
+            for (b, result) in rx {
+                for (&i, v) in batches[b].iter().zip(result?) {
+                    out[i] = v;
+                }
+                done += batches[b].len();
+                progress(done, seqs.len());
+            }
+            Ok(())
+        })?;
         Ok(out)
     }
 
@@ -313,6 +369,14 @@ impl Encoder {
     }
 }
 
+/// Threads that encode batches side by side on the CPU: rayon's (`RAYON_NUM_THREADS`, else one per
+/// core), at most `MEDBRIDGE_BATCH_WORKERS` when set.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn batch_workers() -> usize {
+    let limit = std::env::var("MEDBRIDGE_BATCH_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(usize::MAX);
+    rayon::current_num_threads().min(limit).max(1)
+}
+
 /// Token ids of `kind`'s prefix + `text` (with `<s>`/`</s>`), cut to `limit` tokens.
 pub fn tokenize(tokenizer: &Tokenizer, text: &str, kind: Kind, limit: usize) -> Result<Tokens> {
     tokenizer.encode_with_limit(&kind.apply(text), limit)
@@ -326,8 +390,56 @@ pub fn pair_tokens(tokenizer: &Tokenizer, query: &str, passage: &str, max_len: u
 }
 
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
-    let na: f32 = a.iter().map(|x| x * x).sum::<f32>().sqrt();
-    let nb: f32 = b.iter().map(|x| x * x).sum::<f32>().sqrt();
-    dot / (na * nb).max(1e-12)
+    dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt()).max(1e-12)
+}
+
+/// Σ aᵢbᵢ over the shorter of the two, in 16 independent partial sums: a float sum in one chain
+/// cannot be reordered, so it would neither vectorise nor pipeline (HNSW search is mostly this).
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    const LANES: usize = 16;
+    let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
+    let mut acc = [0f32; LANES];
+    for (x, y) in ca.zip(cb) {
+        for i in 0..LANES {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_matches_the_plain_sum_at_every_length() {
+        for n in [0, 1, 15, 16, 17, 33, 384] {
+            let a: Vec<f32> = (0..n).map(|i| ((i * 7919) % 113) as f32 / 113.0 - 0.5).collect();
+            let b: Vec<f32> = (0..n).map(|i| ((i * 104729) % 97) as f32 / 97.0 - 0.5).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+            assert!((dot(&a, &b) as f64 - plain).abs() < 1e-5, "n = {n}");
+        }
+        assert_eq!(dot(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0); // the shorter length
+        assert!((cosine(&[3.0, 4.0], &[6.0, 8.0]) - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn batch_workers_give_every_vector_in_input_order() {
+        let (info, tokenizer, tensors) = crate::model::testing::tiny_model(crate::text::tokenize::letters_tokenizer(), 2, 5);
+        let mut enc = Encoder::from_parts(info, tokenizer, tensors, &candle_core::Device::Cpu).unwrap();
+        enc.batch_size = 4;
+        let texts: Vec<String> = (0..37).map(|i| "abcdefghij".repeat(5)[..3 + (i * 7) % 29].to_string()).collect();
+        let toks: Vec<Tokens> = texts.iter().map(|t| enc.tokenize(t, Kind::Raw).unwrap()).collect();
+        let seqs: Vec<&[u32]> = toks.iter().map(|t| t.ids.as_slice()).collect();
+        let one = enc.forward_all_on_workers(&seqs, Pool::Mean, 1, |_, _| {}).unwrap();
+        let mut seen = Vec::new();
+        let three = enc.forward_all_on_workers(&seqs, Pool::Mean, 3, |d, t| seen.push((d, t))).unwrap();
+        assert_eq!(one, three, "workers must not change any vector");
+        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0) && seen.last() == Some(&(37, 37)), "{seen:?}");
+        for (seq, v) in seqs.iter().zip(&three) {
+            let alone = enc.embed_ids(&[seq]).unwrap().pop().unwrap();
+            assert!(cosine(&alone, v) > 0.9999, "a vector belongs to another text");
+        }
+    }
 }

@@ -64,13 +64,13 @@ pub fn export(model: &ModelDir, out: &Path) -> Result<usize> {
     let pretty = |v: &serde_json::Value| serde_json::to_vec_pretty(v).expect("JSON values serialise");
     crate::io::write_dir_atomic(out, |dir| {
         let weights = safetensors::serialize(&tensors, None).map_err(|e| format_err!("{}: {e}", out.join(WEIGHTS).display()))?;
-        let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).map_err(|e| Error::io(&out.join(name), e));
+        let write = |name: &str, bytes: &[u8]| std::fs::write(dir.join(name), bytes).map_err(|e| Error::io(out.join(name), e));
         write(WEIGHTS, &weights)?;
         write("config.json", &pretty(&config))?;
         write("modules.json", &pretty(&modules))?;
         write("sentence_bert_config.json", &pretty(&st_config))?;
         for sub in ["1_Pooling", "2_Normalize"] {
-            std::fs::create_dir(dir.join(sub)).map_err(|e| Error::io(&out.join(sub), e))?;
+            std::fs::create_dir(dir.join(sub)).map_err(|e| Error::io(out.join(sub), e))?;
         }
         write("1_Pooling/config.json", &pretty(&pooling))?;
         let ours = model.path.join(TOKENIZER_FILE);

@@ -278,7 +278,8 @@ impl Int8Linear {
         // each thread streams the whole weight, which stays in its core's cache.
         #[cfg(not(target_arch = "wasm32"))]
         {
-            let threads = candle_core::utils::get_num_threads().min(m / 16).max(1);
+            // The current rayon pool's size: candle's thread count, or 1 on an encoder's batch worker.
+            let threads = rayon::current_num_threads().min(m / 16).max(1);
             if threads > 1 && m * n * kp >= 1 << 22 {
                 let rows = m.div_ceil(threads);
                 std::thread::scope(|scope| {

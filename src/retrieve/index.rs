@@ -24,7 +24,7 @@ pub struct Vector(pub Vec<f32>);
 
 impl instant_distance::Point for Vector {
     fn distance(&self, other: &Self) -> f32 {
-        1.0 - self.0.iter().zip(&other.0).map(|(a, b)| a * b).sum::<f32>()
+        1.0 - crate::encode::dot(&self.0, &other.0)
     }
 }
 

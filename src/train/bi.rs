@@ -160,8 +160,7 @@ impl Objective for BiObjective {
         let mut per_lang: BTreeMap<&str, (f64, usize)> = BTreeMap::new();
         let (mut mrr, mut r1, mut r10) = (0.0, 0.0, 0.0);
         for (e, q) in dev.iter().zip(&qv) {
-            let mut scored: Vec<(f32, usize)> =
-                pv.iter().enumerate().map(|(j, p)| (q.iter().zip(p).map(|(a, b)| a * b).sum(), j)).collect();
+            let mut scored: Vec<(f32, usize)> = pv.iter().enumerate().map(|(j, p)| (crate::encode::dot(q, p), j)).collect();
             scored.sort_by(|a, b| b.0.total_cmp(&a.0));
             let rank = scored.iter().position(|&(_, j)| c.codes[j] == e.code).unwrap_or(usize::MAX);
             let rr = if rank < 10 { 1.0 / (rank + 1) as f64 } else { 0.0 };

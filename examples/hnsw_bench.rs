@@ -1,0 +1,33 @@
+//! An index's HNSW search against exact search: recall@10 and top-10 latency (one thread) on encoded
+//! queries (CodiEsp *train* mentions by default, never the evaluation set).
+//!   cargo run --release --example hnsw_bench -- --index FILE.mbix [--model DIR] [--queries Q.jsonl] [--sample 500]
+use std::path::PathBuf;
+
+use anyhow::{bail, Result};
+use medbridge::encode::{Encoder, Kind};
+use medbridge::retrieve::index::Index;
+
+#[path = "support/recall.rs"]
+mod recall;
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned())
+}
+
+fn main() -> Result<()> {
+    let Some(index_path) = arg("--index").map(PathBuf::from) else { bail!("--index FILE.mbix is required") };
+    let queries = arg("--queries").unwrap_or_else(|| "../shared/data/codiesp/train/queries.jsonl".into());
+    let sample: usize = arg("--sample").map(|s| s.parse()).transpose()?.unwrap_or(500);
+    let model = arg("--model").map(PathBuf::from).unwrap_or_else(medbridge::model::default_dir);
+    let t = std::time::Instant::now();
+    let idx = Index::load(&index_path, None)?;
+    println!("{}: {} passages, loaded in {:.1} s", index_path.display(), idx.len(), t.elapsed().as_secs_f64());
+    let qs = medbridge::corpus::read_queries(&queries)?;
+    let step = (qs.len() / sample).max(1);
+    let texts: Vec<&str> = qs.iter().step_by(step).take(sample).map(|q| q.text.as_str()).collect();
+    let qv = Encoder::load(&model)?.embed(&texts, Kind::Query)?;
+    let exact = recall::exact_top10(&idx.vectors(), &qv);
+    recall::measure("HNSW (instant-distance)", &idx, &qv, &exact)?;
+    Ok(())
+}
