@@ -1,6 +1,7 @@
 //! An index's HNSW search against exact search: recall@10 and top-10 latency (one thread) on encoded
 //! queries (CodiEsp *train* mentions by default, never the evaluation set).
 //!   cargo run --release --example hnsw_bench -- --index FILE.mbix [--model DIR] [--queries Q.jsonl] [--sample 500]
+//!     [--ef 64,128,256]   (search candidates to compare; default: the index's own setting)
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -21,13 +22,22 @@ fn main() -> Result<()> {
     let sample: usize = arg("--sample").map(|s| s.parse()).transpose()?.unwrap_or(500);
     let model = arg("--model").map(PathBuf::from).unwrap_or_else(medbridge::model::default_dir);
     let t = std::time::Instant::now();
-    let idx = Index::load(&index_path, None)?;
+    let mut idx = Index::load(&index_path, None)?;
     println!("{}: {} passages, loaded in {:.1} s", index_path.display(), idx.len(), t.elapsed().as_secs_f64());
     let qs = medbridge::corpus::read_queries(&queries)?;
     let step = (qs.len() / sample).max(1);
     let texts: Vec<&str> = qs.iter().step_by(step).take(sample).map(|q| q.text.as_str()).collect();
     let qv = Encoder::load(&model)?.embed(&texts, Kind::Query)?;
     let exact = recall::exact_top10(&idx.vectors(), &qv);
-    recall::measure("HNSW (instant-distance)", &idx, &qv, &exact)?;
+    match arg("--ef") {
+        None => drop(recall::measure("HNSW (instant-distance), the index's ef_search", &idx, &qv, &exact)?),
+        Some(list) => {
+            for ef in list.split(',').map(|e| e.trim().parse::<usize>()) {
+                let ef = ef?;
+                idx.set_ef_search(ef)?;
+                recall::measure(&format!("HNSW (instant-distance), ef_search {ef}"), &idx, &qv, &exact)?;
+            }
+        }
+    }
     Ok(())
 }

@@ -1,6 +1,6 @@
 """The peer benchmark's inputs, the same for every engine (one text per line, e5 prefix included):
   icd.txt       2,048 ICD-10-CM descriptions (every k-th of CodiEsp's English code pool), "passage: …"
-  passages.txt  512 passages of ~150 tokens cut at sentence ends from CodiEsp-D *train* cases
+  passages.txt  256 passages of ~150 tokens cut at sentence ends from CodiEsp-D *train* cases
                 (Spanish and their English translations, alternating), "passage: …"
   queries.txt   200 CodiEsp *train* mentions, "query: …" (single-query latency)
   golden.txt    the 15 texts of golden.json (numpy reference vectors of the same weights), when given
@@ -41,7 +41,7 @@ for es, en in zip(*docs):
                 cur = []
         if words:
             passages.append(words[0])
-    if len(passages) >= 512:
+    if len(passages) >= 256:
         break
 
 mentions = jsonl(data / "codiesp/train/queries.jsonl")
@@ -52,6 +52,6 @@ if len(sys.argv) > 3:
     assert all("\n" not in c["text"] for c in golden)
     (out / "golden.txt").write_text("".join(c["text"] + "\n" for c in golden), encoding="utf-8")
 
-for name, prefix, texts in [("icd.txt", "passage: ", icd), ("passages.txt", "passage: ", passages[:512]), ("queries.txt", "query: ", queries)]:
+for name, prefix, texts in [("icd.txt", "passage: ", icd), ("passages.txt", "passage: ", passages[:256]), ("queries.txt", "query: ", queries)]:
     (out / name).write_text("".join(prefix + t + "\n" for t in texts), encoding="utf-8")
     print(f"{out / name}: {len(texts)} texts, mean {sum(len(t.split()) for t in texts) / len(texts):.1f} words")

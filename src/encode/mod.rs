@@ -270,7 +270,7 @@ impl Encoder {
         let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let mut out = vec![Vec::new(); seqs.len()];
         let mut done = 0;
-        for chunk in batch::length_sorted_batches(&lens, self.batch_size) {
+        for chunk in batch::padding_aware_batches(&lens, self.batch_size) {
             let b: Vec<&[u32]> = chunk.iter().map(|&i| seqs[i]).collect();
             for (&i, v) in chunk.iter().zip(self.forward(&b, pool).await?) {
                 out[i] = v;
@@ -294,7 +294,7 @@ impl Encoder {
     ) -> Result<Vec<Vec<f32>>> {
         use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
         let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
-        let batches = batch::length_sorted_batches(&lens, self.batch_size);
+        let batches = batch::padding_aware_batches(&lens, self.batch_size);
         let next = AtomicUsize::new(0);
         let failed = AtomicBool::new(false);
         let (tx, rx) = std::sync::mpsc::channel::<(usize, Result<Vec<Vec<f32>>>)>();
@@ -369,12 +369,15 @@ impl Encoder {
     }
 }
 
-/// Threads that encode batches side by side on the CPU: rayon's (`RAYON_NUM_THREADS`, else one per
-/// core), at most `MEDBRIDGE_BATCH_WORKERS` when set.
+/// Threads that encode batches side by side on the CPU: `MEDBRIDGE_BATCH_WORKERS`, else one per core.
+/// Each runs its batch on one thread, so `RAYON_NUM_THREADS=1` (the scripts' setting: candle's
+/// threading within a product loses on 2 vCPUs) still leaves many-text encoding on every core.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn batch_workers() -> usize {
-    let limit = std::env::var("MEDBRIDGE_BATCH_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(usize::MAX);
-    rayon::current_num_threads().min(limit).max(1)
+    match std::env::var("MEDBRIDGE_BATCH_WORKERS").ok().and_then(|v| v.parse::<usize>().ok()) {
+        Some(n) => n.max(1),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    }
 }
 
 /// Token ids of `kind`'s prefix + `text` (with `<s>`/`</s>`), cut to `limit` tokens.
@@ -393,9 +396,46 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot(a, b) / (dot(a, a).sqrt() * dot(b, b).sqrt()).max(1e-12)
 }
 
-/// Σ aᵢbᵢ over the shorter of the two, in 16 independent partial sums: a float sum in one chain
-/// cannot be reordered, so it would neither vectorise nor pipeline (HNSW search is mostly this).
+/// Σ aᵢbᵢ over the shorter of the two (HNSW search is mostly this): AVX2 + FMA where the CPU has
+/// them (x86-64's baseline is SSE2), else 16 independent partial sums — a float sum in one chain
+/// cannot be reordered, so it would neither vectorise nor pipeline.
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the features were just detected.
+        return unsafe { dot_avx2(a, b) };
+    }
+    dot_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_avx2(a: &[f32], b: &[f32]) -> f32 {
+    use std::arch::x86_64::*;
+    let n = a.len().min(b.len());
+    let (mut s0, mut s1, mut s2, mut s3) = (_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps());
+    let mut i = 0;
+    // SAFETY (every load): i + 32 ≤ n, or i + 8 ≤ n below.
+    while i + 32 <= n {
+        let (pa, pb) = (a.as_ptr().add(i), b.as_ptr().add(i));
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(pa), _mm256_loadu_ps(pb), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(8)), _mm256_loadu_ps(pb.add(8)), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(16)), _mm256_loadu_ps(pb.add(16)), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(pa.add(24)), _mm256_loadu_ps(pb.add(24)), s3);
+        i += 32;
+    }
+    while i + 8 <= n {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a.as_ptr().add(i)), _mm256_loadu_ps(b.as_ptr().add(i)), s0);
+        i += 8;
+    }
+    let s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+    let half = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    let mut lanes = [0f32; 4];
+    _mm_storeu_ps(lanes.as_mut_ptr(), half);
+    lanes.iter().sum::<f32>() + a[i..n].iter().zip(&b[i..n]).map(|(x, y)| x * y).sum::<f32>()
+}
+
+fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     const LANES: usize = 16;
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
     let tail: f32 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x * y).sum();
@@ -419,6 +459,7 @@ mod tests {
             let b: Vec<f32> = (0..n).map(|i| ((i * 104729) % 97) as f32 / 97.0 - 0.5).collect();
             let plain: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
             assert!((dot(&a, &b) as f64 - plain).abs() < 1e-5, "n = {n}");
+            assert!((dot_portable(&a, &b) as f64 - plain).abs() < 1e-5, "n = {n}");
         }
         assert_eq!(dot(&[1.0, 2.0, 3.0], &[4.0, 5.0]), 14.0); // the shorter length
         assert!((cosine(&[3.0, 4.0], &[6.0, 8.0]) - 1.0).abs() < 1e-6);

@@ -161,6 +161,17 @@ impl Index {
         self.ids.is_empty()
     }
 
+    /// Search with `ef` candidates from now on (the build's choice is stored in the file): more is
+    /// slower and finds more of the true nearest. instant-distance keeps the setting private, so it
+    /// is rewritten in the graph's serialised form, where it is the first field (the crate is pinned
+    /// for that layout, see [`super::quantized`]); this copies the graph once.
+    pub fn set_ef_search(&mut self, ef: usize) -> Result<()> {
+        let mut bytes = bincode::serialize(&self.graph).map_err(|e| format_err!("index graph: {e}"))?;
+        bytes[..8].copy_from_slice(&(ef.max(1) as u64).to_le_bytes());
+        self.graph = bincode::deserialize(&bytes).map_err(|e| format_err!("index graph: {e}"))?;
+        Ok(())
+    }
+
     /// The HNSW graph (for re-encoding it, see [`crate::catalog::asset`]).
     pub fn graph(&self) -> &HnswMap<Vector, u32> {
         &self.graph
@@ -256,6 +267,18 @@ mod tests {
         let hits = idx.search(&vecs[5], 10).unwrap();
         assert!(hits.windows(2).all(|w| w[0].score >= w[1].score));
         assert!((hits[0].score - 1.0).abs() < 1e-5);
+    }
+
+    #[test]
+    fn ef_search_bounds_what_a_search_returns() {
+        let (mut idx, vecs) = sample(300);
+        assert_eq!(idx.nearest(&vecs[0], 50).unwrap().len(), 50);
+        idx.set_ef_search(3).unwrap();
+        assert_eq!(idx.nearest(&vecs[0], 50).unwrap().len(), 3, "ef 3 keeps 3 candidates");
+        idx.set_ef_search(200).unwrap();
+        assert_eq!(idx.nearest(&vecs[0], 150).unwrap().len(), 150);
+        assert_eq!(idx.search(&vecs[9], 1).unwrap()[0].id, "d9");
+        assert_eq!(idx.vectors(), vecs, "the graph is unchanged");
     }
 
     #[test]

@@ -220,7 +220,7 @@ impl Reranker {
         }
         let lens: Vec<usize> = seqs.iter().map(|s| s.len()).collect();
         let mut scores = vec![0f32; seqs.len()];
-        for chunk in crate::encode::batch::length_sorted_batches(&lens, self.batch_size) {
+        for chunk in crate::encode::batch::padding_aware_batches(&lens, self.batch_size) {
             let batch: Vec<&[u32]> = chunk.iter().map(|&i| seqs[i]).collect();
             let first = self.encoder.forward(&batch, Pool::Cls).await?;
             let h = self.head_w.dims()[0];
