@@ -353,8 +353,9 @@ fn portable(acts: &[i16], w: &[i16], m: usize, n: usize, kp: usize, acc: &mut [i
 }
 
 /// Activation bytes of one block of rows: every panel of the weight passes over the same block
-/// while it is in cache (without blocks, a batch's whole activations were re-read per panel; the page
-/// measured 34 texts/s at batch 8 against 23 at batch 32).
+/// while it is in cache instead of re-reading a batch's whole activations per panel. Measured
+/// neutral, natively and in the page (the page's faster small batches were padding, fixed by
+/// `encode::batch::padding_aware_batches`).
 const ROW_BLOCK_BYTES: usize = 64 << 10;
 
 /// Loop over blocks of rows, then panels, then row tiles: `tile(rows, a_rows, panel, out)` writes
