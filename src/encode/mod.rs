@@ -108,6 +108,20 @@ impl Backend {
             return Ok(vec![]);
         }
         match self {
+            Backend::Cpu(model) if model.precision == Precision::Int8 => {
+                let (rows, spans) = model.forward_packed(batch)?;
+                let h = model.config.hidden_size;
+                Ok(spans
+                    .iter()
+                    .map(|s| {
+                        let tokens = &rows[s.start * h..(s.start + s.len) * h];
+                        match pool {
+                            Pool::Mean => mean_normalized(tokens, h),
+                            Pool::Cls => tokens[..h.min(tokens.len())].to_vec(),
+                        }
+                    })
+                    .collect())
+            }
             Backend::Cpu(model) => {
                 let (ids, mask) = batch::pad_tensor(batch, batch::longest(batch), pad_id, &model.device)?;
                 let hidden = model.forward(&ids, &mask, Mode::Inference)?;
@@ -120,6 +134,19 @@ impl Backend {
             Backend::WebGpu(gpu) => gpu.forward_ids(batch, pad_id, pool).await,
         }
     }
+}
+
+/// Mean of `rows` (each `h` wide), L2-normalised: `mean_pool_normalize` for one unpadded sequence.
+fn mean_normalized(rows: &[f32], h: usize) -> Vec<f32> {
+    let mut mean = vec![0f32; h];
+    for row in rows.chunks_exact(h) {
+        mean.iter_mut().zip(row).for_each(|(m, v)| *m += v);
+    }
+    let count = (rows.len() / h).max(1) as f32;
+    mean.iter_mut().for_each(|m| *m /= count);
+    let norm = dot(&mean, &mean).sqrt().max(1e-12);
+    mean.iter_mut().for_each(|m| *m /= norm);
+    mean
 }
 
 /// Vectors plus how many inputs were cut at the token limit.

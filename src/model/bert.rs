@@ -12,8 +12,9 @@ use candle_nn::{Linear, VarBuilder};
 use serde::{Deserialize, Serialize};
 
 use super::e5s1::{dequantize_q4_0_block, Q4_0_BLOCK_BYTES, QK};
-use super::int8::{Int8Linear, Kernel};
+use super::int8::Kernel;
 use super::names;
+use super::packed::{Int8Layer, Span};
 use super::{RawDType, RawTensor};
 use crate::{format_err, Result};
 
@@ -123,9 +124,9 @@ pub enum Mode {
 
 #[derive(Clone)]
 pub struct LayerNorm {
-    weight: Tensor,
-    bias: Tensor,
-    eps: f32,
+    pub weight: Tensor,
+    pub bias: Tensor,
+    pub eps: f32,
 }
 
 impl LayerNorm {
@@ -142,30 +143,6 @@ impl LayerNorm {
 
 fn linear(vb: VarBuilder, inp: usize, out: usize) -> Result<Linear> {
     Ok(Linear::new(vb.get((out, inp), "weight")?, Some(vb.get(out, "bias")?)))
-}
-
-/// A layer's six matrices in int8 (the fast CPU inference path; see `int8`).
-pub struct Int8Layer {
-    query: Int8Linear,
-    key: Int8Linear,
-    value: Int8Linear,
-    attn_out: Int8Linear,
-    /// With GELU fused into its epilogue.
-    ffn_in: Int8Linear,
-    ffn_out: Int8Linear,
-}
-
-impl Int8Layer {
-    fn new(layer: &Layer, kernel: Kernel) -> Result<Self> {
-        Ok(Self {
-            query: Int8Linear::from_linear(&layer.query, false, kernel)?,
-            key: Int8Linear::from_linear(&layer.key, false, kernel)?,
-            value: Int8Linear::from_linear(&layer.value, false, kernel)?,
-            attn_out: Int8Linear::from_linear(&layer.attn_out, false, kernel)?,
-            ffn_in: Int8Linear::from_linear(&layer.ffn_in, true, kernel)?,
-            ffn_out: Int8Linear::from_linear(&layer.ffn_out, false, kernel)?,
-        })
-    }
 }
 
 /// The numbers the CPU forward pass computes with.
@@ -225,10 +202,8 @@ impl Layer {
     }
 
     /// `x`: (batch, seq, hidden); `mask_bias`: (batch, 1, 1, seq), 0 for tokens and -1e4·scale for padding.
+    /// Always candle's f32 products (int8 runs whole models: `Model::forward`).
     pub fn forward(&self, x: &Tensor, mask_bias: &Tensor, mode: Mode) -> Result<Tensor> {
-        if let (Some(int8), Mode::Inference) = (&self.int8, mode) {
-            return self.forward_int8(int8, x, mask_bias);
-        }
         let (b, t, h) = x.dims3()?;
         let split = |y: Tensor| -> Result<Tensor> { Ok(y.reshape((b, t, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()?) };
         let q = split(self.query.forward(x)?)?;
@@ -243,22 +218,6 @@ impl Layer {
         let x = self.attn_norm.forward(&(self.attn_out.forward(&ctx)? + x)?, mode)?;
         let f = self.ffn_in.forward(&x)?.gelu_erf()?;
         self.out_norm.forward(&(self.ffn_out.forward(&f)? + x)?, mode)
-    }
-
-    /// The same layer with int8 products (attention's own products stay f32: they are small).
-    fn forward_int8(&self, int8: &Int8Layer, x: &Tensor, mask_bias: &Tensor) -> Result<Tensor> {
-        let (b, t, h) = x.dims3()?;
-        let x = x.contiguous()?;
-        let split = |y: Tensor| -> Result<Tensor> { Ok(y.reshape((b, t, self.heads, self.head_dim))?.transpose(1, 2)?.contiguous()?) };
-        let q = split(int8.query.forward(&x)?)?;
-        let k = split(int8.key.forward(&x)?)?;
-        let v = split(int8.value.forward(&x)?)?;
-        let scores = (q.matmul(&k.t()?)? * (1.0 / (self.head_dim as f64).sqrt()))?.broadcast_add(mask_bias)?;
-        let probs = candle_nn::ops::softmax_last_dim(&scores)?;
-        let ctx = probs.matmul(&v)?.transpose(1, 2)?.contiguous()?.reshape((b, t, h))?;
-        let x = self.attn_norm.forward(&(int8.attn_out.forward(&ctx)? + x)?, Mode::Inference)?;
-        let f = int8.ffn_in.forward(&x)?;
-        self.out_norm.forward(&(int8.ffn_out.forward(&f)? + x)?, Mode::Inference)
     }
 }
 
@@ -307,7 +266,7 @@ impl Model {
                 }
                 let kernel = Kernel::detect();
                 for l in &mut self.layers {
-                    l.int8 = Some(Arc::new(Int8Layer::new(l, kernel)?));
+                    l.int8 = Some(Arc::new(Int8Layer::new(l, l.heads, l.head_dim, kernel)?));
                 }
             }
         }
@@ -350,7 +309,7 @@ impl Model {
         for i in first..n {
             let mut layer = Layer::new(&self.config, vb.pp(format!("{}{i}", names::LAYER_PREFIX)))?;
             if self.precision == Precision::Int8 {
-                layer.int8 = Some(Arc::new(Int8Layer::new(&layer, kernel)?));
+                layer.int8 = Some(Arc::new(Int8Layer::new(&layer, layer.heads, layer.head_dim, kernel)?));
             }
             out.layers[i] = layer;
         }
@@ -384,11 +343,52 @@ impl Model {
         Ok(x)
     }
 
-    /// Last hidden states (batch, seq, hidden) for padded ids and a 0/1 f32 mask.
+    /// Last hidden states (batch, seq, hidden) for padded ids and a 0/1 f32 mask (in int8
+    /// inference, padding must follow each sequence's tokens, and its rows are left unspecified).
     pub fn forward(&self, ids: &[u32], mask: &Tensor, mode: Mode) -> Result<Tensor> {
         let (b, t) = mask.dims2()?;
         let x = self.embed_tokens(ids, b, t, mode)?;
+        if let (Some(int8), Mode::Inference) = (self.int8_layers(), mode) {
+            let mut spans = Vec::with_capacity(b);
+            for (i, row) in mask.to_dtype(DType::F32)?.to_vec2::<f32>()?.iter().enumerate() {
+                let keys = row.iter().take_while(|&&m| m != 0.0).count();
+                if row[keys..].iter().any(|&m| m != 0.0) {
+                    return Err(format_err!("int8 forward pass: sequence {i}'s mask has padding before tokens"));
+                }
+                spans.push(Span { start: i * t, len: t, keys });
+            }
+            let mut rows = x.flatten_all()?.to_vec1::<f32>()?;
+            int8.iter().for_each(|layer| layer.forward(&mut rows, &spans));
+            return Ok(Tensor::from_vec(rows, (b, t, self.config.hidden_size), &self.device)?);
+        }
         self.run_layers(x, &Self::mask_bias(mask)?, 0..self.layers.len(), mode)
+    }
+
+    /// Every layer's int8 form, if this model computes in int8.
+    fn int8_layers(&self) -> Option<Vec<&Int8Layer>> {
+        self.layers.iter().map(|l| l.int8.as_deref()).collect()
+    }
+
+    /// Int8 inference over packed sequences (no padding, see `packed`): the last hidden states of
+    /// all their tokens, one sequence after another (`rows × hidden`), and where each one is.
+    pub fn forward_packed(&self, seqs: &[&[u32]]) -> Result<(Vec<f32>, Vec<Span>)> {
+        let int8 = self.int8_layers().ok_or_else(|| format_err!("packed forward pass: the model is not in int8 precision"))?;
+        let limit = self.config.max_position_embeddings;
+        if let Some(long) = seqs.iter().find(|s| s.len() > limit) {
+            return Err(format_err!("sequence of {} tokens exceeds the model's {limit} positions", long.len()));
+        }
+        let spans = Span::packed(seqs.iter().map(|s| s.len()));
+        let ids: Vec<u32> = seqs.iter().flat_map(|s| s.iter().copied()).collect();
+        if ids.is_empty() {
+            return Ok((vec![], spans));
+        }
+        let positions: Vec<u32> = seqs.iter().flat_map(|s| 0..s.len() as u32).collect();
+        let positions = Tensor::from_slice(&positions, positions.len(), &self.device)?;
+        let words = self.word.lookup(&ids, &self.device)?;
+        let x = (words + self.position.index_select(&positions, 0)?)?.broadcast_add(&self.token_type.narrow(0, 0, 1)?)?;
+        let mut rows = self.emb_norm.forward(&x, Mode::Inference)?.flatten_all()?.to_vec1::<f32>()?;
+        int8.iter().for_each(|layer| layer.forward(&mut rows, &spans));
+        Ok((rows, spans))
     }
 }
 
@@ -435,5 +435,46 @@ mod tests {
             tiny_tensors(&cfg, 8).into_iter().filter(|t| t.name.starts_with(&format!("{}2.", names::LAYER_PREFIX))).collect();
         let swapped = int8.with_top_layers(2, top).unwrap();
         assert!(swapped.layers.iter().all(|l| l.int8.is_some()));
+    }
+
+    #[test]
+    fn packed_sequences_match_the_padded_batch_and_f32() {
+        let mut cfg = Config::tiny(50);
+        cfg.num_hidden_layers = 2;
+        let f32_model = Model::from_raw(&cfg, tiny_tensors(&cfg, 11), &Device::Cpu).unwrap();
+        let int8 = f32_model.clone().with_precision(Precision::Int8).unwrap();
+        let seqs: Vec<Vec<u32>> = [9usize, 3, 1, 6].iter().map(|&n| (0..n).map(|i| ((i * 13 + n) % 50) as u32).collect()).collect();
+        let refs: Vec<&[u32]> = seqs.iter().map(Vec::as_slice).collect();
+        let (rows, spans) = int8.forward_packed(&refs).unwrap();
+        let h = cfg.hidden_size;
+        assert_eq!(rows.len(), 19 * h);
+        // The same sequences right-padded to 9 tokens, through the tensor API (int8 and f32).
+        let (mut ids, mut mask) = (vec![0u32; 4 * 9], vec![0f32; 4 * 9]);
+        for (i, s) in seqs.iter().enumerate() {
+            ids[i * 9..i * 9 + s.len()].copy_from_slice(s);
+            mask[i * 9..i * 9 + s.len()].iter_mut().for_each(|m| *m = 1.0);
+        }
+        let mask = Tensor::from_vec(mask, (4, 9), &Device::Cpu).unwrap();
+        let padded = int8.forward(&ids, &mask, Mode::Inference).unwrap().to_vec3::<f32>().unwrap();
+        let reference = f32_model.forward(&ids, &mask, Mode::Inference).unwrap().to_vec3::<f32>().unwrap();
+        for (i, span) in spans.iter().enumerate() {
+            assert_eq!(span.len, seqs[i].len());
+            for t in 0..span.len {
+                let row = &rows[(span.start + t) * h..(span.start + t + 1) * h];
+                let worst = row.iter().zip(&padded[i][t]).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+                assert!(worst < 1e-4, "sequence {i} token {t}: packed vs padded differ by {worst}");
+                let r = &reference[i][t];
+                let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+                let cos = dot(row, r) / (dot(row, row) * dot(r, r)).sqrt();
+                assert!(cos > 0.999, "sequence {i} token {t}: int8 vs f32 cosine {cos}");
+            }
+        }
+        // Padding before tokens cannot be packed: a clear error, not wrong numbers.
+        let holes = Tensor::from_vec(vec![0f32, 1.0, 1.0], (1, 3), &Device::Cpu).unwrap();
+        let err = int8.forward(&[1, 2, 3], &holes, Mode::Inference).unwrap_err().to_string();
+        assert!(err.contains("padding before tokens"), "{err}");
+        assert!(f32_model.forward_packed(&refs).is_err(), "packing needs int8 precision");
+        let too_long = vec![1u32; cfg.max_position_embeddings + 1];
+        assert!(int8.forward_packed(&[&too_long]).unwrap_err().to_string().contains("exceeds"));
     }
 }

@@ -11,6 +11,7 @@ pub mod hf;
 pub mod import;
 pub mod int8;
 pub mod names;
+pub mod packed;
 pub mod parts;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod prune;
