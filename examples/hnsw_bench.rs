@@ -2,6 +2,7 @@
 //! queries (CodiEsp *train* mentions by default, never the evaluation set).
 //!   cargo run --release --example hnsw_bench -- --index FILE.mbix [--model DIR] [--queries Q.jsonl] [--sample 500]
 //!     [--ef 64,128,256]   (search candidates to compare; default: the index's own setting)
+//! Each setting is measured twice: MedBridge's search (int8 graph, exact rescoring) and instant-distance's.
 use std::path::PathBuf;
 
 use anyhow::{bail, Result};
@@ -29,15 +30,19 @@ fn main() -> Result<()> {
     let texts: Vec<&str> = qs.iter().step_by(step).take(sample).map(|q| q.text.as_str()).collect();
     let qv = Encoder::load(&model)?.embed(&texts, Kind::Query)?;
     let exact = recall::exact_top10(&idx.vectors(), &qv);
-    match arg("--ef") {
-        None => drop(recall::measure("HNSW (instant-distance), the index's ef_search", &idx, &qv, &exact)?),
-        Some(list) => {
-            for ef in list.split(',').map(|e| e.trim().parse::<usize>()) {
-                let ef = ef?;
-                idx.set_ef_search(ef)?;
-                recall::measure(&format!("HNSW (instant-distance), ef_search {ef}"), &idx, &qv, &exact)?;
-            }
+    let efs: Vec<Option<usize>> = match arg("--ef") {
+        None => vec![None],
+        Some(list) => list.split(',').map(|e| e.trim().parse::<usize>().map(Some)).collect::<Result<_, _>>()?,
+    };
+    for ef in efs {
+        if let Some(ef) = ef {
+            idx.set_ef_search(ef)?;
         }
+        let setting = ef.map_or("the index's ef_search".to_string(), |ef| format!("ef_search {ef}"));
+        recall::measure(&format!("MedBridge (int8 graph, f32 rescoring), {setting}"), &idx, &qv, &exact)?;
+        let mut library = Index::from_bytes(&idx.to_bytes()?, None)?;
+        library.use_instant_distance_search();
+        recall::measure(&format!("instant-distance (f32), {setting}"), &library, &qv, &exact)?;
     }
     Ok(())
 }

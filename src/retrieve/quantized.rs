@@ -5,7 +5,10 @@
 //! The graph is transcoded, not rebuilt, from instant-distance's serialised layout (checked by a
 //! round-trip test; the crate is pinned to the version whose layout this reads), with the unused
 //! neighbour slots dropped.
-use instant_distance::{HnswMap, Search};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use instant_distance::HnswMap;
 use serde::{Deserialize, Serialize};
 
 use super::index::{Index, Vector};
@@ -38,12 +41,6 @@ impl QVector {
 
     pub fn to_f32(&self) -> Vec<f32> {
         self.q.iter().map(|&x| x as f32 * self.scale).collect()
-    }
-}
-
-impl instant_distance::Point for QVector {
-    fn distance(&self, other: &Self) -> f32 {
-        1.0 - self.dot(other)
     }
 }
 
@@ -234,7 +231,9 @@ fn decompose(graph: &HnswMap<Vector, u32>) -> Result<(Vec<Vec<f32>>, CompactGrap
     Ok((points, CompactGraph { ef_search, zero, layers, values }))
 }
 
-/// Rebuild an `HnswMap<P, u32>` from its structure and points (inverse of [`decompose`]).
+/// Rebuild an `HnswMap<P, u32>` from its structure and points (inverse of [`decompose`]; tests the
+/// transcoding).
+#[cfg(test)]
 fn compose<P: Serialize + for<'de> Deserialize<'de>>(g: &CompactGraph, points: &[P]) -> Result<HnswMap<P, u32>> {
     let n = points.len();
     g.check(n, u32::MAX as usize)?;
@@ -290,10 +289,104 @@ impl Quantized {
     }
 }
 
-/// The searchable int8 graph: point → passage values as in the f32 index.
+/// The searchable int8 graph: point → passage values as in the f32 index. Searched by hand rather than
+/// by instant-distance (same algorithm: greedy descent through the upper layers, then a beam of `ef`
+/// candidates on layer 0, the same tie-breaking) because instant-distance keeps each point in its own
+/// heap allocation and each node's neighbours in fixed 64-slot arrays: here points and neighbour lists
+/// are contiguous, so a search reads 4× fewer bytes per point than the f32 graph and chases no pointers.
 pub struct QuantizedIndex {
     dim: usize,
-    graph: HnswMap<QVector, u32>,
+    ef_search: usize,
+    /// Layer 0 and then each upper layer: the neighbours of node `i` are `links[offsets[i]..offsets[i + 1]]`.
+    layers: Vec<(Vec<u32>, Vec<u32>)>,
+    values: Vec<u32>,
+    scales: Vec<f32>,
+    vectors: Vec<i8>,
+}
+
+fn flatten(lists: &[Vec<u32>]) -> (Vec<u32>, Vec<u32>) {
+    let mut offsets = Vec::with_capacity(lists.len() + 1);
+    offsets.push(0);
+    let mut links = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    for list in lists {
+        links.extend_from_slice(list);
+        offsets.push(links.len() as u32);
+    }
+    (offsets, links)
+}
+
+/// A candidate: (distance, point), ordered by distance and then point, as in instant-distance.
+#[derive(Clone, Copy, PartialEq)]
+struct Candidate(f32, u32);
+
+impl Eq for Candidate {}
+impl PartialOrd for Candidate {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Candidate {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0).then(self.1.cmp(&other.1))
+    }
+}
+
+/// Which points a search has seen: a stamp per point, a new generation per search (kept per thread,
+/// so a search allocates nothing).
+#[derive(Default)]
+struct Visited {
+    stamps: Vec<u32>,
+    generation: u32,
+}
+
+impl Visited {
+    fn begin(&mut self, points: usize) {
+        if self.stamps.len() < points {
+            self.stamps.resize(points, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.generation = 1;
+        }
+    }
+
+    fn seen(&self, point: u32) -> bool {
+        self.stamps[point as usize] == self.generation
+    }
+
+    /// True the first time `point` is seen in this generation.
+    fn insert(&mut self, point: u32) -> bool {
+        let stamp = &mut self.stamps[point as usize];
+        let new = *stamp != self.generation;
+        *stamp = self.generation;
+        new
+    }
+}
+
+thread_local! {
+    static VISITED: std::cell::RefCell<Visited> = std::cell::RefCell::new(Visited::default());
+}
+
+/// Σ a·b over int8 values, exactly.
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: AVX2 was just detected.
+        return unsafe { dot_i8_avx2(a, b) };
+    }
+    dot_i8_portable(a, b)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dot_i8_avx2(a: &[i8], b: &[i8]) -> i32 {
+    dot_i8_portable(a, b)
+}
+
+#[inline(always)]
+fn dot_i8_portable(a: &[i8], b: &[i8]) -> i32 {
+    a.iter().zip(b).map(|(&x, &y)| x as i32 * y as i32).sum()
 }
 
 impl QuantizedIndex {
@@ -303,21 +396,153 @@ impl QuantizedIndex {
         if vectors.len() != n * dim || n != passages {
             return Err(format_err!("{n} scales and {} int8 values for {passages} passages of {dim} dimensions", vectors.len()));
         }
-        q.check(n, passages)?;
-        let points: Vec<QVector> =
-            scales.iter().zip(vectors.chunks_exact(dim.max(1))).map(|(&scale, q)| QVector { scale, q: q.to_vec() }).collect();
-        Ok(Self { dim, graph: compose(q, &points)? })
+        Self::from_parts(q, scales.to_vec(), vectors.to_vec(), dim, passages)
+    }
+
+    fn from_parts(q: &CompactGraph, scales: Vec<f32>, vectors: Vec<i8>, dim: usize, passages: usize) -> Result<Self> {
+        q.check(scales.len(), passages)?;
+        let mut layers = vec![flatten(&q.zero)];
+        layers.extend(q.layers.iter().map(|l| flatten(l)));
+        Ok(Self { dim, ef_search: q.ef_search as usize, layers, values: q.values.clone(), scales, vectors })
     }
 
     pub fn dim(&self) -> usize {
         self.dim
     }
 
+    /// How many candidates a search keeps on layer 0 (the index's setting).
+    pub fn ef_search(&self) -> usize {
+        self.ef_search
+    }
+
     /// The `n` passages nearest to `query` (quantised like the stored vectors): (passage, cosine).
     pub fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+        self.candidates(query, self.ef_search).into_iter().take(n).map(|(p, cos)| (self.values[p as usize] as usize, cos)).collect()
+    }
+
+    /// Start loading point `p`'s vector and scale into the cache (a hint; no-op off x86-64).
+    #[inline(always)]
+    fn prefetch(&self, p: u32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+            let i = p as usize;
+            let bytes = &self.vectors[i * self.dim..(i + 1) * self.dim];
+            // SAFETY: prefetching is a hint that never faults; the addresses are inside the slices.
+            unsafe {
+                for line in (0..bytes.len()).step_by(64) {
+                    _mm_prefetch::<_MM_HINT_T0>(bytes.as_ptr().add(line));
+                }
+                _mm_prefetch::<_MM_HINT_T0>(self.scales.as_ptr().add(i) as *const i8);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
+
+    /// The `ef` graph points nearest to `query` as the int8 vectors see them, nearest first: (point, cosine).
+    pub fn candidates(&self, query: &[f32], ef: usize) -> Vec<(u32, f32)> {
+        let n = self.values.len();
+        if n == 0 || query.len() != self.dim {
+            return vec![];
+        }
         let q = QVector::quantize(query);
-        let mut s = Search::default();
-        self.graph.search(&q, &mut s).take(n).map(|it| (*it.value as usize, 1.0 - it.distance)).collect()
+        let dim = self.dim;
+        let distance = |p: u32| {
+            let i = p as usize;
+            1.0 - dot_i8(&q.q, &self.vectors[i * dim..(i + 1) * dim]) as f32 * q.scale * self.scales[i]
+        };
+        VISITED.with(|visited| {
+            let visited = &mut *visited.borrow_mut();
+            visited.begin(n);
+            let push =
+                |p: u32, ef: usize, visited: &mut Visited, nearest: &mut Vec<Candidate>, queue: &mut BinaryHeap<Reverse<Candidate>>| {
+                    if !visited.insert(p) {
+                        return;
+                    }
+                    let c = Candidate(distance(p), p);
+                    let at = nearest.binary_search(&c).unwrap_or_else(|at| at);
+                    if at < ef {
+                        nearest.insert(at, c);
+                        queue.push(Reverse(c));
+                    }
+                };
+            let mut nearest: Vec<Candidate> = Vec::with_capacity(ef + 1);
+            let mut queue = BinaryHeap::new();
+            push(0, ef.max(1), visited, &mut nearest, &mut queue);
+            for layer in (0..self.layers.len()).rev() {
+                let ef = if layer == 0 { ef.max(1) } else { 1 };
+                let (offsets, links) = &self.layers[layer];
+                while let Some(Reverse(c)) = queue.pop() {
+                    if nearest.last().is_some_and(|far| c.0 > far.0) {
+                        break;
+                    }
+                    let i = c.1 as usize;
+                    let neighbours = &links[offsets[i] as usize..offsets[i + 1] as usize];
+                    // Ask for every unseen neighbour's vector before computing any distance: the
+                    // search waits on memory, and the loads then overlap (measured 1.03 → see README).
+                    for &p in neighbours {
+                        if !visited.seen(p) {
+                            self.prefetch(p);
+                        }
+                    }
+                    for &p in neighbours {
+                        push(p, ef, visited, &mut nearest, &mut queue);
+                    }
+                    nearest.truncate(ef);
+                }
+                if layer > 0 {
+                    // Down one layer: the nearest so far are the entry points (as instant-distance's `cull`).
+                    queue.clear();
+                    queue.extend(nearest.iter().map(|&c| Reverse(c)));
+                    visited.begin(n);
+                    nearest.iter().for_each(|c| {
+                        visited.insert(c.1);
+                    });
+                }
+            }
+            nearest.into_iter().map(|c| (c.1, 1.0 - c.0)).collect()
+        })
+    }
+}
+
+/// The native f32 index's fast search: its graph over int8 points finds `ef` candidates, which are
+/// then ranked by their exact f32 cosine (contiguous copies of the f32 points, 4·dim bytes each).
+pub struct Rescored {
+    int8: QuantizedIndex,
+    exact: Vec<f32>,
+}
+
+impl Rescored {
+    pub fn from_index(index: &Index) -> Result<Self> {
+        let (points, graph) = decompose(index.graph())?;
+        let dim = index.meta.dim;
+        let mut scales = Vec::with_capacity(points.len());
+        let (mut vectors, mut exact) = (Vec::with_capacity(points.len() * dim), Vec::with_capacity(points.len() * dim));
+        for p in &points {
+            let q = QVector::quantize(p);
+            scales.push(q.scale);
+            vectors.extend_from_slice(&q.q);
+            exact.extend_from_slice(p);
+        }
+        Ok(Self { int8: QuantizedIndex::from_parts(&graph, scales, vectors, dim, index.len())?, exact })
+    }
+
+    /// The `n` passages nearest to `query` (normalised, f32), best first: (passage, cosine).
+    pub fn nearest(&self, query: &[f32], n: usize) -> Vec<(usize, f32)> {
+        let dim = self.int8.dim;
+        let mut scored: Vec<(usize, f32)> = self
+            .int8
+            .candidates(query, self.int8.ef_search.max(n))
+            .into_iter()
+            .map(|(p, _)| {
+                let i = p as usize;
+                (self.int8.values[i] as usize, crate::encode::dot(query, &self.exact[i * dim..(i + 1) * dim]))
+            })
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(n);
+        scored
     }
 }
 
@@ -325,6 +550,7 @@ impl QuantizedIndex {
 mod tests {
     use super::*;
     use crate::retrieve::index::IndexBuilder;
+    use instant_distance::Search;
     use rand::{Rng, SeedableRng};
 
     #[test]
@@ -343,6 +569,42 @@ mod tests {
         let back: HnswMap<Vector, u32> = compose(&g, &points.into_iter().map(Vector).collect::<Vec<_>>()).unwrap();
         assert_eq!(bincode::serialize(&back).unwrap(), bincode::serialize(idx.graph()).unwrap());
         assert!(g.zero.iter().all(|z| !z.is_empty() && z.len() <= ZERO_SLOTS && !z.contains(&INVALID)));
+    }
+
+    #[test]
+    fn flat_int8_search_with_rescoring_keeps_the_library_recall() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let unit = |rng: &mut rand::rngs::StdRng| {
+            let v: Vec<f32> = (0..24).map(|_| rng.gen_range(-1.0..1.0)).collect();
+            let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / n).collect::<Vec<f32>>()
+        };
+        let vecs: Vec<Vec<f32>> = (0..1500).map(|_| unit(&mut rng)).collect();
+        let ids = (0..1500).map(|i| format!("d{i}")).collect();
+        let mut idx = IndexBuilder::default().build("m", "test", "passage", ids, vec![String::new(); 1500], vecs.clone()).unwrap();
+        idx.set_ef_search(24).unwrap();
+        let fast = Rescored::from_index(&idx).unwrap();
+        let queries: Vec<Vec<f32>> = (0..60).map(|_| unit(&mut rng)).collect();
+        let (mut ours, mut library) = (0, 0);
+        for q in &queries {
+            let mut exact: Vec<(usize, f32)> = vecs.iter().enumerate().map(|(i, v)| (i, crate::encode::dot(q, v))).collect();
+            exact.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let truth: Vec<usize> = exact[..10].iter().map(|e| e.0).collect();
+            let got = fast.nearest(q, 10);
+            assert_eq!(got.len(), 10);
+            assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
+            for (p, cos) in &got {
+                assert!((cos - crate::encode::dot(q, &vecs[*p])).abs() < 1e-6, "scores are exact cosines");
+            }
+            ours += got.iter().filter(|(p, _)| truth.contains(p)).count();
+            let mut s = Search::default();
+            library += idx.graph().search(&Vector(q.clone()), &mut s).take(10).filter(|it| truth.contains(&(*it.value as usize))).count();
+            let c = fast.int8.candidates(q, 24);
+            assert!(c.len() == 24 && c.windows(2).all(|w| w[0].1 >= w[1].1 && w[0].0 != w[1].0));
+        }
+        let (ours, library) = (ours as f64 / 600.0, library as f64 / 600.0);
+        assert!(ours >= library - 0.02 && ours > 0.8, "recall@10: ours {ours}, instant-distance {library}");
+        assert!(fast.int8.candidates(&[0.0; 3], 5).is_empty(), "a query of the wrong dimension finds nothing");
     }
 
     #[test]
