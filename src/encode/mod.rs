@@ -117,7 +117,7 @@ impl Backend {
                         let tokens = &rows[s.start * h..(s.start + s.len) * h];
                         match pool {
                             Pool::Mean => mean_normalized(tokens, h),
-                            Pool::Cls => tokens[..h.min(tokens.len())].to_vec(),
+                            Pool::Cls => tokens.get(..h).map_or_else(|| vec![0.0; h], <[f32]>::to_vec),
                         }
                     })
                     .collect())
