@@ -169,7 +169,35 @@ pub struct Int8Linear {
 fn round_to_i32(x: f32) -> i32 {
     debug_assert!(x.is_finite() && x.abs() < 2e9);
     // SAFETY: callers pass finite values far inside i32's range (see above).
-    unsafe { (x + 0.5f32.copysign(x)).to_int_unchecked::<i32>() }
+    unsafe { (x + copysign(0.5, x)).to_int_unchecked::<i32>() }
+}
+
+/// The larger of two finite values, as a compare-and-select: `f32::max` (IEEE maxNum, NaN-aware)
+/// is a call to libm's `fmaxf` in wasm (seen in a Chromium profile of the page), which keeps the
+/// loops using it scalar. Callers pass finite values, or catch NaN otherwise.
+#[inline(always)]
+pub(crate) fn max_f32(a: f32, b: f32) -> f32 {
+    if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// The smaller of two finite values (see [`max_f32`]).
+#[inline(always)]
+fn min_f32(a: f32, b: f32) -> f32 {
+    if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// `magnitude` with the sign of `sign`, by bits, so that loops using it vectorise in wasm too.
+#[inline(always)]
+fn copysign(magnitude: f32, sign: f32) -> f32 {
+    f32::from_bits((magnitude.to_bits() & 0x7fff_ffff) | (sign.to_bits() & 0x8000_0000))
 }
 
 /// Symmetric quantisation of one row to ±`max`: returns the step (NaN if the row is not finite).
@@ -181,15 +209,15 @@ fn quantize_row(row: &[f32], max: f32, out: &mut [i16]) -> f32 {
     let rest = chunks.remainder();
     for c in chunks {
         for i in 0..16 {
-            lane_max[i] = lane_max[i].max(c[i].abs());
+            lane_max[i] = max_f32(lane_max[i], c[i].abs());
             lane_sum[i] += c[i] * 0.0;
         }
     }
     for (i, v) in rest.iter().enumerate() {
-        lane_max[i] = lane_max[i].max(v.abs());
+        lane_max[i] = max_f32(lane_max[i], v.abs());
         lane_sum[i] += v * 0.0;
     }
-    let amax = lane_max.iter().fold(0f32, |a, &b| a.max(b)) + lane_sum.iter().sum::<f32>();
+    let amax = lane_max.iter().fold(0f32, |a, &b| max_f32(a, b)) + lane_sum.iter().sum::<f32>();
     if amax == 0.0 || !amax.is_finite() {
         out.iter_mut().for_each(|q| *q = 0);
         return if amax == 0.0 { 1.0 } else { f32::NAN };
@@ -197,7 +225,7 @@ fn quantize_row(row: &[f32], max: f32, out: &mut [i16]) -> f32 {
     let step = amax / max;
     let inv = 1.0 / step;
     for (q, v) in out.iter_mut().zip(row) {
-        *q = round_to_i32((v * inv).clamp(-max, max)) as i16;
+        *q = round_to_i32(min_f32(max_f32(v * inv, -max), max)) as i16;
     }
     step
 }
@@ -619,13 +647,13 @@ fn erf(x: f32) -> f32 {
     let t = 1.0 / (1.0 + 0.327_591_1 * a);
     let poly = t * (0.254_829_6 + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     let y = 1.0 - poly * exp_neg(a * a);
-    y.copysign(x)
+    copysign(y, x)
 }
 
 /// e^(−z) for z ≥ 0 (0 beyond 87), branch-free: 2^n by exponent bits, a degree-6 polynomial for the rest.
 #[inline(always)]
 pub(crate) fn exp_neg(z: f32) -> f32 {
-    let x = (-z).max(-87.0);
+    let x = max_f32(-z, -87.0);
     let n = round_to_i32(x * std::f32::consts::LOG2_E);
     let r = x - n as f32 * std::f32::consts::LN_2;
     let p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));

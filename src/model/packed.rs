@@ -12,7 +12,7 @@ use candle_core::Tensor;
 use gemm::{gemm, Parallelism};
 
 use super::bert::Layer;
-use super::int8::{exp_neg, Int8Linear, Kernel};
+use super::int8::{exp_neg, max_f32, Int8Linear, Kernel};
 use crate::Result;
 
 /// Rows of the feed-forward computed together: its 1,536-wide intermediate stays in L2.
@@ -103,14 +103,14 @@ fn softmax(row: &mut [f32]) {
     let mut lanes = [f32::NEG_INFINITY; 16];
     let chunks = row.chunks_exact(16);
     for (i, &v) in chunks.remainder().iter().enumerate() {
-        lanes[i] = lanes[i].max(v);
+        lanes[i] = max_f32(lanes[i], v);
     }
     for c in chunks {
         for i in 0..16 {
-            lanes[i] = lanes[i].max(c[i]);
+            lanes[i] = max_f32(lanes[i], c[i]);
         }
     }
-    let max = lanes.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+    let max = lanes.iter().fold(f32::NEG_INFINITY, |m, &v| max_f32(m, v));
     for v in row.iter_mut() {
         *v = exp_neg(max - *v);
     }
