@@ -111,7 +111,11 @@ fn softmax(row: &mut [f32]) {
         }
     }
     let max = lanes.iter().fold(f32::NEG_INFINITY, |m, &v| max_f32(m, v));
-    for v in row.iter_mut() {
+    #[cfg(target_arch = "wasm32")]
+    let tail = super::int8::lanes::exp_neg_from(row, max);
+    #[cfg(not(target_arch = "wasm32"))]
+    let tail = &mut *row;
+    for v in tail.iter_mut() {
         *v = exp_neg(max - *v);
     }
     let inv = 1.0 / sum(row);
