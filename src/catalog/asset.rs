@@ -207,7 +207,16 @@ pub struct CatalogAsset {
 impl CatalogAsset {
     /// Parse and verify (magic, version, checksum, model identity when `expected_model` is given).
     pub fn from_bytes(bytes: &[u8], expected_model: Option<&str>) -> Result<Self> {
-        let (meta, packed): (AssetMeta, _) = container::read(&FILE, bytes, ASSET_FILE)?;
+        Self::parse(container::read(&FILE, bytes, ASSET_FILE)?, expected_model)
+    }
+
+    /// [`Self::from_bytes`] for bytes already checked against a manifest's sha256 (the page's
+    /// loader): the same checks but the container's own checksum ([`container::read_verified`]).
+    pub fn from_verified_bytes(bytes: &[u8], expected_model: Option<&str>) -> Result<Self> {
+        Self::parse(container::read_verified(&FILE, bytes, ASSET_FILE)?, expected_model)
+    }
+
+    fn parse((meta, packed): (AssetMeta, &[u8]), expected_model: Option<&str>) -> Result<Self> {
         Error::check_model(ASSET_FILE, &meta.model_id, expected_model, "re-export the bundle (`medbridge export-web`)")?;
         let damaged = |why: String| Error::damaged(ASSET_FILE, why, FILE.fix);
         let mut raw = Vec::new();
@@ -438,6 +447,14 @@ mod tests {
         bad[n / 2] ^= 1;
         assert!(CatalogAsset::from_bytes(&bad, None).err().unwrap().to_string().contains("damaged"));
         assert!(CatalogAsset::from_bytes(&bytes[..100], None).is_err());
+        // Bytes the page's loader checked against the manifest: the container checksum is not hashed again,
+        // everything else still is checked.
+        let mut sum_flipped = bytes.clone();
+        sum_flipped[n - 1] ^= 1;
+        assert!(CatalogAsset::from_bytes(&sum_flipped, None).is_err());
+        assert_eq!(CatalogAsset::from_verified_bytes(&sum_flipped, Some("model-x")).unwrap().entries().len(), cat.entries.len());
+        assert!(CatalogAsset::from_verified_bytes(&bytes, Some("model-y")).err().unwrap().to_string().contains("model-y"));
+        assert!(CatalogAsset::from_verified_bytes(&bytes[..100], None).is_err());
         let mut small = cat.clone();
         small.entries.retain(|e| e.code != "A01.5");
         assert!(build(&idx, &small).err().unwrap().to_string().contains("A01.5"));

@@ -199,7 +199,7 @@ impl MedBridge {
         let catalog = match files.remove(ASSET_FILE) {
             Some(bytes) => {
                 progress.report(ASSET_FILE, 0, 0, "", "index");
-                Some(CatalogAsset::from_bytes(&bytes, Some(&manifest.model_id)).map_err(js_error)?)
+                Some(CatalogAsset::from_verified_bytes(&bytes, Some(&manifest.model_id)).map_err(js_error)?)
             }
             None => None,
         };
