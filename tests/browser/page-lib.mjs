@@ -54,11 +54,13 @@ export async function launch(mode) {
   };
 }
 
+// Polled every 25 ms: the tests time page open → first result with these waits, and a coarser poll added up to
+// 300 ms of the test's own delay to the page's figure.
 export async function waitReady(page, timeout = 300_000) {
   await page.waitForFunction(() => {
     const s = document.getElementById("status").dataset.state;
     return s === "ready" || s === "error";
-  }, null, { timeout, polling: 200 });
+  }, null, { timeout, polling: 25 });
   return page.evaluate(() => ({
     state: document.getElementById("status").dataset.state,
     status: document.getElementById("status").textContent,
@@ -81,7 +83,7 @@ export async function search(page, q, lang) {
   await page.waitForFunction((q) => {
     const r = document.getElementById("results");
     return (r.dataset.state === "done" && r.dataset.query === q) || r.dataset.state === "error";
-  }, q, { timeout: 180_000, polling: 100 });
+  }, q, { timeout: 180_000, polling: 25 });
   if ((await page.$eval("#results", (r) => r.dataset.state)) === "error") throw new Error(`search "${q}": ${await page.textContent("#latency")}`);
   return page.evaluate(() => ({
     hits: window.medbridgePage.last.catalog.map((h) => ({ code: h.code, score: h.score })),
