@@ -177,6 +177,10 @@ fn casimedicos_cases_find_their_own_explanation() {
     let r10 = m["metrics"]["recall_at_10"].as_f64().unwrap();
     assert_eq!(m["metrics"]["queries"].as_u64().unwrap(), 381);
     assert!(r10 > 0.5, "own explanation in the top 10 for only {:.1}% of cases", 100.0 * r10);
+    // MAP over the whole run (depth 100) next to MAP@10: never lower, printed and saved
+    let (map10, map) = (m["metrics"]["map_at_10"].as_f64().unwrap(), m["metrics"]["map"].as_f64().unwrap());
+    assert!(map >= map10 && map > 0.0, "MAP {map} vs MAP@10 {map10}");
+    assert!(table.contains("MAP@10    MAP"), "{table}");
     // The run file has the TREC shape: qid Q0 docid rank score tag.
     let first = std::fs::read_to_string(&run).unwrap().lines().next().unwrap().to_string();
     let cols: Vec<&str> = first.split_whitespace().collect();

@@ -155,7 +155,7 @@ enum Command {
         #[arg(long, default_value = "models/.cache")]
         cache: PathBuf,
     },
-    /// Evaluate retrieval on BEIR queries + qrels: MRR@10, R@1/3/5/10, nDCG@10, MAP@10.
+    /// Evaluate retrieval on BEIR queries + qrels: MRR@10, R@1/3/5/10, nDCG@10, MAP@10 and MAP over the whole ranking (trec_eval `map`).
     Eval {
         #[arg(long)]
         queries: PathBuf,
@@ -176,7 +176,7 @@ enum Command {
         /// Also write the TREC run file.
         #[arg(long)]
         run: Option<PathBuf>,
-        /// Depth of the run.
+        /// Depth of the run (MAP reads all of it).
         #[arg(long, default_value_t = 100)]
         top_k: usize,
         #[command(flatten)]

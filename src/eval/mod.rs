@@ -21,6 +21,8 @@
 //!   denominator is the total number of relevant documents, exactly as
 //!   trec_eval's `map_cut_10` (which BEIR reports), not min(|relevant|, 10).
 //!   So a query with more than 10 relevant documents cannot reach MAP@10 = 1.
+//! * `MAP` = the same over the whole ranking (trec_eval's `map`, uninterpolated average
+//!   precision; CodiEsp-D's official metric): relevant documents never retrieved add 0.
 //! * Every metric is the unweighted mean over evaluated queries.
 pub mod report;
 
@@ -72,18 +74,21 @@ pub struct Metrics {
     pub recall_at_10: f64,
     pub ndcg_at_10: f64,
     pub map_at_10: f64,
+    /// Over the whole ranking (absent from metrics written before it existed: read as 0).
+    #[serde(default)]
+    pub map: f64,
 }
 
 impl Metrics {
     /// Header matching [`Metrics::table_row`].
     pub fn table_header() -> &'static str {
-        "queries  MRR@10    R@1    R@3    R@5   R@10 nDCG@10 MAP@10"
+        "queries  MRR@10    R@1    R@3    R@5   R@10 nDCG@10 MAP@10    MAP"
     }
 
     /// One line, metrics in percent: `  381   45.12  38.00  ...`.
     pub fn table_row(&self) -> String {
         format!(
-            "{:>7} {:>7.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>6.2}",
+            "{:>7} {:>7.2} {:>6.2} {:>6.2} {:>6.2} {:>6.2} {:>7.2} {:>6.2} {:>6.2}",
             self.queries,
             100.0 * self.mrr_at_10,
             100.0 * self.recall_at_1,
@@ -92,6 +97,7 @@ impl Metrics {
             100.0 * self.recall_at_10,
             100.0 * self.ndcg_at_10,
             100.0 * self.map_at_10,
+            100.0 * self.map,
         )
     }
 }
@@ -100,7 +106,7 @@ impl fmt::Display for Metrics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "n={} MRR@10={:.4} R@1={:.4} R@3={:.4} R@5={:.4} R@10={:.4} nDCG@10={:.4} MAP@10={:.4}",
+            "n={} MRR@10={:.4} R@1={:.4} R@3={:.4} R@5={:.4} R@10={:.4} nDCG@10={:.4} MAP@10={:.4} MAP={:.4}",
             self.queries,
             self.mrr_at_10,
             self.recall_at_1,
@@ -108,14 +114,15 @@ impl fmt::Display for Metrics {
             self.recall_at_5,
             self.recall_at_10,
             self.ndcg_at_10,
-            self.map_at_10
+            self.map_at_10,
+            self.map
         )
     }
 }
 
 /// Per-query metrics; `ranking` best first, `judged` the query's qrels.
 /// Returns `None` when the query has no relevant document.
-fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> Option<[f64; 7]> {
+fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> Option<[f64; 8]> {
     let n_rel = judged.values().filter(|&&g| g > 0).count();
     if n_rel == 0 {
         return None;
@@ -126,16 +133,22 @@ fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> O
     let mut hits = 0usize;
     let mut dcg = 0.0;
     let mut ap_sum = 0.0;
+    let mut ap_at_10 = 0.0;
     let mut rank = 0usize;
     for (doc, _) in ranking {
-        if rank == 10 {
-            break;
-        }
         if !seen.insert(doc.as_str()) {
             continue;
         }
         rank += 1;
         let grade = judged.get(doc).copied().unwrap_or(0);
+        if rank > 10 {
+            // beyond the cut-off only the whole list's average precision counts
+            if grade > 0 {
+                hits += 1;
+                ap_sum += hits as f64 / rank as f64;
+            }
+            continue;
+        }
         if grade > 0 {
             hits += 1;
             if rr == 0.0 {
@@ -143,6 +156,7 @@ fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> O
             }
             dcg += grade as f64 / (rank as f64 + 1.0).log2();
             ap_sum += hits as f64 / rank as f64;
+            ap_at_10 = ap_sum;
         }
         // after the loop hits_at[k] = hits within the first min(k, len) ranks
         for (slot, k) in [1usize, 3, 5, 10].into_iter().enumerate() {
@@ -155,13 +169,14 @@ fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> O
     grades.sort_unstable_by(|a, b| b.cmp(a));
     let idcg: f64 = grades.iter().take(10).enumerate().map(|(i, &g)| g as f64 / (i as f64 + 2.0).log2()).sum();
     let r = |h: usize| h as f64 / n_rel as f64;
-    Some([rr, r(hits_at[0]), r(hits_at[1]), r(hits_at[2]), r(hits_at[3]), dcg / idcg, ap_sum / n_rel as f64])
+    let ap = |sum: f64| sum / n_rel as f64;
+    Some([rr, r(hits_at[0]), r(hits_at[1]), r(hits_at[2]), r(hits_at[3]), dcg / idcg, ap(ap_at_10), ap(ap_sum)])
 }
 
 /// Scores `run` against `qrels`; see the module docs for the exact conventions.
 pub fn evaluate(run: &Run, qrels: &Qrels) -> Metrics {
     let empty: Vec<(String, f32)> = Vec::new();
-    let mut sums = [0.0f64; 7];
+    let mut sums = [0.0f64; 8];
     let mut n = 0usize;
     for (qid, judged) in qrels {
         let ranking = run.get(qid).unwrap_or(&empty);
@@ -185,6 +200,7 @@ pub fn evaluate(run: &Run, qrels: &Qrels) -> Metrics {
         recall_at_10: mean(4),
         ndcg_at_10: mean(5),
         map_at_10: mean(6),
+        map: mean(7),
     }
 }
 
@@ -277,6 +293,7 @@ mod tests {
         close(m.recall_at_10, 1.0);
         close(m.ndcg_at_10, 1.0 / 4f64.log2()); // 0.5
         close(m.map_at_10, 1.0 / 3.0);
+        close(m.map, 1.0 / 3.0);
     }
 
     #[test]
@@ -330,6 +347,29 @@ mod tests {
         close(m.recall_at_10, 10.0 / 12.0);
         close(m.ndcg_at_10, 1.0); // ideal ranking is cut at 10 too
         close(m.map_at_10, 10.0 / 12.0); // trec_eval map_cut: divides by all 12
+        close(m.map, 1.0); // the whole list: all 12 at ranks 1..12
+    }
+
+    #[test]
+    fn map_reads_the_whole_ranking() {
+        // Relevant at ranks 2, 11 and 20 (a duplicate at 3 does not take a rank), one never retrieved.
+        let mut docs: Vec<String> = (0..21).map(|i| format!("n{i}")).collect();
+        docs[1] = "a".into();
+        docs[2] = "a".into();
+        docs[11] = "b".into();
+        docs[20] = "c".into();
+        let names: Vec<&str> = docs.iter().map(String::as_str).collect();
+        let run: Run = [("q".to_string(), ranking(&names))].into();
+        let qrels: Qrels = [("q".to_string(), judged(&[("a", 1), ("b", 1), ("c", 2), ("d", 1)]))].into();
+        let m = evaluate(&run, &qrels);
+        close(m.map_at_10, (1.0 / 2.0) / 4.0);
+        close(m.map, (1.0 / 2.0 + 2.0 / 11.0 + 3.0 / 20.0) / 4.0);
+        close(m.recall_at_10, 1.0 / 4.0); // the cut-off metrics still stop at rank 10
+        close(m.mrr_at_10, 0.5);
+        // metrics written before MAP existed still load (as 0)
+        let old = r#"{"queries":1,"mrr_at_10":0.5,"recall_at_1":0,"recall_at_3":0,"recall_at_5":0,"recall_at_10":0,"ndcg_at_10":0,"map_at_10":0}"#;
+        assert_eq!(serde_json::from_str::<Metrics>(old).unwrap().map, 0.0);
+        assert!(m.table_row().split_whitespace().count() == 9 && Metrics::table_header().ends_with("MAP"));
     }
 
     #[test]
