@@ -141,21 +141,18 @@ fn query_metrics(ranking: &[(String, f32)], judged: &BTreeMap<String, i32>) -> O
         }
         rank += 1;
         let grade = judged.get(doc).copied().unwrap_or(0);
-        if rank > 10 {
-            // beyond the cut-off only the whole list's average precision counts
-            if grade > 0 {
-                hits += 1;
-                ap_sum += hits as f64 / rank as f64;
-            }
-            continue;
-        }
         if grade > 0 {
             hits += 1;
+            ap_sum += hits as f64 / rank as f64;
+        }
+        if rank > 10 {
+            continue; // beyond the cut-off only the whole list's average precision counts
+        }
+        if grade > 0 {
             if rr == 0.0 {
                 rr = 1.0 / rank as f64;
             }
             dcg += grade as f64 / (rank as f64 + 1.0).log2();
-            ap_sum += hits as f64 / rank as f64;
             ap_at_10 = ap_sum;
         }
         // after the loop hits_at[k] = hits within the first min(k, len) ranks

@@ -650,7 +650,7 @@ pub(crate) mod lanes {
 
     /// [`super::exp_neg`] on four lanes (`max_f32(a, b)` is `f32x4_pmax(b, a)`).
     #[inline(always)]
-    pub(crate) fn exp_neg(z: v128) -> v128 {
+    fn exp_neg(z: v128) -> v128 {
         let x = f32x4_pmax(f32x4_splat(-87.0), f32x4_neg(z));
         let n = round(f32x4_mul(x, f32x4_splat(std::f32::consts::LOG2_E)));
         let r = f32x4_sub(x, f32x4_mul(f32x4_convert_i32x4(n), f32x4_splat(std::f32::consts::LN_2)));
@@ -679,36 +679,33 @@ pub(crate) mod lanes {
         v128_or(v128_and(y, u32x4_splat(0x7fff_ffff)), v128_and(x, u32x4_splat(0x8000_0000)))
     }
 
-    /// [`super::gelu_erf`] over whole groups of four; returns the rest.
+    /// `f` over `xs` in place, four values at a time; returns the rest (< 4) for the scalar loop.
     #[inline(always)]
-    pub(crate) fn gelu_erf(xs: &mut [f32]) -> &mut [f32] {
-        let whole = xs.len() / 4 * 4;
-        let (body, rest) = xs.split_at_mut(whole);
+    fn map4(xs: &mut [f32], f: impl Fn(v128) -> v128) -> &mut [f32] {
+        let (body, rest) = xs.split_at_mut(xs.len() / 4 * 4);
         for chunk in body.chunks_exact_mut(4) {
             // SAFETY: a chunk is four f32 (16 bytes); unaligned v128 loads and stores are allowed.
             unsafe {
                 let p = chunk.as_mut_ptr() as *mut v128;
-                let v = v128_load(p);
-                let e = erf(f32x4_mul(v, f32x4_splat(std::f32::consts::FRAC_1_SQRT_2)));
-                v128_store(p, f32x4_mul(f32x4_mul(f32x4_splat(0.5), v), f32x4_add(f32x4_splat(1.0), e)));
+                v128_store(p, f(v128_load(p)));
             }
         }
         rest
     }
 
+    /// [`super::gelu_erf`] over whole groups of four; returns the rest.
+    #[inline(always)]
+    pub(crate) fn gelu_erf(xs: &mut [f32]) -> &mut [f32] {
+        map4(xs, |v| {
+            let e = erf(f32x4_mul(v, f32x4_splat(std::f32::consts::FRAC_1_SQRT_2)));
+            f32x4_mul(f32x4_mul(f32x4_splat(0.5), v), f32x4_add(f32x4_splat(1.0), e))
+        })
+    }
+
     /// `v = exp_neg(max − v)` (softmax's numerator) over whole groups of four; returns the rest.
     #[inline(always)]
     pub(crate) fn exp_neg_from(xs: &mut [f32], max: f32) -> &mut [f32] {
-        let whole = xs.len() / 4 * 4;
-        let (body, rest) = xs.split_at_mut(whole);
-        for chunk in body.chunks_exact_mut(4) {
-            // SAFETY: as in `gelu_erf`.
-            unsafe {
-                let p = chunk.as_mut_ptr() as *mut v128;
-                v128_store(p, exp_neg(f32x4_sub(f32x4_splat(max), v128_load(p))));
-            }
-        }
-        rest
+        map4(xs, |v| exp_neg(f32x4_sub(f32x4_splat(max), v)))
     }
 
     /// The rounding loop of [`super::quantize_row`] over whole groups of eight; returns the rest.
